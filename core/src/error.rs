@@ -1,0 +1,236 @@
+//! Errors and validation problems. Every problem has a stable code (listed in
+//! `docs/errors.md`; codes are never reused), a JSONPath and a message that says how to
+//! fix it.
+
+use serde::Serialize;
+use std::fmt;
+
+/// A stable error code. Codes are never reused; new ones are appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[non_exhaustive]
+pub enum Code {
+    /// File larger than the 32 MiB limit.
+    FileTooLarge,
+    /// File is not valid UTF-8.
+    NotUtf8,
+    /// Malformed JSON.
+    MalformedJson,
+    /// JSON nested deeper than the parser accepts.
+    TooDeep,
+    /// A member has the wrong JSON type.
+    WrongType,
+    /// A required member is missing.
+    MissingField,
+    /// A member the format does not know (usually a typo).
+    UnknownField,
+    /// A number with an integer value of magnitude 2^53 or more.
+    UnsafeInteger,
+    /// A value outside its allowed set (column type, engine, mode).
+    InvalidEnum,
+    /// A member appears twice in one object.
+    DuplicateMember,
+    /// An identifier outside `^[A-Za-z_][A-Za-z0-9_]{0,62}$`.
+    InvalidIdentifier,
+    /// Two tables share a name after the engine's identifier folding.
+    DuplicateTable,
+    /// Two columns of a table share a name after folding.
+    DuplicateColumn,
+    /// Two indexes share a name, or an index name collides with a table or constraint.
+    DuplicateIndex,
+    /// A primary-key column that the table does not have.
+    UnknownPrimaryKeyColumn,
+    /// An index column that the table does not have.
+    UnknownIndexColumn,
+    /// `maxLength` not a positive integer within range.
+    InvalidMaxLength,
+    /// `precision`/`scale` out of range, or `precision` missing on a decimal.
+    InvalidPrecision,
+    /// A type attribute on a type that does not take it (`maxLength` on `int`).
+    AttributeNotAllowed,
+    /// A default that does not fit its column type.
+    InvalidDefault,
+    /// An empty list where at least one element is required.
+    EmptyList,
+    /// A column named twice in one key or index.
+    DuplicateKeyColumn,
+    /// A primary-key column declared `nullable: true`.
+    NullablePrimaryKey,
+    /// A `renamedFrom` hint that cannot be right.
+    InvalidRenameHint,
+    /// A column type that cannot be part of a key or index.
+    NotIndexable,
+    /// A dataset id, alias or event bus name in the wrong form.
+    InvalidDatasetField,
+    /// An `allowDestructive` entry that is not a plan step key.
+    InvalidStepKey,
+    /// An I/O error reading an input file.
+    Io,
+}
+
+impl Code {
+    /// The stable code string (`DM1003`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::FileTooLarge => "DM1001",
+            Code::NotUtf8 => "DM1002",
+            Code::MalformedJson => "DM1003",
+            Code::TooDeep => "DM1004",
+            Code::WrongType => "DM1005",
+            Code::MissingField => "DM1006",
+            Code::UnknownField => "DM1007",
+            Code::UnsafeInteger => "DM1008",
+            Code::InvalidEnum => "DM1009",
+            Code::DuplicateMember => "DM1010",
+            Code::Io => "DM1011",
+            Code::InvalidIdentifier => "DM2001",
+            Code::DuplicateTable => "DM2002",
+            Code::DuplicateColumn => "DM2003",
+            Code::DuplicateIndex => "DM2004",
+            Code::UnknownPrimaryKeyColumn => "DM2005",
+            Code::UnknownIndexColumn => "DM2006",
+            Code::InvalidMaxLength => "DM2007",
+            Code::InvalidPrecision => "DM2008",
+            Code::AttributeNotAllowed => "DM2009",
+            Code::InvalidDefault => "DM2010",
+            Code::EmptyList => "DM2011",
+            Code::DuplicateKeyColumn => "DM2012",
+            Code::NullablePrimaryKey => "DM2013",
+            Code::InvalidRenameHint => "DM2014",
+            Code::NotIndexable => "DM2015",
+            Code::InvalidDatasetField => "DM3001",
+            Code::InvalidStepKey => "DM3002",
+        }
+    }
+
+    /// Whether the code is about the shape of the JSON (what a JSON Schema can check)
+    /// rather than about what the shape means.
+    pub fn is_structural(self) -> bool {
+        self.as_str().starts_with("DM1")
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One problem found in an input file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Stable code.
+    #[serde(serialize_with = "serialize_code")]
+    pub code: Code,
+    /// JSONPath of the offending value (`$.tables[0].columns[2].type`).
+    pub path: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+fn serialize_code<S: serde::Serializer>(code: &Code, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(code.as_str())
+}
+
+impl Problem {
+    /// A new problem.
+    pub fn new(code: Code, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Problem {
+            code,
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.path, self.code, self.message)
+    }
+}
+
+/// Input was rejected: every problem found, in document order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[error("{} problem(s) in input; first: {}", problems.len(), problems.first().map(|p| p.to_string()).unwrap_or_default())]
+pub struct Invalid {
+    /// The problems, never empty.
+    pub problems: Vec<Problem>,
+}
+
+impl Invalid {
+    /// A rejection with one problem.
+    pub fn one(code: Code, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Invalid {
+            problems: vec![Problem::new(code, path, message)],
+        }
+    }
+}
+
+/// Builds JSONPaths (`$.tables[0].columns[2].type`).
+#[derive(Debug, Clone)]
+pub struct JsonPath(String);
+
+impl Default for JsonPath {
+    fn default() -> Self {
+        JsonPath::root()
+    }
+}
+
+impl JsonPath {
+    /// `$`.
+    pub fn root() -> Self {
+        JsonPath("$".to_string())
+    }
+
+    /// This path followed by a member name; names that are not plain identifiers use the
+    /// bracket form (`$['we ird']`).
+    pub fn key(&self, name: &str) -> Self {
+        let plain = !name.is_empty()
+            && name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if plain {
+            JsonPath(format!("{}.{}", self.0, name))
+        } else {
+            let mut escaped = String::new();
+            for c in name.chars() {
+                match c {
+                    '\'' => escaped.push_str("\\'"),
+                    '\\' => escaped.push_str("\\\\"),
+                    c if c.is_control() => escaped.push_str(&format!("\\u{:04x}", c as u32)),
+                    c => escaped.push(c),
+                }
+            }
+            JsonPath(format!("{}['{}']", self.0, escaped))
+        }
+    }
+
+    /// This path followed by an array index.
+    pub fn index(&self, i: usize) -> Self {
+        JsonPath(format!("{}[{}]", self.0, i))
+    }
+
+    /// The path text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for JsonPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&JsonPath> for String {
+    fn from(p: &JsonPath) -> String {
+        p.0.clone()
+    }
+}
+
+impl From<JsonPath> for String {
+    fn from(p: JsonPath) -> String {
+        p.0
+    }
+}

@@ -1,0 +1,303 @@
+//! The version hash: lowercase hex SHA-256 of the RFC 8785 canonical JSON of
+//! `{"dataset": {environmentId, datasetId, engine, schema}, "package": <package without
+//! renamedFrom members>}` (DESIGN.md, "Version hash").
+//!
+//! The canonical bytes are written straight from the typed model (every member is known,
+//! so the sorted member order is fixed) and streamed into SHA-256. A test checks that
+//! this equals the generic [`crate::jcs`] canonicalization of the same document, and
+//! `tests/vectors/` checks both against an independent implementation.
+
+use crate::jcs::{write_number, write_string};
+use crate::model::{Column, DatasetConfig, Index, Literal, Package, Table};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// A version hash: 64 lowercase hex digits. Compared only for equality.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct VersionHash(String);
+
+impl VersionHash {
+    /// The hash as 64 lowercase hex digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Parses 64 lowercase hex digits.
+    pub fn parse(s: &str) -> Option<VersionHash> {
+        (s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            .then(|| VersionHash(s.to_string()))
+    }
+
+    fn from_digest(d: &[u8]) -> VersionHash {
+        VersionHash(hex(d))
+    }
+}
+
+impl fmt::Display for VersionHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 0xf) as usize] as char);
+    }
+    s
+}
+
+/// Lowercase hex SHA-256 of bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Computes the version hash of a validated package for a dataset.
+///
+/// ```
+/// use depot_migrate_core::{load, version_hash};
+/// let pkg = load::parse_package(br#"{"namespace":"dogs","tables":[]}"#, None).unwrap();
+/// let ds = load::parse_dataset(br#"{"environmentId":"e","datasetId":"d","engine":"sqlite","schema":"dogs"}"#).unwrap();
+/// assert_eq!(version_hash(&pkg, &ds).as_str().len(), 64);
+/// ```
+pub fn version_hash(package: &Package, dataset: &DatasetConfig) -> VersionHash {
+    let mut sink = HashSink::new();
+    write_hash_input(package, dataset, &mut sink);
+    VersionHash::from_digest(&sink.finish())
+}
+
+/// The exact bytes the version hash is computed over (for debugging and for the
+/// `hash --canonical` output).
+pub fn canonical_hash_input(package: &Package, dataset: &DatasetConfig) -> Vec<u8> {
+    let mut sink = HashSink::collecting();
+    write_hash_input(package, dataset, &mut sink);
+    sink.flush();
+    sink.collected.unwrap_or_default()
+}
+
+/// Buffers canonical bytes and feeds them to SHA-256 in large chunks.
+struct HashSink {
+    buf: Vec<u8>,
+    hasher: Sha256,
+    collected: Option<Vec<u8>>,
+}
+
+const FLUSH_AT: usize = 1 << 16;
+
+impl HashSink {
+    fn new() -> Self {
+        HashSink {
+            buf: Vec::with_capacity(FLUSH_AT * 2),
+            hasher: Sha256::new(),
+            collected: None,
+        }
+    }
+
+    fn collecting() -> Self {
+        HashSink {
+            collected: Some(Vec::new()),
+            ..HashSink::new()
+        }
+    }
+
+    fn maybe_flush(&mut self) {
+        if self.buf.len() >= FLUSH_AT {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        self.hasher.update(&self.buf);
+        if let Some(c) = &mut self.collected {
+            c.extend_from_slice(&self.buf);
+        }
+        self.buf.clear();
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.flush();
+        self.hasher.finalize().to_vec()
+    }
+}
+
+fn write_hash_input(package: &Package, dataset: &DatasetConfig, sink: &mut HashSink) {
+    let out = &mut sink.buf;
+    // Members in UTF-16 order (all names are ASCII, so byte order).
+    out.extend_from_slice(b"{\"dataset\":{\"datasetId\":");
+    write_string(&dataset.dataset_id, out);
+    out.extend_from_slice(b",\"engine\":");
+    write_string(dataset.engine.as_str(), out);
+    out.extend_from_slice(b",\"environmentId\":");
+    write_string(&dataset.environment_id, out);
+    out.extend_from_slice(b",\"schema\":");
+    write_string(&dataset.schema, out);
+    out.extend_from_slice(b"},\"package\":{\"namespace\":");
+    write_string(&package.namespace, out);
+    out.extend_from_slice(b",\"tables\":[");
+    for (i, t) in package.tables.iter().enumerate() {
+        if i > 0 {
+            sink.buf.push(b',');
+        }
+        write_table(t, &mut sink.buf);
+        sink.maybe_flush();
+    }
+    sink.buf.extend_from_slice(b"]}}");
+}
+
+/// Writes `"name":` with a leading comma when needed.
+fn member(out: &mut Vec<u8>, first: &mut bool, name: &[u8]) {
+    if !*first {
+        out.push(b',');
+    }
+    *first = false;
+    out.push(b'"');
+    out.extend_from_slice(name);
+    out.extend_from_slice(b"\":");
+}
+
+fn write_strings(items: &[String], out: &mut Vec<u8>) {
+    out.push(b'[');
+    for (i, s) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_string(s, out);
+    }
+    out.push(b']');
+}
+
+fn write_table(t: &Table, out: &mut Vec<u8>) {
+    // columns, comment, indexes, name, primaryKey (renamedFrom is not hashed).
+    let first = &mut true;
+    out.push(b'{');
+    member(out, first, b"columns");
+    out.push(b'[');
+    for (i, c) in t.columns.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_column(c, out);
+    }
+    out.push(b']');
+    if let Some(comment) = &t.comment {
+        member(out, first, b"comment");
+        write_string(comment, out);
+    }
+    if let Some(indexes) = &t.indexes {
+        member(out, first, b"indexes");
+        out.push(b'[');
+        for (i, ix) in indexes.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_index(ix, out);
+        }
+        out.push(b']');
+    }
+    member(out, first, b"name");
+    write_string(&t.name, out);
+    if let Some(pk) = &t.primary_key {
+        member(out, first, b"primaryKey");
+        write_strings(pk, out);
+    }
+    out.push(b'}');
+}
+
+fn write_u32(v: u32, out: &mut Vec<u8>) {
+    out.extend_from_slice(v.to_string().as_bytes());
+}
+
+fn write_column(c: &Column, out: &mut Vec<u8>) {
+    // comment, default, maxLength, name, nullable, precision, scale, type.
+    let first = &mut true;
+    out.push(b'{');
+    if let Some(comment) = &c.comment {
+        member(out, first, b"comment");
+        write_string(comment, out);
+    }
+    if let Some(d) = &c.default {
+        member(out, first, b"default");
+        match d {
+            Literal::Bool(true) => out.extend_from_slice(b"true"),
+            Literal::Bool(false) => out.extend_from_slice(b"false"),
+            Literal::Number(n) => write_number(n, out),
+            Literal::String(s) => write_string(s, out),
+        }
+    }
+    if let Some(v) = c.max_length {
+        member(out, first, b"maxLength");
+        write_u32(v, out);
+    }
+    member(out, first, b"name");
+    write_string(&c.name, out);
+    if let Some(n) = c.nullable {
+        member(out, first, b"nullable");
+        out.extend_from_slice(if n { b"true" } else { b"false" });
+    }
+    if let Some(v) = c.precision {
+        member(out, first, b"precision");
+        write_u32(v, out);
+    }
+    if let Some(v) = c.scale {
+        member(out, first, b"scale");
+        write_u32(v, out);
+    }
+    member(out, first, b"type");
+    write_string(c.column_type.as_str(), out);
+    out.push(b'}');
+}
+
+fn write_index(ix: &Index, out: &mut Vec<u8>) {
+    // columns, name, unique.
+    out.extend_from_slice(b"{\"columns\":");
+    write_strings(&ix.columns, out);
+    out.extend_from_slice(b",\"name\":");
+    write_string(&ix.name, out);
+    if let Some(u) = ix.unique {
+        out.extend_from_slice(if u { b",\"unique\":true" } else { b",\"unique\":false" });
+    }
+    out.push(b'}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load;
+    use serde_json::{json, Value};
+
+    /// The direct writer equals the generic canonicalization of the serialized model
+    /// with `renamedFrom` removed.
+    #[test]
+    fn direct_writer_matches_generic_jcs() {
+        let pkg = load::parse_package(
+            br#"{"namespace":"dogs","tables":[{"name":"dog","comment":"Z\u00fcrich \ud83d\udc36","renamedFrom":["hound"],
+              "columns":[{"name":"id","type":"bigint","nullable":false,"default":"9223372036854775807"},
+                         {"name":"w","type":"decimal","precision":10,"scale":2,"default":1e-2,"comment":"\u0001"},
+                         {"name":"n","type":"string","maxLength":20,"default":"x","renamedFrom":"nm"},
+                         {"name":"d","type":"double","default":-0}],
+              "primaryKey":["id"],"indexes":[{"name":"dog_n","columns":["n","w"],"unique":true},{"name":"dog_w","columns":["w"]}]}]}"#,
+            Some(crate::Engine::Postgres),
+        )
+        .expect("valid");
+        let ds = load::parse_dataset(br#"{"environmentId":"e","datasetId":"d","engine":"postgres","schema":"s","datasetAlias":"A"}"#)
+            .expect("valid");
+        let mut pv = serde_json::to_value(&pkg).expect("serializable");
+        for t in pv["tables"].as_array_mut().expect("tables") {
+            t.as_object_mut().expect("obj").remove("renamedFrom");
+            for c in t["columns"].as_array_mut().expect("columns") {
+                c.as_object_mut().expect("obj").remove("renamedFrom");
+            }
+        }
+        let doc: Value = json!({"dataset": {"environmentId": "e", "datasetId": "d", "engine": "postgres", "schema": "s"}, "package": pv});
+        assert_eq!(
+            String::from_utf8(canonical_hash_input(&pkg, &ds)).expect("utf8"),
+            String::from_utf8(crate::jcs::canonicalize(&doc)).expect("utf8")
+        );
+        assert_eq!(version_hash(&pkg, &ds).as_str(), sha256_hex(&crate::jcs::canonicalize(&doc)));
+    }
+}

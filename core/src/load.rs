@@ -1,0 +1,529 @@
+//! Reading input files: size and encoding checks, a fast typed parse, and, when that
+//! fails, a walk over the JSON that lists every structural problem with its path.
+
+use crate::error::{Code, Invalid, JsonPath, Problem};
+use crate::model::{DatasetConfig, Engine, Package};
+use crate::validate;
+use serde_json::{Map, Value};
+
+/// Files larger than this are refused before parsing (32 MiB).
+pub const MAX_FILE_SIZE: usize = 32 * 1024 * 1024;
+
+/// Largest magnitude a JSON number may have: JCS represents numbers as IEEE 754
+/// doubles, which hold integers exactly only below 2^53.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// Parses and validates a package. `engine` decides identifier folding for duplicate
+/// checks; without one the strictest folding (case-insensitive) is used.
+///
+/// ```
+/// let pkg = depot_migrate_core::load::parse_package(
+///     br#"{"namespace":"dogs","tables":[{"name":"dog","columns":[{"name":"id","type":"bigint"}]}]}"#,
+///     None,
+/// ).unwrap();
+/// assert_eq!(pkg.tables[0].columns[0].name, "id");
+/// ```
+pub fn parse_package(bytes: &[u8], engine: Option<Engine>) -> Result<Package, Invalid> {
+    let text = check_bytes(bytes)?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let typed: Result<Package, _> = serde_path_to_error::deserialize(&mut de);
+    let typed = typed.map_err(|e| e.to_string()).and_then(|p| {
+        de.end().map_err(|e| e.to_string())?;
+        Ok(p)
+    });
+    match typed {
+        Ok(package) => {
+            let problems = validate::package(&package, engine, None);
+            if problems.is_empty() {
+                Ok(package)
+            } else {
+                Err(Invalid { problems })
+            }
+        }
+        Err(serde_message) => {
+            let value = parse_value(text)?;
+            let mut problems = Vec::new();
+            walk_package(&value, &mut problems);
+            // Semantic checks on the tables that are structurally sound, so one run
+            // reports every problem.
+            let (partial, paths) = partial_package(&value);
+            problems.extend(validate::package(&partial, engine, Some(&paths)));
+            if problems.is_empty() {
+                problems.push(fallback_problem(&serde_message));
+            }
+            Err(Invalid { problems })
+        }
+    }
+}
+
+/// Parses and validates a dataset config.
+///
+/// ```
+/// let ds = depot_migrate_core::load::parse_dataset(
+///     br#"{"environmentId":"e1","datasetId":"d1","engine":"sqlite","schema":"dogs"}"#,
+/// ).unwrap();
+/// assert_eq!(ds.engine, depot_migrate_core::Engine::Sqlite);
+/// ```
+pub fn parse_dataset(bytes: &[u8]) -> Result<DatasetConfig, Invalid> {
+    let text = check_bytes(bytes)?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let typed: Result<DatasetConfig, _> = serde_path_to_error::deserialize(&mut de);
+    let typed = typed.map_err(|e| e.to_string()).and_then(|p| {
+        de.end().map_err(|e| e.to_string())?;
+        Ok(p)
+    });
+    match typed {
+        Ok(dataset) => {
+            let problems = validate::dataset(&dataset);
+            if problems.is_empty() {
+                Ok(dataset)
+            } else {
+                Err(Invalid { problems })
+            }
+        }
+        Err(serde_message) => {
+            let value = parse_value(text)?;
+            let mut problems = Vec::new();
+            walk_dataset(&value, &mut problems);
+            if problems.is_empty() {
+                problems.push(fallback_problem(&serde_message));
+            }
+            Err(Invalid { problems })
+        }
+    }
+}
+
+fn fallback_problem(serde_message: &str) -> Problem {
+    // serde_path_to_error prints "path: message"; its path uses dots and [i].
+    let (path, message) = match serde_message.split_once(": ") {
+        Some((p, m)) if !p.contains(' ') => (p, m),
+        _ => (".", serde_message),
+    };
+    let path = if path == "." {
+        "$".to_string()
+    } else {
+        format!("$.{}", path.trim_start_matches('.')).replace(".[", "[")
+    };
+    let code = if message.starts_with("duplicate field") {
+        Code::DuplicateMember
+    } else {
+        Code::WrongType
+    };
+    let fix = if code == Code::DuplicateMember {
+        "; keep one of them"
+    } else {
+        ""
+    };
+    Problem::new(code, path, format!("{message}{fix}"))
+}
+
+/// Size and encoding checks shared by every input file.
+pub fn check_bytes(bytes: &[u8]) -> Result<&str, Invalid> {
+    if bytes.len() > MAX_FILE_SIZE {
+        return Err(Invalid::one(
+            Code::FileTooLarge,
+            "$",
+            format!(
+                "file is {} bytes, over the {} byte (32 MiB) limit; split the package or remove what does not belong in it",
+                bytes.len(),
+                MAX_FILE_SIZE
+            ),
+        ));
+    }
+    std::str::from_utf8(bytes).map_err(|e| {
+        let offset = e.valid_up_to();
+        let line = bytes[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
+        Invalid::one(
+            Code::NotUtf8,
+            "$",
+            format!("invalid UTF-8 at byte {offset} (line {line}); save the file as UTF-8"),
+        )
+    })
+}
+
+/// Parses JSON text into a value, with `null` members removed at every depth.
+pub fn parse_value(text: &str) -> Result<Value, Invalid> {
+    let mut value: Value = serde_json::from_str(text).map_err(|e| {
+        let msg = e.to_string();
+        if msg.contains("recursion limit") {
+            Invalid::one(
+                Code::TooDeep,
+                "$",
+                format!("JSON nested too deeply ({msg}); a package is never nested more than a few levels"),
+            )
+        } else {
+            Invalid::one(Code::MalformedJson, "$", format!("malformed JSON: {msg}; fix the syntax there"))
+        }
+    })?;
+    strip_nulls(&mut value);
+    Ok(value)
+}
+
+/// Removes every object member whose value is `null`, at any depth.
+pub fn strip_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            for v in map.values_mut() {
+                strip_nulls(v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Structural walk: what a JSON Schema could check, with every problem listed.
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Str,
+    Bool,
+    UInt,
+    Literal,
+    StrOrStrList,
+    BoolOrStrList,
+    StrList,
+    ColumnType,
+    Engine,
+    Mode,
+    Tables,
+    Columns,
+    Indexes,
+}
+
+struct Field {
+    name: &'static str,
+    kind: Kind,
+    required: bool,
+}
+
+const fn req(name: &'static str, kind: Kind) -> Field {
+    Field { name, kind, required: true }
+}
+const fn opt(name: &'static str, kind: Kind) -> Field {
+    Field { name, kind, required: false }
+}
+
+const PACKAGE_FIELDS: &[Field] = &[req("namespace", Kind::Str), req("tables", Kind::Tables)];
+const TABLE_FIELDS: &[Field] = &[
+    req("name", Kind::Str),
+    req("columns", Kind::Columns),
+    opt("primaryKey", Kind::StrList),
+    opt("indexes", Kind::Indexes),
+    opt("comment", Kind::Str),
+    opt("renamedFrom", Kind::StrOrStrList),
+];
+const COLUMN_FIELDS: &[Field] = &[
+    req("name", Kind::Str),
+    req("type", Kind::ColumnType),
+    opt("nullable", Kind::Bool),
+    opt("maxLength", Kind::UInt),
+    opt("precision", Kind::UInt),
+    opt("scale", Kind::UInt),
+    opt("default", Kind::Literal),
+    opt("comment", Kind::Str),
+    opt("renamedFrom", Kind::StrOrStrList),
+];
+const INDEX_FIELDS: &[Field] = &[
+    req("name", Kind::Str),
+    req("columns", Kind::StrList),
+    opt("unique", Kind::Bool),
+];
+const DATASET_FIELDS: &[Field] = &[
+    req("environmentId", Kind::Str),
+    req("datasetId", Kind::Str),
+    opt("datasetAlias", Kind::Str),
+    req("engine", Kind::Engine),
+    req("schema", Kind::Str),
+    opt("migrationMode", Kind::Mode),
+    opt("eventBusName", Kind::Str),
+    opt("allowDestructive", Kind::BoolOrStrList),
+];
+
+fn walk_package(value: &Value, problems: &mut Vec<Problem>) {
+    walk_object(value, &JsonPath::root(), "package", PACKAGE_FIELDS, problems);
+}
+
+fn walk_dataset(value: &Value, problems: &mut Vec<Problem>) {
+    walk_object(value, &JsonPath::root(), "dataset config", DATASET_FIELDS, problems);
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn wrong_type(path: &JsonPath, expected: &str, got: &Value) -> Problem {
+    Problem::new(
+        Code::WrongType,
+        path,
+        format!("expected {expected}, found {}", type_name(got)),
+    )
+}
+
+fn walk_object(
+    value: &Value,
+    path: &JsonPath,
+    what: &str,
+    fields: &[Field],
+    problems: &mut Vec<Problem>,
+) {
+    let Some(map) = value.as_object() else {
+        problems.push(wrong_type(path, &format!("{what} object"), value));
+        return;
+    };
+    check_members(map, path, what, fields, problems);
+}
+
+fn check_members(
+    map: &Map<String, Value>,
+    path: &JsonPath,
+    what: &str,
+    fields: &[Field],
+    problems: &mut Vec<Problem>,
+) {
+    for (key, v) in map {
+        let p = path.key(key);
+        match fields.iter().find(|f| f.name == key) {
+            Some(f) => walk_kind(v, &p, f.kind, problems),
+            None => {
+                let known: Vec<&str> = fields.iter().map(|f| f.name).collect();
+                let hint = match closest(key, &known) {
+                    Some(s) => format!("did you mean \"{s}\"? "),
+                    None => String::new(),
+                };
+                problems.push(Problem::new(
+                    Code::UnknownField,
+                    p,
+                    format!(
+                        "unknown member \"{key}\" in {what}; {hint}allowed: {}",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    for f in fields.iter().filter(|f| f.required) {
+        if !map.contains_key(f.name) {
+            problems.push(Problem::new(
+                Code::MissingField,
+                path.key(f.name),
+                format!("{what} is missing required member \"{}\"; add it", f.name),
+            ));
+        }
+    }
+}
+
+fn check_number(n: &serde_json::Number, path: &JsonPath, problems: &mut Vec<Problem>) -> bool {
+    if let Some(message) = unsafe_number_message(n) {
+        problems.push(Problem::new(Code::UnsafeInteger, path, message));
+        false
+    } else {
+        true
+    }
+}
+
+/// Why a number cannot be hashed exactly, if it cannot.
+pub fn unsafe_number_message(n: &serde_json::Number) -> Option<String> {
+    let too_big = if let Some(u) = n.as_u64() {
+        u > MAX_SAFE_INTEGER
+    } else if let Some(i) = n.as_i64() {
+        i.unsigned_abs() > MAX_SAFE_INTEGER
+    } else {
+        n.as_f64().is_none_or(|f| !f.is_finite() || f.abs() > MAX_SAFE_INTEGER as f64)
+    };
+    too_big.then(|| {
+        format!(
+            "the number {n} has an integer value of magnitude 2^53 or more, which canonical JSON cannot represent exactly; write it as a string (\"{n}\") on a bigint or decimal column"
+        )
+    })
+}
+
+fn walk_kind(v: &Value, path: &JsonPath, kind: Kind, problems: &mut Vec<Problem>) {
+    match kind {
+        Kind::Str => {
+            if !v.is_string() {
+                problems.push(wrong_type(path, "a string", v));
+            }
+        }
+        Kind::Bool => {
+            if !v.is_boolean() {
+                problems.push(wrong_type(path, "true or false", v));
+            }
+        }
+        Kind::UInt => match v {
+            Value::Number(n) => {
+                if check_number(n, path, problems) && n.as_u64().is_none_or(|u| u > u32::MAX as u64) {
+                    problems.push(Problem::new(
+                        Code::WrongType,
+                        path,
+                        format!("expected a non-negative integer written without a fraction or exponent, found {n}"),
+                    ));
+                }
+            }
+            _ => problems.push(wrong_type(path, "a non-negative integer", v)),
+        },
+        Kind::Literal => match v {
+            Value::Number(n) => {
+                check_number(n, path, problems);
+            }
+            Value::String(_) | Value::Bool(_) => {}
+            _ => problems.push(wrong_type(
+                path,
+                "a JSON literal (string, number or boolean; never raw SQL)",
+                v,
+            )),
+        },
+        Kind::StrOrStrList => match v {
+            Value::String(_) => {}
+            Value::Array(items) => walk_str_items(items, path, problems),
+            _ => problems.push(wrong_type(path, "a name or a list of names", v)),
+        },
+        Kind::BoolOrStrList => match v {
+            Value::Bool(_) => {}
+            Value::Array(items) => walk_str_items(items, path, problems),
+            _ => problems.push(wrong_type(
+                path,
+                "false, true or a list of plan step keys like \"dropColumn:dog.weight\"",
+                v,
+            )),
+        },
+        Kind::StrList => match v {
+            Value::Array(items) => walk_str_items(items, path, problems),
+            _ => problems.push(wrong_type(path, "a list of names", v)),
+        },
+        Kind::ColumnType => enum_value(
+            v,
+            path,
+            "column type",
+            &crate::model::ColumnType::ALL.map(|t| t.as_str()),
+            problems,
+        ),
+        Kind::Engine => enum_value(v, path, "engine", &Engine::ALL.map(|e| e.as_str()), problems),
+        Kind::Mode => enum_value(v, path, "migration mode", &["synchronous", "asynchronous"], problems),
+        Kind::Tables => walk_array(v, path, "table", TABLE_FIELDS, problems),
+        Kind::Columns => walk_array(v, path, "column", COLUMN_FIELDS, problems),
+        Kind::Indexes => walk_array(v, path, "index", INDEX_FIELDS, problems),
+    }
+}
+
+fn walk_str_items(items: &[Value], path: &JsonPath, problems: &mut Vec<Problem>) {
+    for (i, item) in items.iter().enumerate() {
+        if !item.is_string() {
+            problems.push(wrong_type(&path.index(i), "a string", item));
+        }
+    }
+}
+
+fn walk_array(v: &Value, path: &JsonPath, what: &str, fields: &[Field], problems: &mut Vec<Problem>) {
+    match v {
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                walk_object(item, &path.index(i), what, fields, problems);
+            }
+        }
+        _ => problems.push(wrong_type(path, &format!("an array of {what} objects"), v)),
+    }
+}
+
+fn enum_value(v: &Value, path: &JsonPath, what: &str, allowed: &[&str], problems: &mut Vec<Problem>) {
+    match v {
+        Value::String(s) if allowed.contains(&s.as_str()) => {}
+        Value::String(s) => {
+            let hint = match closest(s, allowed) {
+                Some(c) => format!(" (did you mean \"{c}\"?)"),
+                None => String::new(),
+            };
+            problems.push(Problem::new(
+                Code::InvalidEnum,
+                path,
+                format!("unknown {what} \"{s}\"{hint}; use one of {}", allowed.join(", ")),
+            ));
+        }
+        _ => problems.push(wrong_type(path, &format!("a {what} name"), v)),
+    }
+}
+
+/// The closest known name within a small edit distance, for "did you mean" hints.
+pub fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    let lower = word.to_ascii_lowercase();
+    known
+        .iter()
+        .map(|k| (edit_distance(&lower, &k.to_ascii_lowercase()), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().take(64).collect();
+    let b: Vec<char> = b.chars().take(64).collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The tables that deserialize on their own, with their original paths, so semantic
+/// checks can run even when other tables are broken.
+fn partial_package(value: &Value) -> (Package, validate::Paths) {
+    let mut package = Package {
+        namespace: value
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("_")
+            .to_string(),
+        tables: Vec::new(),
+    };
+    let mut paths = validate::Paths::default();
+    if let Some(tables) = value.get("tables").and_then(Value::as_array) {
+        for (i, t) in tables.iter().enumerate() {
+            if let Ok(table) = serde_json::from_value(t.clone()) {
+                package.tables.push(table);
+                paths.tables.push(i);
+            }
+        }
+    }
+    if !value.get("namespace").is_some_and(Value::is_string) {
+        paths.skip_namespace = true;
+    }
+    (package, paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closest_finds_typos() {
+        assert_eq!(closest("nulable", &["name", "nullable", "type"]), Some("nullable"));
+        assert_eq!(closest("strng", &["string", "int"]), Some("string"));
+        assert_eq!(closest("zzzzzz", &["string", "int"]), None);
+    }
+
+    #[test]
+    fn unsafe_numbers_whatever_notation() {
+        for text in ["9007199254740992", "-9007199254740992", "9.007199254740992e15", "1e16", "1e21", "18446744073709551616"] {
+            let n: serde_json::Number = serde_json::from_str(text).expect("number");
+            assert!(unsafe_number_message(&n).is_some(), "{text}");
+        }
+        for text in ["9007199254740991", "-9007199254740991", "1e-7", "0.1", "-0", "9.007199254740991e15"] {
+            let n: serde_json::Number = serde_json::from_str(text).expect("number");
+            assert!(unsafe_number_message(&n).is_none(), "{text}");
+        }
+    }
+}

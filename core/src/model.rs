@@ -1,0 +1,386 @@
+//! The typed model of the two input files: the package (`*.package.json`) and the
+//! dataset config (`*.dataset.json`). See DESIGN.md, "Inputs".
+//!
+//! Every struct denies unknown fields, and every optional member treats `null` like an
+//! absent member, so a package that came through JavaScript or Python means the same as
+//! the file it was read from.
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "schema")]
+use schemars::JsonSchema;
+
+/// The pattern every identifier (namespace, schema, table, column, index) must match.
+pub const IDENTIFIER_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]{0,62}$";
+
+/// The schema a dataset should have.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[cfg_attr(feature = "schema", schemars(title = "depot-migrate package"))]
+pub struct Package {
+    /// The package namespace (informational; the database schema comes from the dataset).
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$")))]
+    pub namespace: String,
+    /// The tables of the dataset, in the order they should be created.
+    pub tables: Vec<Table>,
+}
+
+/// One table of a package.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Table {
+    /// Table name (an identifier).
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$")))]
+    pub name: String,
+    /// Columns, in order. At least one.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
+    pub columns: Vec<Column>,
+    /// Names of the primary-key columns, in key order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
+    pub primary_key: Option<Vec<String>>,
+    /// Secondary indexes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indexes: Option<Vec<Index>>,
+    /// Table comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Earlier name(s) of this table, most recent first. A rename hint, not schema: it
+    /// does not change the version hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<RenamedFrom>,
+}
+
+/// One column of a table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Column {
+    /// Column name (an identifier).
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$")))]
+    pub name: String,
+    /// Logical column type.
+    #[serde(rename = "type")]
+    pub column_type: ColumnType,
+    /// Whether the column accepts NULL. Defaults to `true`, except for primary-key
+    /// columns, which are never nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nullable: Option<bool>,
+    /// Maximum length in characters (`string` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 10485760)))]
+    pub max_length: Option<u32>,
+    /// Total number of digits (`decimal` only, required there, 1 to 38).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 38)))]
+    pub precision: Option<u32>,
+    /// Digits after the decimal point (`decimal` only, 0 to `precision`, default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 0, max = 38)))]
+    pub scale: Option<u32>,
+    /// Default value: a JSON literal, never raw SQL. `bigint` and `decimal` defaults may
+    /// be strings holding the exact number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Literal>,
+    /// Column comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Earlier name(s) of this column, most recent first. Not part of the version hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<RenamedFrom>,
+}
+
+impl Column {
+    /// The effective nullability: `nullable` if given, else `true` unless the column is
+    /// part of the primary key.
+    pub fn is_nullable(&self, in_primary_key: bool) -> bool {
+        !in_primary_key && self.nullable.unwrap_or(true)
+    }
+}
+
+/// A secondary index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Index {
+    /// Index name, unique within the dataset's schema.
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$")))]
+    pub name: String,
+    /// Indexed columns, in order.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
+    pub columns: Vec<String>,
+    /// Whether the index enforces uniqueness. Defaults to `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique: Option<bool>,
+}
+
+/// The logical column types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnType {
+    /// Text, optionally bounded by `maxLength`.
+    String,
+    /// 32-bit signed integer.
+    Int,
+    /// 64-bit signed integer.
+    Bigint,
+    /// Exact decimal with `precision` and `scale`.
+    Decimal,
+    /// 64-bit IEEE 754 floating point.
+    Double,
+    /// true / false.
+    Boolean,
+    /// Calendar date.
+    Date,
+    /// Timestamp without time zone.
+    Timestamp,
+    /// Timestamp with time zone.
+    Timestamptz,
+    /// JSON document.
+    Json,
+    /// UUID.
+    Uuid,
+    /// Byte string.
+    Binary,
+}
+
+impl ColumnType {
+    /// Every column type, in documentation order.
+    pub const ALL: [ColumnType; 12] = [
+        ColumnType::String,
+        ColumnType::Int,
+        ColumnType::Bigint,
+        ColumnType::Decimal,
+        ColumnType::Double,
+        ColumnType::Boolean,
+        ColumnType::Date,
+        ColumnType::Timestamp,
+        ColumnType::Timestamptz,
+        ColumnType::Json,
+        ColumnType::Uuid,
+        ColumnType::Binary,
+    ];
+
+    /// The name used in package files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColumnType::String => "string",
+            ColumnType::Int => "int",
+            ColumnType::Bigint => "bigint",
+            ColumnType::Decimal => "decimal",
+            ColumnType::Double => "double",
+            ColumnType::Boolean => "boolean",
+            ColumnType::Date => "date",
+            ColumnType::Timestamp => "timestamp",
+            ColumnType::Timestamptz => "timestamptz",
+            ColumnType::Json => "json",
+            ColumnType::Uuid => "uuid",
+            ColumnType::Binary => "binary",
+        }
+    }
+
+    /// Parses a package-file type name.
+    pub fn from_name(name: &str) -> Option<ColumnType> {
+        ColumnType::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+}
+
+/// `renamedFrom`: one earlier name or a list of earlier names, most recent first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(untagged)]
+pub enum RenamedFrom {
+    /// A single earlier name.
+    One(
+        #[cfg_attr(feature = "schema", schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$")))]
+        String,
+    ),
+    /// Earlier names, most recent first.
+    Many(Vec<String>),
+}
+
+impl RenamedFrom {
+    /// The earlier names, most recent first.
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            RenamedFrom::One(n) => vec![n.as_str()],
+            RenamedFrom::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// A default value: a JSON literal (never raw SQL).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(untagged)]
+pub enum Literal {
+    /// `true` / `false`.
+    Bool(bool),
+    /// A JSON number, kept as written until it is checked against the column type.
+    Number(serde_json::Number),
+    /// A JSON string.
+    String(String),
+}
+
+/// The database engine a dataset lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+pub enum Engine {
+    /// PostgreSQL.
+    #[serde(rename = "postgres")]
+    Postgres,
+    /// Amazon Aurora PostgreSQL (same SQL as `postgres`).
+    #[serde(rename = "aurora-postgresql")]
+    AuroraPostgresql,
+    /// Snowflake.
+    #[serde(rename = "snowflake")]
+    Snowflake,
+    /// SQLite (the embedded default).
+    #[serde(rename = "sqlite")]
+    Sqlite,
+}
+
+/// How an engine treats the case of (quoted) identifiers, which decides when two names
+/// collide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentifierFolding {
+    /// Names are kept as written (Postgres with quoted identifiers).
+    AsWritten,
+    /// Names are upper-cased (Snowflake, so unquoted queries find them).
+    Upper,
+    /// Names compare case-insensitively (SQLite).
+    CaseInsensitive,
+}
+
+impl Engine {
+    /// Every engine.
+    pub const ALL: [Engine; 4] = [
+        Engine::Postgres,
+        Engine::AuroraPostgresql,
+        Engine::Snowflake,
+        Engine::Sqlite,
+    ];
+
+    /// The engine id used in dataset files and plans.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgres",
+            Engine::AuroraPostgresql => "aurora-postgresql",
+            Engine::Snowflake => "snowflake",
+            Engine::Sqlite => "sqlite",
+        }
+    }
+
+    /// Parses an engine id. This is the only place a name becomes an engine.
+    pub fn from_name(name: &str) -> Option<Engine> {
+        Engine::ALL.into_iter().find(|e| e.as_str() == name)
+    }
+
+    /// How this engine folds identifiers.
+    pub fn identifier_folding(self) -> IdentifierFolding {
+        match self {
+            Engine::Postgres | Engine::AuroraPostgresql => IdentifierFolding::AsWritten,
+            Engine::Snowflake => IdentifierFolding::Upper,
+            Engine::Sqlite => IdentifierFolding::CaseInsensitive,
+        }
+    }
+}
+
+impl IdentifierFolding {
+    /// The key under which two identifiers collide on this engine.
+    pub fn fold(self, name: &str) -> String {
+        match self {
+            IdentifierFolding::AsWritten => name.to_string(),
+            IdentifierFolding::Upper | IdentifierFolding::CaseInsensitive => {
+                name.to_ascii_uppercase()
+            }
+        }
+    }
+}
+
+/// Whether a dataset runs migrations inline or through a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum MigrationMode {
+    /// `apply` sets desired = attempted and executes at once.
+    #[default]
+    Synchronous,
+    /// `submit` sets desired; a worker executes later.
+    Asynchronous,
+}
+
+/// Which destructive plan steps a dataset accepts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(untagged)]
+pub enum AllowDestructive {
+    /// `false`: none (the default); `true`: all.
+    All(bool),
+    /// Only the steps with these keys (`dropColumn:dog.weight`).
+    Keys(Vec<String>),
+}
+
+impl Default for AllowDestructive {
+    fn default() -> Self {
+        AllowDestructive::All(false)
+    }
+}
+
+impl AllowDestructive {
+    /// Whether the destructive step with this key is allowed.
+    pub fn allows(&self, step_key: &str) -> bool {
+        match self {
+            AllowDestructive::All(all) => *all,
+            AllowDestructive::Keys(keys) => keys.iter().any(|k| k == step_key),
+        }
+    }
+}
+
+/// A dataset config (`*.dataset.json`). Connection strings and credentials never go here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[cfg_attr(feature = "schema", schemars(title = "depot-migrate dataset config"))]
+pub struct DatasetConfig {
+    /// Environment id (as in the seed's `environmentId`).
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")))]
+    pub environment_id: String,
+    /// Dataset id.
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")))]
+    pub dataset_id: String,
+    /// Human-readable alias, carried in events. Not part of the version hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")))]
+    pub dataset_alias: Option<String>,
+    /// Database engine.
+    pub engine: Engine,
+    /// Database schema that holds the dataset's tables (an identifier).
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$")))]
+    pub schema: String,
+    /// `synchronous` (default) or `asynchronous`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration_mode: Option<MigrationMode>,
+    /// EventBridge bus for lifecycle events: a name or an ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^(arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/)?[A-Za-z0-9/._-]{1,256}$")))]
+    pub event_bus_name: Option<String>,
+    /// `false` (default), `true`, or the keys of the destructive steps allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_destructive: Option<AllowDestructive>,
+}
+
+impl DatasetConfig {
+    /// The migration mode, defaulting to synchronous.
+    pub fn mode(&self) -> MigrationMode {
+        self.migration_mode.unwrap_or_default()
+    }
+
+    /// The destructive-change policy, defaulting to none allowed.
+    pub fn destructive_policy(&self) -> AllowDestructive {
+        self.allow_destructive.clone().unwrap_or_default()
+    }
+}

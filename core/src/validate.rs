@@ -1,0 +1,672 @@
+//! Semantic checks on a structurally valid package or dataset config: identifiers,
+//! name collisions after the engine's folding, keys and indexes, type attributes and
+//! defaults. Every problem is reported, each with its JSONPath.
+
+use crate::error::{Code, JsonPath, Problem};
+use crate::load::unsafe_number_message;
+use crate::model::{
+    AllowDestructive, Column, ColumnType, DatasetConfig, Engine, IdentifierFolding, Literal,
+    Package, RenamedFrom, Table,
+};
+use std::collections::HashMap;
+
+/// Largest `maxLength` accepted (Postgres' varchar limit).
+pub const MAX_STRING_LENGTH: u32 = 10_485_760;
+/// Largest decimal precision accepted (Snowflake's limit).
+pub const MAX_DECIMAL_PRECISION: u32 = 38;
+
+/// Where the tables of a partially parsed package came from, so problems carry the
+/// paths of the original document.
+#[derive(Debug, Default, Clone)]
+pub struct Paths {
+    /// Original index of each table.
+    pub tables: Vec<usize>,
+    /// The namespace was missing or broken (already reported).
+    pub skip_namespace: bool,
+}
+
+/// Whether `name` is a valid identifier (`^[A-Za-z_][A-Za-z0-9_]{0,62}$`).
+///
+/// ```
+/// use depot_migrate_core::validate::is_identifier;
+/// assert!(is_identifier("dog_name"));
+/// assert!(!is_identifier("dog; DROP TABLE x"));
+/// ```
+pub fn is_identifier(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && (b[0].is_ascii_alphabetic() || b[0] == b'_')
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+}
+
+fn show(name: &str) -> String {
+    // Quote with JSON escaping so control characters and quotes in hostile names stay
+    // on one line.
+    serde_json::to_string(name).unwrap_or_else(|_| "\"?\"".to_string())
+}
+
+fn check_identifier(name: &str, what: &str, path: &JsonPath, problems: &mut Vec<Problem>) -> bool {
+    if is_identifier(name) {
+        return true;
+    }
+    let why = if name.is_empty() {
+        "is empty".to_string()
+    } else if name.len() > 63 {
+        format!("is {} bytes long (at most 63)", name.len())
+    } else {
+        "must start with a letter or underscore and contain only ASCII letters, digits and underscores".to_string()
+    };
+    problems.push(Problem::new(
+        Code::InvalidIdentifier,
+        path,
+        format!("{what} name {} {why}; rename it to match ^[A-Za-z_][A-Za-z0-9_]{{0,62}}$", show(name)),
+    ));
+    false
+}
+
+/// Semantic checks on a package. `paths` maps tables to their original positions when
+/// only some tables could be read.
+pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> Vec<Problem> {
+    let folding = engine.map_or(IdentifierFolding::CaseInsensitive, Engine::identifier_folding);
+    let root = JsonPath::root();
+    let mut problems = Vec::new();
+    if !paths.is_some_and(|p| p.skip_namespace) {
+        check_identifier(&pkg.namespace, "namespace", &root.key("namespace"), &mut problems);
+    }
+    let table_path = |i: usize| {
+        let original = paths.and_then(|p| p.tables.get(i).copied()).unwrap_or(i);
+        root.key("tables").index(original)
+    };
+
+    let mut table_names: HashMap<String, usize> = HashMap::new();
+    // Index names and generated constraint names share one namespace per schema.
+    let mut relation_names: HashMap<String, String> = HashMap::new();
+    for (i, t) in pkg.tables.iter().enumerate() {
+        let folded = folding.fold(&t.name);
+        if let Some(&first) = table_names.get(&folded) {
+            problems.push(Problem::new(
+                Code::DuplicateTable,
+                table_path(i).key("name"),
+                format!(
+                    "table {} collides with table {} at {} on {}; give one of them another name",
+                    show(&t.name),
+                    show(&pkg.tables[first].name),
+                    table_path(first),
+                    engine.map_or("every engine", Engine::as_str)
+                ),
+            ));
+        } else {
+            table_names.insert(folded.clone(), i);
+            relation_names.insert(folded, format!("table {}", show(&t.name)));
+            relation_names.insert(folding.fold(&format!("{}_pkey", t.name)), format!("the primary key constraint of table {}", show(&t.name)));
+        }
+    }
+    for (i, t) in pkg.tables.iter().enumerate() {
+        table(t, &table_path(i), folding, &mut problems);
+    }
+    // Index names, unique per schema, never equal to a table or generated constraint.
+    for (i, t) in pkg.tables.iter().enumerate() {
+        for (j, ix) in t.indexes.iter().flatten().enumerate() {
+            let p = table_path(i).key("indexes").index(j).key("name");
+            if !is_identifier(&ix.name) {
+                continue;
+            }
+            let folded = folding.fold(&ix.name);
+            if let Some(owner) = relation_names.get(&folded) {
+                problems.push(Problem::new(
+                    Code::DuplicateIndex,
+                    p,
+                    format!(
+                        "index name {} is already used by {owner}; index names are unique per schema, so rename the index",
+                        show(&ix.name)
+                    ),
+                ));
+            } else {
+                relation_names.insert(folded, format!("index {} of table {}", show(&ix.name), show(&t.name)));
+            }
+        }
+    }
+    // Table rename hints must not name another current table.
+    for (i, t) in pkg.tables.iter().enumerate() {
+        if let Some(hint) = &t.renamed_from {
+            rename_hint(hint, &t.name, &table_path(i).key("renamedFrom"), "table", folding, |n| {
+                table_names.contains_key(&folding.fold(n))
+            }, &mut problems);
+        }
+    }
+    problems
+}
+
+fn rename_hint(
+    hint: &RenamedFrom,
+    current: &str,
+    path: &JsonPath,
+    what: &str,
+    folding: IdentifierFolding,
+    exists: impl Fn(&str) -> bool,
+    problems: &mut Vec<Problem>,
+) {
+    let (names, many) = match hint {
+        RenamedFrom::One(n) => (vec![n.as_str()], false),
+        RenamedFrom::Many(v) => (v.iter().map(String::as_str).collect(), true),
+    };
+    if many && names.is_empty() {
+        problems.push(Problem::new(
+            Code::EmptyList,
+            path,
+            "renamedFrom is an empty list; remove it or name the earlier names".to_string(),
+        ));
+    }
+    let mut seen: Vec<String> = Vec::new();
+    for (k, n) in names.iter().enumerate() {
+        let p = if many { path.index(k) } else { path.clone() };
+        if !check_identifier(n, &format!("earlier {what}"), &p, problems) {
+            continue;
+        }
+        let folded = folding.fold(n);
+        if folded == folding.fold(current) {
+            problems.push(Problem::new(
+                Code::InvalidRenameHint,
+                p,
+                format!("{what} {} lists its own name in renamedFrom; remove that entry", show(current)),
+            ));
+        } else if seen.contains(&folded) {
+            problems.push(Problem::new(
+                Code::InvalidRenameHint,
+                p,
+                format!("renamedFrom lists {} twice; keep one", show(n)),
+            ));
+        } else if exists(n) {
+            problems.push(Problem::new(
+                Code::InvalidRenameHint,
+                p,
+                format!(
+                    "renamedFrom names {}, which is another {what} of this package; a {what} cannot be renamed from a name still in use",
+                    show(n)
+                ),
+            ));
+        }
+        seen.push(folded);
+    }
+}
+
+fn table(t: &Table, path: &JsonPath, folding: IdentifierFolding, problems: &mut Vec<Problem>) {
+    check_identifier(&t.name, "table", &path.key("name"), problems);
+    if t.columns.is_empty() {
+        problems.push(Problem::new(
+            Code::EmptyList,
+            path.key("columns"),
+            format!("table {} has no columns; add at least one", show(&t.name)),
+        ));
+    }
+    let mut names: HashMap<String, usize> = HashMap::new();
+    for (j, c) in t.columns.iter().enumerate() {
+        let p = path.key("columns").index(j);
+        if check_identifier(&c.name, "column", &p.key("name"), problems) {
+            let folded = folding.fold(&c.name);
+            if let Some(&first) = names.get(&folded) {
+                problems.push(Problem::new(
+                    Code::DuplicateColumn,
+                    p.key("name"),
+                    format!(
+                        "column {} collides with column {} at {}; give one of them another name",
+                        show(&c.name),
+                        show(&t.columns[first].name),
+                        path.key("columns").index(first)
+                    ),
+                ));
+            } else {
+                names.insert(folded, j);
+            }
+        }
+    }
+    let find = |name: &str| names.get(&folding.fold(name)).map(|&j| &t.columns[j]);
+
+    let pk: &[String] = t.primary_key.as_deref().unwrap_or(&[]);
+    if t.primary_key.as_ref().is_some_and(Vec::is_empty) {
+        problems.push(Problem::new(
+            Code::EmptyList,
+            path.key("primaryKey"),
+            "primaryKey is empty; list at least one column or remove it".to_string(),
+        ));
+    }
+    key_columns(pk, &path.key("primaryKey"), "primary key", Code::UnknownPrimaryKeyColumn, &t.name, &find, folding, problems);
+
+    for (j, c) in t.columns.iter().enumerate() {
+        let in_pk = pk.iter().any(|k| folding.fold(k) == folding.fold(&c.name));
+        column(c, &path.key("columns").index(j), in_pk, problems);
+        if let Some(hint) = &c.renamed_from {
+            rename_hint(hint, &c.name, &path.key("columns").index(j).key("renamedFrom"), "column", folding, |n| find(n).is_some(), problems);
+        }
+    }
+    for (k, ix) in t.indexes.iter().flatten().enumerate() {
+        let p = path.key("indexes").index(k);
+        check_identifier(&ix.name, "index", &p.key("name"), problems);
+        if ix.columns.is_empty() {
+            problems.push(Problem::new(
+                Code::EmptyList,
+                p.key("columns"),
+                format!("index {} has no columns; list at least one", show(&ix.name)),
+            ));
+        }
+        key_columns(&ix.columns, &p.key("columns"), &format!("index {}", show(&ix.name)), Code::UnknownIndexColumn, &t.name, &find, folding, problems);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn key_columns<'a>(
+    cols: &[String],
+    path: &JsonPath,
+    what: &str,
+    missing_code: Code,
+    table: &str,
+    find: &impl Fn(&str) -> Option<&'a Column>,
+    folding: IdentifierFolding,
+    problems: &mut Vec<Problem>,
+) {
+    let mut seen: Vec<String> = Vec::new();
+    for (k, name) in cols.iter().enumerate() {
+        let p = path.index(k);
+        match find(name) {
+            None => problems.push(Problem::new(
+                missing_code,
+                p.clone(),
+                format!("{what} names column {}, which table {} does not have; use one of its columns", show(name), show(table)),
+            )),
+            Some(c) => {
+                if c.column_type == ColumnType::Json {
+                    problems.push(Problem::new(
+                        Code::NotIndexable,
+                        p.clone(),
+                        format!("{what} uses json column {}, which has no equality operator; key on another column", show(name)),
+                    ));
+                }
+            }
+        }
+        let folded = folding.fold(name);
+        if seen.contains(&folded) {
+            problems.push(Problem::new(
+                Code::DuplicateKeyColumn,
+                p,
+                format!("{what} lists column {} twice; remove the repeat", show(name)),
+            ));
+        }
+        seen.push(folded);
+    }
+}
+
+fn column(c: &Column, path: &JsonPath, in_pk: bool, problems: &mut Vec<Problem>) {
+    let t = c.column_type;
+    if in_pk && c.nullable == Some(true) {
+        problems.push(Problem::new(
+            Code::NullablePrimaryKey,
+            path.key("nullable"),
+            format!("column {} is in the primary key, which never accepts NULL; remove \"nullable\": true", show(&c.name)),
+        ));
+    }
+    if let Some(len) = c.max_length {
+        if t != ColumnType::String {
+            problems.push(not_allowed(path, "maxLength", t));
+        } else if len == 0 || len > MAX_STRING_LENGTH {
+            problems.push(Problem::new(
+                Code::InvalidMaxLength,
+                path.key("maxLength"),
+                format!("maxLength {len} is out of range; use 1 to {MAX_STRING_LENGTH}, or omit it for unbounded text"),
+            ));
+        }
+    }
+    for (attr, v) in [("precision", c.precision), ("scale", c.scale)] {
+        if v.is_some() && t != ColumnType::Decimal {
+            problems.push(not_allowed(path, attr, t));
+        }
+    }
+    if t == ColumnType::Decimal {
+        match c.precision {
+            None => problems.push(Problem::new(
+                Code::InvalidPrecision,
+                path.key("precision"),
+                format!("decimal column {} needs a precision; add \"precision\" (1 to {MAX_DECIMAL_PRECISION})", show(&c.name)),
+            )),
+            Some(p) if p == 0 || p > MAX_DECIMAL_PRECISION => problems.push(Problem::new(
+                Code::InvalidPrecision,
+                path.key("precision"),
+                format!("precision {p} is out of range; use 1 to {MAX_DECIMAL_PRECISION}"),
+            )),
+            Some(p) => {
+                if let Some(s) = c.scale.filter(|&s| s > p) {
+                    problems.push(Problem::new(
+                        Code::InvalidPrecision,
+                        path.key("scale"),
+                        format!("scale {s} is larger than precision {p}; use 0 to {p}"),
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(d) = &c.default {
+        if let Err(why) = default_fits(d, c) {
+            let code = if why.starts_with("the number") { Code::UnsafeInteger } else { Code::InvalidDefault };
+            problems.push(Problem::new(code, path.key("default"), why));
+        }
+    }
+}
+
+fn not_allowed(path: &JsonPath, attr: &str, t: ColumnType) -> Problem {
+    let owner = if attr == "maxLength" { "string" } else { "decimal" };
+    Problem::new(
+        Code::AttributeNotAllowed,
+        path.key(attr),
+        format!("\"{attr}\" applies only to {owner} columns, not {}; remove it or change the type", t.as_str()),
+    )
+}
+
+/// Checks that a default literal fits its column; the error says what would.
+pub fn default_fits(d: &Literal, c: &Column) -> Result<(), String> {
+    if let Literal::Number(n) = d {
+        if let Some(m) = unsafe_number_message(n) {
+            return Err(m);
+        }
+    }
+    let t = c.column_type;
+    let expected = |what: &str| -> Result<(), String> {
+        Err(format!("default {} does not fit a {} column; use {what}", show_literal(d), t.as_str()))
+    };
+    match (t, d) {
+        (ColumnType::String, Literal::String(s)) => match c.max_length {
+            Some(max) if s.chars().count() > max as usize => Err(format!(
+                "default is {} characters, longer than maxLength {max}; shorten it or raise maxLength",
+                s.chars().count()
+            )),
+            _ => Ok(()),
+        },
+        (ColumnType::String, _) => expected("a JSON string"),
+        (ColumnType::Int, Literal::Number(n)) => match integral(n) {
+            Some(v) if (i32::MIN as f64..=i32::MAX as f64).contains(&v) => Ok(()),
+            _ => expected("an integer from -2147483648 to 2147483647"),
+        },
+        (ColumnType::Int, _) => expected("a JSON integer"),
+        (ColumnType::Bigint, Literal::Number(n)) => match integral(n) {
+            Some(_) => Ok(()),
+            None => expected("an integer (write values of 2^53 or more as a string)"),
+        },
+        (ColumnType::Bigint, Literal::String(s)) => match s.parse::<i64>() {
+            Ok(_) if s.bytes().enumerate().all(|(i, b)| b.is_ascii_digit() || (i == 0 && b == b'-')) => Ok(()),
+            _ => expected("a string holding an integer from -9223372036854775808 to 9223372036854775807, digits only"),
+        },
+        (ColumnType::Bigint, _) => expected("an integer"),
+        (ColumnType::Decimal, Literal::Number(_) | Literal::String(_)) => {
+            let text = match d {
+                Literal::Number(n) => {
+                    let mut out = Vec::new();
+                    crate::jcs::write_number(n, &mut out);
+                    String::from_utf8(out).unwrap_or_default()
+                }
+                Literal::String(s) => s.clone(),
+                Literal::Bool(_) => String::new(),
+            };
+            let precision = c.precision.unwrap_or(MAX_DECIMAL_PRECISION) as usize;
+            let scale = c.scale.unwrap_or(0) as usize;
+            match decimal_digits(&text, matches!(d, Literal::String(_))) {
+                Some((int_digits, frac_digits)) if frac_digits <= scale && int_digits <= precision - scale.min(precision) => Ok(()),
+                Some(_) => Err(format!(
+                    "default {} does not fit decimal({precision},{scale}): at most {} digits before and {scale} after the point; change the default or the precision",
+                    show_literal(d),
+                    precision - scale.min(precision)
+                )),
+                None => expected("a number or a string holding a plain decimal like \"12.50\""),
+            }
+        }
+        (ColumnType::Decimal, _) => expected("a number or a decimal string"),
+        (ColumnType::Double, Literal::Number(_)) => Ok(()),
+        (ColumnType::Double, _) => expected("a JSON number"),
+        (ColumnType::Boolean, Literal::Bool(_)) => Ok(()),
+        (ColumnType::Boolean, _) => expected("true or false"),
+        (ColumnType::Date, Literal::String(s)) if is_date(s) => Ok(()),
+        (ColumnType::Date, _) => expected("a date string \"YYYY-MM-DD\""),
+        (ColumnType::Timestamp, Literal::String(s)) if is_timestamp(s, false) => Ok(()),
+        (ColumnType::Timestamp, _) => expected("a string \"YYYY-MM-DDTHH:MM:SS[.ffffff]\" without offset"),
+        (ColumnType::Timestamptz, Literal::String(s)) if is_timestamp(s, true) => Ok(()),
+        (ColumnType::Timestamptz, _) => expected("a string \"YYYY-MM-DDTHH:MM:SS[.ffffff]\" ending in Z or +HH:MM"),
+        (ColumnType::Json, Literal::String(s)) if serde_json::from_str::<serde::de::IgnoredAny>(s).is_ok() => Ok(()),
+        (ColumnType::Json, _) => expected("a string holding JSON text, like \"{}\""),
+        (ColumnType::Uuid, Literal::String(s)) if is_uuid(s) => Ok(()),
+        (ColumnType::Uuid, _) => expected("a UUID string like \"123e4567-e89b-12d3-a456-426614174000\""),
+        (ColumnType::Binary, Literal::String(s)) if s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(()),
+        (ColumnType::Binary, _) => expected("a string of hex digits of even length, like \"deadbeef\""),
+    }
+}
+
+fn show_literal(d: &Literal) -> String {
+    let s = serde_json::to_string(d).unwrap_or_default();
+    if s.len() > 60 {
+        let cut: String = s.chars().take(57).collect();
+        format!("{cut}...")
+    } else {
+        s
+    }
+}
+
+fn integral(n: &serde_json::Number) -> Option<f64> {
+    if let Some(i) = n.as_i64() {
+        return Some(i as f64);
+    }
+    if let Some(u) = n.as_u64() {
+        return Some(u as f64);
+    }
+    n.as_f64().filter(|f| f.fract() == 0.0)
+}
+
+/// Digits before and after the point of a plain decimal (`-12.50`) or, for numbers,
+/// ECMAScript notation with an exponent (`1e-7`). Leading zeros of the integer part do
+/// not count.
+fn decimal_digits(text: &str, plain_only: bool) -> Option<(usize, usize)> {
+    let body = text.strip_prefix('-').unwrap_or(text);
+    let (mantissa, exp) = match body.split_once(['e', 'E']) {
+        Some(_) if plain_only => return None,
+        Some((m, e)) => (m, e.trim_start_matches('+').parse::<i64>().ok()?),
+        None => (body, 0),
+    };
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int_part.is_empty() || !int_part.bytes().all(|b| b.is_ascii_digit()) || !frac_part.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if mantissa.contains('.') && frac_part.is_empty() {
+        return None;
+    }
+    let digits: String = format!("{int_part}{frac_part}");
+    let point = int_part.len() as i64 + exp;
+    let (int_digits, frac_digits) = if point <= 0 {
+        (0, digits.len() as i64 - point)
+    } else if point as usize >= digits.len() {
+        (point, 0)
+    } else {
+        (point, digits.len() as i64 - point)
+    };
+    let int_str_zeros = digits.bytes().take_while(|&b| b == b'0').count() as i64;
+    let int_digits = (int_digits - int_str_zeros.min(int_digits)).max(0);
+    // Trailing zeros after the point do not need scale.
+    let trailing = digits.bytes().rev().take_while(|&b| b == b'0').count() as i64;
+    let frac_digits = (frac_digits - trailing.min(frac_digits)).max(0);
+    Some((int_digits as usize, frac_digits as usize))
+}
+
+fn digits(s: &str, range: std::ops::Range<usize>) -> Option<u32> {
+    let part = s.get(range)?;
+    if part.bytes().all(|b| b.is_ascii_digit()) {
+        part.parse().ok()
+    } else {
+        None
+    }
+}
+
+fn is_date(s: &str) -> bool {
+    if s.len() != 10 || s.as_bytes()[4] != b'-' || s.as_bytes()[7] != b'-' {
+        return false;
+    }
+    let (Some(y), Some(m), Some(d)) = (digits(s, 0..4), digits(s, 5..7), digits(s, 8..10)) else {
+        return false;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    y >= 1 && (1..=days).contains(&d)
+}
+
+fn is_timestamp(s: &str, with_zone: bool) -> bool {
+    if s.len() < 19 || !s.is_char_boundary(10) || !is_date(&s[..10]) {
+        return false;
+    }
+    let b = s.as_bytes();
+    if !(b[10] == b'T' || b[10] == b' ') || b[13] != b':' || b[16] != b':' {
+        return false;
+    }
+    let (Some(h), Some(mi), Some(sec)) = (digits(s, 11..13), digits(s, 14..16), digits(s, 17..19)) else {
+        return false;
+    };
+    if h > 23 || mi > 59 || sec > 59 {
+        return false;
+    }
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 || n > 6 {
+            return false;
+        }
+        rest = &frac[n..];
+    }
+    if !with_zone {
+        return rest.is_empty();
+    }
+    if rest == "Z" {
+        return true;
+    }
+    let rb = rest.as_bytes();
+    rb.len() == 6
+        && (rb[0] == b'+' || rb[0] == b'-')
+        && rb[3] == b':'
+        && digits(rest, 1..3).is_some_and(|h| h <= 14)
+        && digits(rest, 4..6).is_some_and(|m| m <= 59)
+}
+
+fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// Semantic checks on a dataset config.
+pub fn dataset(ds: &DatasetConfig) -> Vec<Problem> {
+    let root = JsonPath::root();
+    let mut problems = Vec::new();
+    let id_ok = |s: &str, extra: &[u8]| {
+        let b = s.as_bytes();
+        !b.is_empty()
+            && b.len() <= 128
+            && b[0].is_ascii_alphanumeric()
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-' || extra.contains(c))
+    };
+    for (field, value) in [("environmentId", &ds.environment_id), ("datasetId", &ds.dataset_id)] {
+        if !id_ok(value, b"") {
+            problems.push(Problem::new(
+                Code::InvalidDatasetField,
+                root.key(field),
+                format!("{field} {} must be 1 to 128 ASCII letters, digits, '_' or '-', starting with a letter or digit", show(value)),
+            ));
+        }
+    }
+    if let Some(alias) = &ds.dataset_alias {
+        if !id_ok(alias, b".") {
+            problems.push(Problem::new(
+                Code::InvalidDatasetField,
+                root.key("datasetAlias"),
+                format!("datasetAlias {} must be 1 to 128 ASCII letters, digits, '_', '-' or '.', starting with a letter or digit", show(alias)),
+            ));
+        }
+    }
+    check_identifier(&ds.schema, "schema", &root.key("schema"), &mut problems);
+    if let Some(bus) = &ds.event_bus_name {
+        let name = bus.rsplit_once(":event-bus/").map_or(bus.as_str(), |(arn, name)| {
+            if arn.starts_with("arn:") { name } else { bus }
+        });
+        let ok = !name.is_empty()
+            && name.len() <= 256
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b));
+        if !ok {
+            problems.push(Problem::new(
+                Code::InvalidDatasetField,
+                root.key("eventBusName"),
+                format!("eventBusName {} is not an EventBridge bus name or ARN; use letters, digits and /._- (e.g. \"default\")", show(bus)),
+            ));
+        }
+    }
+    if let Some(AllowDestructive::Keys(keys)) = &ds.allow_destructive {
+        for (i, key) in keys.iter().enumerate() {
+            if !is_step_key(key) {
+                problems.push(Problem::new(
+                    Code::InvalidStepKey,
+                    root.key("allowDestructive").index(i),
+                    format!("{} is not a plan step key; use the key printed by `depot-migrate plan`, like \"dropColumn:dog.weight\"", show(key)),
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Whether `key` has the form of a plan step key: `kind:target`, e.g.
+/// `dropColumn:dog.weight`.
+pub fn is_step_key(key: &str) -> bool {
+    let Some((kind, target)) = key.split_once(':') else {
+        return false;
+    };
+    !kind.is_empty()
+        && kind.bytes().all(|b| b.is_ascii_alphabetic())
+        && !target.is_empty()
+        && target.split('.').all(is_identifier)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_digit_counting() {
+        assert_eq!(decimal_digits("12.50", true), Some((2, 1)));
+        assert_eq!(decimal_digits("-0.001", true), Some((0, 3)));
+        assert_eq!(decimal_digits("1e-7", false), Some((0, 7)));
+        assert_eq!(decimal_digits("1e-7", true), None);
+        assert_eq!(decimal_digits("1.5e+3", false), Some((4, 0)));
+        assert_eq!(decimal_digits("007", true), Some((1, 0)));
+        assert_eq!(decimal_digits("1.", true), None);
+        assert_eq!(decimal_digits(".5", true), None);
+        assert_eq!(decimal_digits("1_000", true), None);
+    }
+
+    #[test]
+    fn dates_and_timestamps() {
+        assert!(is_date("2024-02-29"));
+        assert!(!is_date("2023-02-29"));
+        assert!(!is_date("2023-13-01"));
+        assert!(is_timestamp("2024-01-01T10:00:00.123456", false));
+        assert!(!is_timestamp("2024-01-01T10:00:00Z", false));
+        assert!(is_timestamp("2024-01-01 10:00:00+05:30", true));
+        assert!(!is_timestamp("2024-01-01T25:00:00Z", true));
+    }
+
+    #[test]
+    fn step_keys() {
+        assert!(is_step_key("dropColumn:dog.weight"));
+        assert!(is_step_key("dropTable:dog"));
+        assert!(!is_step_key("dropColumn"));
+        assert!(!is_step_key("drop column:dog.weight"));
+        assert!(!is_step_key("dropColumn:dog.x;DROP"));
+    }
+}
