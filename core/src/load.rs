@@ -361,11 +361,11 @@ fn walk_kind(v: &Value, path: &JsonPath, kind: Kind, problems: &mut Vec<Problem>
         }
         Kind::UInt => match v {
             Value::Number(n) => {
-                if check_number(n, path, problems) && n.as_u64().is_none_or(|u| u > u32::MAX as u64) {
+                if check_number(n, path, problems) && crate::model::whole_u32(n).is_none() {
                     problems.push(Problem::new(
                         Code::WrongType,
                         path,
-                        format!("expected a non-negative integer written without a fraction or exponent, found {n}"),
+                        format!("expected a whole number from 0 to 4294967295, found {n}"),
                     ));
                 }
             }
@@ -478,8 +478,10 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// The tables that deserialize on their own, with their original paths, so semantic
-/// checks can run even when other tables are broken.
+/// The package as far as it can be read, for semantic checks when some parts are
+/// structurally broken (those problems are already reported): unknown members are
+/// dropped, wrongly typed optional members removed, and broken columns and indexes
+/// replaced by placeholders that the semantic checks skip, so paths keep their indices.
 fn partial_package(value: &Value) -> (Package, validate::Paths) {
     let mut package = Package {
         namespace: value
@@ -490,16 +492,64 @@ fn partial_package(value: &Value) -> (Package, validate::Paths) {
         tables: Vec::new(),
     };
     let mut paths = validate::Paths::default();
-    if let Some(tables) = value.get("tables").and_then(Value::as_array) {
-        for (i, t) in tables.iter().enumerate() {
-            if let Ok(table) = serde_json::from_value(t.clone()) {
-                package.tables.push(table);
-                paths.tables.push(i);
-            }
-        }
-    }
     if !value.get("namespace").is_some_and(Value::is_string) {
         paths.skip_namespace = true;
+    }
+    let known = |fields: &[Field], k: &str| fields.iter().any(|f| f.name == k);
+    let Some(tables) = value.get("tables").and_then(Value::as_array) else {
+        return (package, paths);
+    };
+    for (i, t) in tables.iter().enumerate() {
+        let Some(obj) = t.as_object() else { continue };
+        let mut obj = obj.clone();
+        obj.retain(|k, _| known(TABLE_FIELDS, k));
+        let is_str_list = |v: &Value| v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
+        if obj.get("primaryKey").is_some_and(|v| !is_str_list(v)) {
+            obj.remove("primaryKey");
+        }
+        if obj.get("comment").is_some_and(|v| !v.is_string()) {
+            obj.remove("comment");
+        }
+        if obj.get("renamedFrom").is_some_and(|v| !v.is_string() && !is_str_list(v)) {
+            obj.remove("renamedFrom");
+        }
+        let mut broken_columns = Vec::new();
+        if let Some(Value::Array(cols)) = obj.get_mut("columns") {
+            for (j, c) in cols.iter_mut().enumerate() {
+                if let Value::Object(co) = c {
+                    co.retain(|k, _| known(COLUMN_FIELDS, k));
+                }
+                if serde_json::from_value::<crate::model::Column>(c.clone()).is_err() {
+                    let name = c.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+                    *c = serde_json::json!({"name": name, "type": "string"});
+                    broken_columns.push(j);
+                }
+            }
+        }
+        let mut broken_indexes = Vec::new();
+        match obj.get_mut("indexes") {
+            Some(Value::Array(ixs)) => {
+                for (j, ix) in ixs.iter_mut().enumerate() {
+                    if let Value::Object(io) = ix {
+                        io.retain(|k, _| known(INDEX_FIELDS, k));
+                    }
+                    if serde_json::from_value::<crate::model::Index>(ix.clone()).is_err() {
+                        *ix = serde_json::json!({"name": "", "columns": []});
+                        broken_indexes.push(j);
+                    }
+                }
+            }
+            Some(_) => {
+                obj.remove("indexes");
+            }
+            None => {}
+        }
+        if let Ok(table) = serde_json::from_value(Value::Object(obj)) {
+            package.tables.push(table);
+            paths.tables.push(i);
+            paths.broken_columns.push(broken_columns);
+            paths.broken_indexes.push(broken_indexes);
+        }
     }
     (package, paths)
 }

@@ -69,15 +69,15 @@ pub struct Column {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nullable: Option<bool>,
     /// Maximum length in characters (`string` only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole_number")]
     #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 10485760)))]
     pub max_length: Option<u32>,
     /// Total number of digits (`decimal` only, required there, 1 to 38).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole_number")]
     #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 38)))]
     pub precision: Option<u32>,
     /// Digits after the decimal point (`decimal` only, 0 to `precision`, default 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole_number")]
     #[cfg_attr(feature = "schema", schemars(range(min = 0, max = 38)))]
     pub scale: Option<u32>,
     /// Default value: a JSON literal, never raw SQL. `bigint` and `decimal` defaults may
@@ -90,6 +90,27 @@ pub struct Column {
     /// Earlier name(s) of this column, most recent first. Not part of the version hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renamed_from: Option<RenamedFrom>,
+}
+
+/// Deserializes an optional whole number, whatever its notation (`200`, `200.0`, `2e2`),
+/// as JSON Schema's `integer` and RFC 8785 treat them alike.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let n: Option<serde_json::Number> = Option::deserialize(d)?;
+    n.map(|n| whole_u32(&n).ok_or_else(|| serde::de::Error::custom(format!("expected a whole number from 0 to 4294967295, found {n}"))))
+        .transpose()
+}
+
+/// A JSON number as a `u32`, if it is a whole number in range.
+pub fn whole_u32(n: &serde_json::Number) -> Option<u32> {
+    if let Some(u) = n.as_u64() {
+        return u32::try_from(u).ok();
+    }
+    if n.as_i64().is_some() {
+        return None;
+    }
+    n.as_f64()
+        .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= u32::MAX as f64)
+        .map(|f| f as u32)
 }
 
 impl Column {
@@ -220,7 +241,11 @@ pub enum Literal {
     /// `true` / `false`.
     Bool(bool),
     /// A JSON number, kept as written until it is checked against the column type.
-    Number(serde_json::Number),
+    /// Its magnitude must stay below 2^53 (write larger values as strings).
+    Number(
+        #[cfg_attr(feature = "schema", schemars(range(min = -9007199254740991i64, max = 9007199254740991i64)))]
+        serde_json::Number,
+    ),
     /// A JSON string.
     String(String),
 }

@@ -23,6 +23,19 @@ pub struct Paths {
     pub tables: Vec<usize>,
     /// The namespace was missing or broken (already reported).
     pub skip_namespace: bool,
+    /// Per table, the columns that are placeholders for broken ones.
+    pub broken_columns: Vec<Vec<usize>>,
+    /// Per table, the indexes that are placeholders for broken ones.
+    pub broken_indexes: Vec<Vec<usize>>,
+}
+
+impl Paths {
+    fn column_broken(&self, table: usize, column: usize) -> bool {
+        self.broken_columns.get(table).is_some_and(|b| b.contains(&column))
+    }
+    fn index_broken(&self, table: usize, index: usize) -> bool {
+        self.broken_indexes.get(table).is_some_and(|b| b.contains(&index))
+    }
 }
 
 /// Whether `name` is a valid identifier (`^[A-Za-z_][A-Za-z0-9_]{0,62}$`).
@@ -89,11 +102,11 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
                 Code::DuplicateTable,
                 table_path(i).key("name"),
                 format!(
-                    "table {} collides with table {} at {} on {}; give one of them another name",
+                    "table {} collides with table {} at {} ({}); give one of them another name",
                     show(&t.name),
                     show(&pkg.tables[first].name),
                     table_path(first),
-                    engine.map_or("every engine", Engine::as_str)
+                    engine.map_or("when names compare case-insensitively", Engine::as_str)
                 ),
             ));
         } else {
@@ -102,14 +115,17 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
             relation_names.insert(folding.fold(&format!("{}_pkey", t.name)), format!("the primary key constraint of table {}", show(&t.name)));
         }
     }
+    let none = Paths::default();
     for (i, t) in pkg.tables.iter().enumerate() {
-        table(t, &table_path(i), folding, &mut problems);
+        let broken = |j: usize| paths.unwrap_or(&none).column_broken(i, j);
+        let broken_ix = |j: usize| paths.unwrap_or(&none).index_broken(i, j);
+        table(t, &table_path(i), folding, &broken, &broken_ix, &mut problems);
     }
     // Index names, unique per schema, never equal to a table or generated constraint.
     for (i, t) in pkg.tables.iter().enumerate() {
         for (j, ix) in t.indexes.iter().flatten().enumerate() {
             let p = table_path(i).key("indexes").index(j).key("name");
-            if !is_identifier(&ix.name) {
+            if !is_identifier(&ix.name) || paths.is_some_and(|p| p.index_broken(i, j)) {
                 continue;
             }
             let folded = folding.fold(&ix.name);
@@ -191,7 +207,14 @@ fn rename_hint(
     }
 }
 
-fn table(t: &Table, path: &JsonPath, folding: IdentifierFolding, problems: &mut Vec<Problem>) {
+fn table(
+    t: &Table,
+    path: &JsonPath,
+    folding: IdentifierFolding,
+    broken: &dyn Fn(usize) -> bool,
+    broken_index: &dyn Fn(usize) -> bool,
+    problems: &mut Vec<Problem>,
+) {
     check_identifier(&t.name, "table", &path.key("name"), problems);
     if t.columns.is_empty() {
         problems.push(Problem::new(
@@ -203,6 +226,9 @@ fn table(t: &Table, path: &JsonPath, folding: IdentifierFolding, problems: &mut 
     let mut names: HashMap<String, usize> = HashMap::new();
     for (j, c) in t.columns.iter().enumerate() {
         let p = path.key("columns").index(j);
+        if broken(j) && c.name.is_empty() {
+            continue;
+        }
         if check_identifier(&c.name, "column", &p.key("name"), problems) {
             let folded = folding.fold(&c.name);
             if let Some(&first) = names.get(&folded) {
@@ -234,6 +260,9 @@ fn table(t: &Table, path: &JsonPath, folding: IdentifierFolding, problems: &mut 
     key_columns(pk, &path.key("primaryKey"), "primary key", Code::UnknownPrimaryKeyColumn, &t.name, &find, folding, problems);
 
     for (j, c) in t.columns.iter().enumerate() {
+        if broken(j) {
+            continue;
+        }
         let in_pk = pk.iter().any(|k| folding.fold(k) == folding.fold(&c.name));
         column(c, &path.key("columns").index(j), in_pk, problems);
         if let Some(hint) = &c.renamed_from {
@@ -241,6 +270,9 @@ fn table(t: &Table, path: &JsonPath, folding: IdentifierFolding, problems: &mut 
         }
     }
     for (k, ix) in t.indexes.iter().flatten().enumerate() {
+        if broken_index(k) {
+            continue;
+        }
         let p = path.key("indexes").index(k);
         check_identifier(&ix.name, "index", &p.key("name"), problems);
         if ix.columns.is_empty() {
