@@ -68,6 +68,38 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, in code order.
+    pub const ALL: [Code; 28] = [
+        Code::FileTooLarge,
+        Code::NotUtf8,
+        Code::MalformedJson,
+        Code::TooDeep,
+        Code::WrongType,
+        Code::MissingField,
+        Code::UnknownField,
+        Code::UnsafeInteger,
+        Code::InvalidEnum,
+        Code::DuplicateMember,
+        Code::Io,
+        Code::InvalidIdentifier,
+        Code::DuplicateTable,
+        Code::DuplicateColumn,
+        Code::DuplicateIndex,
+        Code::UnknownPrimaryKeyColumn,
+        Code::UnknownIndexColumn,
+        Code::InvalidMaxLength,
+        Code::InvalidPrecision,
+        Code::AttributeNotAllowed,
+        Code::InvalidDefault,
+        Code::EmptyList,
+        Code::DuplicateKeyColumn,
+        Code::NullablePrimaryKey,
+        Code::InvalidRenameHint,
+        Code::NotIndexable,
+        Code::InvalidDatasetField,
+        Code::InvalidStepKey,
+    ];
+
     /// The stable code string (`DM1003`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -232,5 +264,24 @@ impl From<&JsonPath> for String {
 impl From<JsonPath> for String {
     fn from(p: JsonPath) -> String {
         p.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_documented() {
+        let docs = include_str!("../../docs/errors.md");
+        let mut seen = std::collections::HashSet::new();
+        for c in Code::ALL {
+            assert!(seen.insert(c.as_str()), "{} used twice", c.as_str());
+            assert!(
+                docs.contains(&format!("| {} |", c.as_str())),
+                "{} missing from docs/errors.md",
+                c.as_str()
+            );
+        }
     }
 }

@@ -259,7 +259,11 @@ fn write_index(ix: &Index, out: &mut Vec<u8>) {
     out.extend_from_slice(b",\"name\":");
     write_string(&ix.name, out);
     if let Some(u) = ix.unique {
-        out.extend_from_slice(if u { b",\"unique\":true" } else { b",\"unique\":false" });
+        out.extend_from_slice(if u {
+            b",\"unique\":true"
+        } else {
+            b",\"unique\":false"
+        });
     }
     out.push(b'}');
 }
@@ -298,6 +302,9 @@ mod tests {
             String::from_utf8(canonical_hash_input(&pkg, &ds)).expect("utf8"),
             String::from_utf8(crate::jcs::canonicalize(&doc)).expect("utf8")
         );
-        assert_eq!(version_hash(&pkg, &ds).as_str(), sha256_hex(&crate::jcs::canonicalize(&doc)));
+        assert_eq!(
+            version_hash(&pkg, &ds).as_str(),
+            sha256_hex(&crate::jcs::canonicalize(&doc))
+        );
     }
 }

@@ -63,7 +63,11 @@ pub struct FileProblems {
 impl FileProblems {
     /// Every problem code, package first.
     pub fn codes(&self) -> Vec<Code> {
-        self.package.iter().chain(&self.dataset).map(|p| p.code).collect()
+        self.package
+            .iter()
+            .chain(&self.dataset)
+            .map(|p| p.code)
+            .collect()
     }
 }
 

@@ -200,10 +200,18 @@ struct Field {
 }
 
 const fn req(name: &'static str, kind: Kind) -> Field {
-    Field { name, kind, required: true }
+    Field {
+        name,
+        kind,
+        required: true,
+    }
 }
 const fn opt(name: &'static str, kind: Kind) -> Field {
-    Field { name, kind, required: false }
+    Field {
+        name,
+        kind,
+        required: false,
+    }
 }
 
 const PACKAGE_FIELDS: &[Field] = &[req("namespace", Kind::Str), req("tables", Kind::Tables)];
@@ -243,11 +251,23 @@ const DATASET_FIELDS: &[Field] = &[
 ];
 
 fn walk_package(value: &Value, problems: &mut Vec<Problem>) {
-    walk_object(value, &JsonPath::root(), "package", PACKAGE_FIELDS, problems);
+    walk_object(
+        value,
+        &JsonPath::root(),
+        "package",
+        PACKAGE_FIELDS,
+        problems,
+    );
 }
 
 fn walk_dataset(value: &Value, problems: &mut Vec<Problem>) {
-    walk_object(value, &JsonPath::root(), "dataset config", DATASET_FIELDS, problems);
+    walk_object(
+        value,
+        &JsonPath::root(),
+        "dataset config",
+        DATASET_FIELDS,
+        problems,
+    );
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -338,7 +358,8 @@ pub fn unsafe_number_message(n: &serde_json::Number) -> Option<String> {
     } else if let Some(i) = n.as_i64() {
         i.unsigned_abs() > MAX_SAFE_INTEGER
     } else {
-        n.as_f64().is_none_or(|f| !f.is_finite() || f.abs() > MAX_SAFE_INTEGER as f64)
+        n.as_f64()
+            .is_none_or(|f| !f.is_finite() || f.abs() > MAX_SAFE_INTEGER as f64)
     };
     too_big.then(|| {
         format!(
@@ -407,8 +428,20 @@ fn walk_kind(v: &Value, path: &JsonPath, kind: Kind, problems: &mut Vec<Problem>
             &crate::model::ColumnType::ALL.map(|t| t.as_str()),
             problems,
         ),
-        Kind::Engine => enum_value(v, path, "engine", &Engine::ALL.map(|e| e.as_str()), problems),
-        Kind::Mode => enum_value(v, path, "migration mode", &["synchronous", "asynchronous"], problems),
+        Kind::Engine => enum_value(
+            v,
+            path,
+            "engine",
+            &Engine::ALL.map(|e| e.as_str()),
+            problems,
+        ),
+        Kind::Mode => enum_value(
+            v,
+            path,
+            "migration mode",
+            &["synchronous", "asynchronous"],
+            problems,
+        ),
         Kind::Tables => walk_array(v, path, "table", TABLE_FIELDS, problems),
         Kind::Columns => walk_array(v, path, "column", COLUMN_FIELDS, problems),
         Kind::Indexes => walk_array(v, path, "index", INDEX_FIELDS, problems),
@@ -423,7 +456,13 @@ fn walk_str_items(items: &[Value], path: &JsonPath, problems: &mut Vec<Problem>)
     }
 }
 
-fn walk_array(v: &Value, path: &JsonPath, what: &str, fields: &[Field], problems: &mut Vec<Problem>) {
+fn walk_array(
+    v: &Value,
+    path: &JsonPath,
+    what: &str,
+    fields: &[Field],
+    problems: &mut Vec<Problem>,
+) {
     match v {
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
@@ -434,7 +473,13 @@ fn walk_array(v: &Value, path: &JsonPath, what: &str, fields: &[Field], problems
     }
 }
 
-fn enum_value(v: &Value, path: &JsonPath, what: &str, allowed: &[&str], problems: &mut Vec<Problem>) {
+fn enum_value(
+    v: &Value,
+    path: &JsonPath,
+    what: &str,
+    allowed: &[&str],
+    problems: &mut Vec<Problem>,
+) {
     match v {
         Value::String(s) if allowed.contains(&s.as_str()) => {}
         Value::String(s) => {
@@ -445,7 +490,10 @@ fn enum_value(v: &Value, path: &JsonPath, what: &str, allowed: &[&str], problems
             problems.push(Problem::new(
                 Code::InvalidEnum,
                 path,
-                format!("unknown {what} \"{s}\"{hint}; use one of {}", allowed.join(", ")),
+                format!(
+                    "unknown {what} \"{s}\"{hint}; use one of {}",
+                    allowed.join(", ")
+                ),
             ));
         }
         _ => problems.push(wrong_type(path, &format!("a {what} name"), v)),
@@ -510,7 +558,10 @@ fn partial_package(value: &Value) -> (Package, validate::Paths) {
         if obj.get("comment").is_some_and(|v| !v.is_string()) {
             obj.remove("comment");
         }
-        if obj.get("renamedFrom").is_some_and(|v| !v.is_string() && !is_str_list(v)) {
+        if obj
+            .get("renamedFrom")
+            .is_some_and(|v| !v.is_string() && !is_str_list(v))
+        {
             obj.remove("renamedFrom");
         }
         let mut broken_columns = Vec::new();
@@ -520,7 +571,11 @@ fn partial_package(value: &Value) -> (Package, validate::Paths) {
                     co.retain(|k, _| known(COLUMN_FIELDS, k));
                 }
                 if serde_json::from_value::<crate::model::Column>(c.clone()).is_err() {
-                    let name = c.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+                    let name = c
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string();
                     *c = serde_json::json!({"name": name, "type": "string"});
                     broken_columns.push(j);
                 }
@@ -560,18 +615,35 @@ mod tests {
 
     #[test]
     fn closest_finds_typos() {
-        assert_eq!(closest("nulable", &["name", "nullable", "type"]), Some("nullable"));
+        assert_eq!(
+            closest("nulable", &["name", "nullable", "type"]),
+            Some("nullable")
+        );
         assert_eq!(closest("strng", &["string", "int"]), Some("string"));
         assert_eq!(closest("zzzzzz", &["string", "int"]), None);
     }
 
     #[test]
     fn unsafe_numbers_whatever_notation() {
-        for text in ["9007199254740992", "-9007199254740992", "9.007199254740992e15", "1e16", "1e21", "18446744073709551616"] {
+        for text in [
+            "9007199254740992",
+            "-9007199254740992",
+            "9.007199254740992e15",
+            "1e16",
+            "1e21",
+            "18446744073709551616",
+        ] {
             let n: serde_json::Number = serde_json::from_str(text).expect("number");
             assert!(unsafe_number_message(&n).is_some(), "{text}");
         }
-        for text in ["9007199254740991", "-9007199254740991", "1e-7", "0.1", "-0", "9.007199254740991e15"] {
+        for text in [
+            "9007199254740991",
+            "-9007199254740991",
+            "1e-7",
+            "0.1",
+            "-0",
+            "9.007199254740991e15",
+        ] {
             let n: serde_json::Number = serde_json::from_str(text).expect("number");
             assert!(unsafe_number_message(&n).is_none(), "{text}");
         }

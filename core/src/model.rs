@@ -20,7 +20,10 @@ pub const IDENTIFIER_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]{0,62}$";
 #[cfg_attr(feature = "schema", schemars(title = "depot-migrate package"))]
 pub struct Package {
     /// The package namespace (informational; the database schema comes from the dataset).
-    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$")))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"))
+    )]
     pub namespace: String,
     /// The tables of the dataset, in the order they should be created.
     pub tables: Vec<Table>,
@@ -32,7 +35,10 @@ pub struct Package {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Table {
     /// Table name (an identifier).
-    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$")))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"))
+    )]
     pub name: String,
     /// Columns, in order. At least one.
     #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
@@ -59,7 +65,10 @@ pub struct Table {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Column {
     /// Column name (an identifier).
-    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$")))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"))
+    )]
     pub name: String,
     /// Logical column type.
     #[serde(rename = "type")]
@@ -69,15 +78,27 @@ pub struct Column {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nullable: Option<bool>,
     /// Maximum length in characters (`string` only).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole_number")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
     #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 10485760)))]
     pub max_length: Option<u32>,
     /// Total number of digits (`decimal` only, required there, 1 to 38).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole_number")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
     #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 38)))]
     pub precision: Option<u32>,
     /// Digits after the decimal point (`decimal` only, 0 to `precision`, default 0).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole_number")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
     #[cfg_attr(feature = "schema", schemars(range(min = 0, max = 38)))]
     pub scale: Option<u32>,
     /// Default value: a JSON literal, never raw SQL. `bigint` and `decimal` defaults may
@@ -96,8 +117,14 @@ pub struct Column {
 /// as JSON Schema's `integer` and RFC 8785 treat them alike.
 fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
     let n: Option<serde_json::Number> = Option::deserialize(d)?;
-    n.map(|n| whole_u32(&n).ok_or_else(|| serde::de::Error::custom(format!("expected a whole number from 0 to 4294967295, found {n}"))))
-        .transpose()
+    n.map(|n| {
+        whole_u32(&n).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "expected a whole number from 0 to 4294967295, found {n}"
+            ))
+        })
+    })
+    .transpose()
 }
 
 /// A JSON number as a `u32`, if it is a whole number in range.
@@ -127,7 +154,10 @@ impl Column {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Index {
     /// Index name, unique within the dataset's schema.
-    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$")))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"))
+    )]
     pub name: String,
     /// Indexed columns, in order.
     #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
@@ -216,7 +246,10 @@ impl ColumnType {
 pub enum RenamedFrom {
     /// A single earlier name.
     One(
-        #[cfg_attr(feature = "schema", schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$")))]
+        #[cfg_attr(
+            feature = "schema",
+            schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"))
+        )]
         String,
     ),
     /// Earlier names, most recent first.
@@ -244,7 +277,7 @@ pub enum Literal {
     /// Its magnitude must stay below 2^53 (write larger values as strings).
     Number(
         #[cfg_attr(feature = "schema", schemars(range(min = -9007199254740991i64, max = 9007199254740991i64)))]
-        serde_json::Number,
+         serde_json::Number,
     ),
     /// A JSON string.
     String(String),
@@ -372,26 +405,43 @@ impl AllowDestructive {
 #[cfg_attr(feature = "schema", schemars(title = "depot-migrate dataset config"))]
 pub struct DatasetConfig {
     /// Environment id (as in the seed's `environmentId`).
-    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"))
+    )]
     pub environment_id: String,
     /// Dataset id.
-    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"))
+    )]
     pub dataset_id: String,
     /// Human-readable alias, carried in events. Not part of the version hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"))
+    )]
     pub dataset_alias: Option<String>,
     /// Database engine.
     pub engine: Engine,
     /// Database schema that holds the dataset's tables (an identifier).
-    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$")))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"))
+    )]
     pub schema: String,
     /// `synchronous` (default) or `asynchronous`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration_mode: Option<MigrationMode>,
     /// EventBridge bus for lifecycle events: a name or an ARN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^(arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/)?[A-Za-z0-9/._-]{1,256}$")))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(
+            pattern = "^(arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/)?[A-Za-z0-9/._-]{1,256}$"
+        ))
+    )]
     pub event_bus_name: Option<String>,
     /// `false` (default), `true`, or the keys of the destructive steps allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]

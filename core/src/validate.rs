@@ -31,10 +31,14 @@ pub struct Paths {
 
 impl Paths {
     fn column_broken(&self, table: usize, column: usize) -> bool {
-        self.broken_columns.get(table).is_some_and(|b| b.contains(&column))
+        self.broken_columns
+            .get(table)
+            .is_some_and(|b| b.contains(&column))
     }
     fn index_broken(&self, table: usize, index: usize) -> bool {
-        self.broken_indexes.get(table).is_some_and(|b| b.contains(&index))
+        self.broken_indexes
+            .get(table)
+            .is_some_and(|b| b.contains(&index))
     }
 }
 
@@ -73,7 +77,10 @@ fn check_identifier(name: &str, what: &str, path: &JsonPath, problems: &mut Vec<
     problems.push(Problem::new(
         Code::InvalidIdentifier,
         path,
-        format!("{what} name {} {why}; rename it to match ^[A-Za-z_][A-Za-z0-9_]{{0,62}}$", show(name)),
+        format!(
+            "{what} name {} {why}; rename it to match ^[A-Za-z_][A-Za-z0-9_]{{0,62}}$",
+            show(name)
+        ),
     ));
     false
 }
@@ -81,11 +88,19 @@ fn check_identifier(name: &str, what: &str, path: &JsonPath, problems: &mut Vec<
 /// Semantic checks on a package. `paths` maps tables to their original positions when
 /// only some tables could be read.
 pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> Vec<Problem> {
-    let folding = engine.map_or(IdentifierFolding::CaseInsensitive, Engine::identifier_folding);
+    let folding = engine.map_or(
+        IdentifierFolding::CaseInsensitive,
+        Engine::identifier_folding,
+    );
     let root = JsonPath::root();
     let mut problems = Vec::new();
     if !paths.is_some_and(|p| p.skip_namespace) {
-        check_identifier(&pkg.namespace, "namespace", &root.key("namespace"), &mut problems);
+        check_identifier(
+            &pkg.namespace,
+            "namespace",
+            &root.key("namespace"),
+            &mut problems,
+        );
     }
     let table_path = |i: usize| {
         let original = paths.and_then(|p| p.tables.get(i).copied()).unwrap_or(i);
@@ -112,14 +127,24 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
         } else {
             table_names.insert(folded.clone(), i);
             relation_names.insert(folded, format!("table {}", show(&t.name)));
-            relation_names.insert(folding.fold(&format!("{}_pkey", t.name)), format!("the primary key constraint of table {}", show(&t.name)));
+            relation_names.insert(
+                folding.fold(&format!("{}_pkey", t.name)),
+                format!("the primary key constraint of table {}", show(&t.name)),
+            );
         }
     }
     let none = Paths::default();
     for (i, t) in pkg.tables.iter().enumerate() {
         let broken = |j: usize| paths.unwrap_or(&none).column_broken(i, j);
         let broken_ix = |j: usize| paths.unwrap_or(&none).index_broken(i, j);
-        table(t, &table_path(i), folding, &broken, &broken_ix, &mut problems);
+        table(
+            t,
+            &table_path(i),
+            folding,
+            &broken,
+            &broken_ix,
+            &mut problems,
+        );
     }
     // Index names, unique per schema, never equal to a table or generated constraint.
     for (i, t) in pkg.tables.iter().enumerate() {
@@ -139,16 +164,25 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
                     ),
                 ));
             } else {
-                relation_names.insert(folded, format!("index {} of table {}", show(&ix.name), show(&t.name)));
+                relation_names.insert(
+                    folded,
+                    format!("index {} of table {}", show(&ix.name), show(&t.name)),
+                );
             }
         }
     }
     // Table rename hints must not name another current table.
     for (i, t) in pkg.tables.iter().enumerate() {
         if let Some(hint) = &t.renamed_from {
-            rename_hint(hint, &t.name, &table_path(i).key("renamedFrom"), "table", folding, |n| {
-                table_names.contains_key(&folding.fold(n))
-            }, &mut problems);
+            rename_hint(
+                hint,
+                &t.name,
+                &table_path(i).key("renamedFrom"),
+                "table",
+                folding,
+                |n| table_names.contains_key(&folding.fold(n)),
+                &mut problems,
+            );
         }
     }
     problems
@@ -185,7 +219,10 @@ fn rename_hint(
             problems.push(Problem::new(
                 Code::InvalidRenameHint,
                 p,
-                format!("{what} {} lists its own name in renamedFrom; remove that entry", show(current)),
+                format!(
+                    "{what} {} lists its own name in renamedFrom; remove that entry",
+                    show(current)
+                ),
             ));
         } else if seen.contains(&folded) {
             problems.push(Problem::new(
@@ -257,7 +294,16 @@ fn table(
             "primaryKey is empty; list at least one column or remove it".to_string(),
         ));
     }
-    key_columns(pk, &path.key("primaryKey"), "primary key", Code::UnknownPrimaryKeyColumn, &t.name, &find, folding, problems);
+    key_columns(
+        pk,
+        &path.key("primaryKey"),
+        "primary key",
+        Code::UnknownPrimaryKeyColumn,
+        &t.name,
+        &find,
+        folding,
+        problems,
+    );
 
     for (j, c) in t.columns.iter().enumerate() {
         if broken(j) {
@@ -266,7 +312,15 @@ fn table(
         let in_pk = pk.iter().any(|k| folding.fold(k) == folding.fold(&c.name));
         column(c, &path.key("columns").index(j), in_pk, problems);
         if let Some(hint) = &c.renamed_from {
-            rename_hint(hint, &c.name, &path.key("columns").index(j).key("renamedFrom"), "column", folding, |n| find(n).is_some(), problems);
+            rename_hint(
+                hint,
+                &c.name,
+                &path.key("columns").index(j).key("renamedFrom"),
+                "column",
+                folding,
+                |n| find(n).is_some(),
+                problems,
+            );
         }
     }
     for (k, ix) in t.indexes.iter().flatten().enumerate() {
@@ -282,7 +336,16 @@ fn table(
                 format!("index {} has no columns; list at least one", show(&ix.name)),
             ));
         }
-        key_columns(&ix.columns, &p.key("columns"), &format!("index {}", show(&ix.name)), Code::UnknownIndexColumn, &t.name, &find, folding, problems);
+        key_columns(
+            &ix.columns,
+            &p.key("columns"),
+            &format!("index {}", show(&ix.name)),
+            Code::UnknownIndexColumn,
+            &t.name,
+            &find,
+            folding,
+            problems,
+        );
     }
 }
 
@@ -304,7 +367,11 @@ fn key_columns<'a>(
             None => problems.push(Problem::new(
                 missing_code,
                 p.clone(),
-                format!("{what} names column {}, which table {} does not have; use one of its columns", show(name), show(table)),
+                format!(
+                    "{what} names column {}, which table {} does not have; use one of its columns",
+                    show(name),
+                    show(table)
+                ),
             )),
             Some(c) => {
                 if c.column_type == ColumnType::Json {
@@ -321,7 +388,10 @@ fn key_columns<'a>(
             problems.push(Problem::new(
                 Code::DuplicateKeyColumn,
                 p,
-                format!("{what} lists column {} twice; remove the repeat", show(name)),
+                format!(
+                    "{what} lists column {} twice; remove the repeat",
+                    show(name)
+                ),
             ));
         }
         seen.push(folded);
@@ -378,18 +448,29 @@ fn column(c: &Column, path: &JsonPath, in_pk: bool, problems: &mut Vec<Problem>)
     }
     if let Some(d) = &c.default {
         if let Err(why) = default_fits(d, c) {
-            let code = if why.starts_with("the number") { Code::UnsafeInteger } else { Code::InvalidDefault };
+            let code = if why.starts_with("the number") {
+                Code::UnsafeInteger
+            } else {
+                Code::InvalidDefault
+            };
             problems.push(Problem::new(code, path.key("default"), why));
         }
     }
 }
 
 fn not_allowed(path: &JsonPath, attr: &str, t: ColumnType) -> Problem {
-    let owner = if attr == "maxLength" { "string" } else { "decimal" };
+    let owner = if attr == "maxLength" {
+        "string"
+    } else {
+        "decimal"
+    };
     Problem::new(
         Code::AttributeNotAllowed,
         path.key(attr),
-        format!("\"{attr}\" applies only to {owner} columns, not {}; remove it or change the type", t.as_str()),
+        format!(
+            "\"{attr}\" applies only to {owner} columns, not {}; remove it or change the type",
+            t.as_str()
+        ),
     )
 }
 
@@ -402,7 +483,11 @@ pub fn default_fits(d: &Literal, c: &Column) -> Result<(), String> {
     }
     let t = c.column_type;
     let expected = |what: &str| -> Result<(), String> {
-        Err(format!("default {} does not fit a {} column; use {what}", show_literal(d), t.as_str()))
+        Err(format!(
+            "default {} does not fit a {} column; use {what}",
+            show_literal(d),
+            t.as_str()
+        ))
     };
     match (t, d) {
         (ColumnType::String, Literal::String(s)) => match c.max_length {
@@ -500,7 +585,10 @@ fn decimal_digits(text: &str, plain_only: bool) -> Option<(usize, usize)> {
         None => (body, 0),
     };
     let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    if int_part.is_empty() || !int_part.bytes().all(|b| b.is_ascii_digit()) || !frac_part.bytes().all(|b| b.is_ascii_digit()) {
+    if int_part.is_empty()
+        || !int_part.bytes().all(|b| b.is_ascii_digit())
+        || !frac_part.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     if mantissa.contains('.') && frac_part.is_empty() {
@@ -558,7 +646,8 @@ fn is_timestamp(s: &str, with_zone: bool) -> bool {
     if !(b[10] == b'T' || b[10] == b' ') || b[13] != b':' || b[16] != b':' {
         return false;
     }
-    let (Some(h), Some(mi), Some(sec)) = (digits(s, 11..13), digits(s, 14..16), digits(s, 17..19)) else {
+    let (Some(h), Some(mi), Some(sec)) = (digits(s, 11..13), digits(s, 14..16), digits(s, 17..19))
+    else {
         return false;
     };
     if h > 23 || mi > 59 || sec > 59 {
@@ -603,9 +692,13 @@ pub fn dataset(ds: &DatasetConfig) -> Vec<Problem> {
         !b.is_empty()
             && b.len() <= 128
             && b[0].is_ascii_alphanumeric()
-            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-' || extra.contains(c))
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-' || extra.contains(c))
     };
-    for (field, value) in [("environmentId", &ds.environment_id), ("datasetId", &ds.dataset_id)] {
+    for (field, value) in [
+        ("environmentId", &ds.environment_id),
+        ("datasetId", &ds.dataset_id),
+    ] {
         if !id_ok(value, b"") {
             problems.push(Problem::new(
                 Code::InvalidDatasetField,
@@ -625,12 +718,20 @@ pub fn dataset(ds: &DatasetConfig) -> Vec<Problem> {
     }
     check_identifier(&ds.schema, "schema", &root.key("schema"), &mut problems);
     if let Some(bus) = &ds.event_bus_name {
-        let name = bus.rsplit_once(":event-bus/").map_or(bus.as_str(), |(arn, name)| {
-            if arn.starts_with("arn:") { name } else { bus }
-        });
+        let name = bus
+            .rsplit_once(":event-bus/")
+            .map_or(bus.as_str(), |(arn, name)| {
+                if arn.starts_with("arn:") {
+                    name
+                } else {
+                    bus
+                }
+            });
         let ok = !name.is_empty()
             && name.len() <= 256
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b));
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b));
         if !ok {
             problems.push(Problem::new(
                 Code::InvalidDatasetField,

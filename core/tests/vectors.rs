@@ -13,7 +13,13 @@ fn vectors() -> Vec<(String, Value)> {
         if path.extension().is_some_and(|e| e == "json") {
             let text = std::fs::read_to_string(&path).expect("readable vector");
             let v: Value = serde_json::from_str(&text).expect("vector is JSON");
-            out.push((path.file_name().expect("name").to_string_lossy().into_owned(), v));
+            out.push((
+                path.file_name()
+                    .expect("name")
+                    .to_string_lossy()
+                    .into_owned(),
+                v,
+            ));
         }
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -27,7 +33,10 @@ fn at_least_twenty_hash_vectors_and_all_kinds_present() {
         .iter()
         .filter(|(_, v)| v["kind"] == "versionHash" && v["expected"]["versionHash"].is_string())
         .count();
-    let errors = all.iter().filter(|(_, v)| v["expected"]["error"].is_string()).count();
+    let errors = all
+        .iter()
+        .filter(|(_, v)| v["expected"]["error"].is_string())
+        .count();
     let jcs = all.iter().filter(|(_, v)| v["kind"] == "jcs").count();
     assert!(hashes >= 20, "{hashes} hash vectors");
     assert!(errors >= 3, "{errors} error vectors");
@@ -41,7 +50,11 @@ fn jcs_vectors() {
         let input = v["input"].as_str().expect("input text");
         let raw: Value = serde_json::from_str(input).unwrap_or_else(|e| panic!("{name}: {e}"));
         let canonical = String::from_utf8(jcs::canonicalize(&raw)).expect("utf8");
-        assert_eq!(canonical, v["expected"]["canonical"].as_str().expect("canonical"), "{name}");
+        assert_eq!(
+            canonical,
+            v["expected"]["canonical"].as_str().expect("canonical"),
+            "{name}"
+        );
         assert_eq!(
             depot_migrate_core::hash::sha256_hex(canonical.as_bytes()),
             v["expected"]["sha256"].as_str().expect("sha256"),
@@ -56,7 +69,10 @@ fn jcs_vectors() {
 fn version_hash_vectors() {
     let mut checked = 0;
     let mut failures = Vec::new();
-    for (name, v) in vectors().into_iter().filter(|(_, v)| v["kind"] == "versionHash") {
+    for (name, v) in vectors()
+        .into_iter()
+        .filter(|(_, v)| v["kind"] == "versionHash")
+    {
         let package = v["input"]["package"].as_str().expect("package text");
         let dataset = v["input"]["dataset"].as_str().expect("dataset text");
         let result = hash_files(package.as_bytes(), dataset.as_bytes());

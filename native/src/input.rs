@@ -39,17 +39,28 @@ pub fn read_input(arg: &str) -> Result<InputFile, (String, Invalid)> {
     let io_error = |e: std::io::Error| {
         (
             name.clone(),
-            Invalid::one(Code::Io, "$", format!("cannot read the file: {e}; check the path and permissions")),
+            Invalid::one(
+                Code::Io,
+                "$",
+                format!("cannot read the file: {e}; check the path and permissions"),
+            ),
         )
     };
     let mut bytes = Vec::new();
     if arg == "-" {
-        std::io::stdin().lock().take(limit).read_to_end(&mut bytes).map_err(io_error)?;
+        std::io::stdin()
+            .lock()
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .map_err(io_error)?;
     } else {
         let path = Path::new(arg);
         let meta = std::fs::metadata(path).map_err(io_error)?;
         if meta.is_dir() {
-            return Err((name.clone(), Invalid::one(Code::Io, "$", "is a directory; pass a JSON file")));
+            return Err((
+                name.clone(),
+                Invalid::one(Code::Io, "$", "is a directory; pass a JSON file"),
+            ));
         }
         if meta.len() > MAX_FILE_SIZE as u64 {
             return Err((

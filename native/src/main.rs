@@ -89,7 +89,13 @@ fn main() -> ExitCode {
             let mut err = stderr.lock();
             for (file, problems) in &files {
                 for p in problems {
-                    let _ = writeln!(err, "{file}:{}: {}: {}", p.path, p.code, one_line(&p.message));
+                    let _ = writeln!(
+                        err,
+                        "{file}:{}: {}: {}",
+                        p.path,
+                        p.code,
+                        one_line(&p.message)
+                    );
                 }
             }
             if output == Output::Json {
@@ -128,7 +134,11 @@ fn print_line(line: &str) {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Hash { package, dataset, canonical } => {
+        Command::Hash {
+            package,
+            dataset,
+            canonical,
+        } => {
             let (pkg, ds) = load_pair(&package, &dataset)?;
             if canonical {
                 let bytes = depot_migrate_core::hash::canonical_hash_input(&pkg, &ds);
@@ -156,7 +166,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Validate { package, dataset } => {
             if package.is_none() && dataset.is_none() {
-                return Err(Failure::Usage("validate needs --package, --dataset or both".into()));
+                return Err(Failure::Usage(
+                    "validate needs --package, --dataset or both".into(),
+                ));
             }
             let mut failures = Vec::new();
             let mut engine = None;
@@ -171,7 +183,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             if let Some(p) = &package {
                 if dataset.as_deref() == Some("-") && p == "-" {
-                    return Err(Failure::Usage("--package and --dataset cannot both be - (standard input)".into()));
+                    return Err(Failure::Usage(
+                        "--package and --dataset cannot both be - (standard input)".into(),
+                    ));
                 }
                 match read_input(p) {
                     Ok(f) => {
@@ -206,7 +220,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
 /// both files before failing.
 fn load_pair(package: &str, dataset: &str) -> Result<(Package, DatasetConfig), Failure> {
     if package == "-" && dataset == "-" {
-        return Err(Failure::Usage("--package and --dataset cannot both be - (standard input)".into()));
+        return Err(Failure::Usage(
+            "--package and --dataset cannot both be - (standard input)".into(),
+        ));
     }
     let mut failures: Vec<(String, Vec<Problem>)> = Vec::new();
     let ds = match read_input(dataset) {
@@ -218,7 +234,10 @@ fn load_pair(package: &str, dataset: &str) -> Result<(Package, DatasetConfig), F
         Ok(f) => load::parse_package(&f.bytes, engine).map_err(|e| (f.name, e)),
         Err(e) => Err(e),
     };
-    for err in [pkg.as_ref().err(), ds.as_ref().err()].into_iter().flatten() {
+    for err in [pkg.as_ref().err(), ds.as_ref().err()]
+        .into_iter()
+        .flatten()
+    {
         let (name, e): &(String, Invalid) = err;
         failures.push((name.clone(), e.problems.clone()));
     }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything depot-migrate's build, main job and tests need on a fresh machine
+# that has only Rust (rustup), Node, Python 3 with pip and apt. Idempotent: each step is
+# skipped when what it installs is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# Python: the independent RFC 8785 implementation the test vectors are checked against,
+# and jsonschema for the schema checks in scripts.
+PY_PACKAGES=(rfc8785==0.1.4)
+missing=()
+for spec in "${PY_PACKAGES[@]}"; do
+  name="${spec%%==*}"
+  python3 -c "import ${name//-/_}" 2>/dev/null || missing+=("$spec")
+done
+if ((${#missing[@]})); then
+  log "pip install ${missing[*]}"
+  python3 -m pip install --quiet --disable-pip-version-check "${missing[@]}"
+fi
+
+# Rust test runner.
+if ! cargo nextest --version >/dev/null 2>&1; then
+  log "cargo install cargo-nextest"
+  cargo install --quiet cargo-nextest
+fi
+log "ok"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test: formatting and lints, the cross-language vectors against the
+# independent Python rfc8785 implementation, the Rust unit/integration/doc tests, and a
+# smoke run of the benchmarks. This is exactly what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "test vectors are what rfc8785 computes (tests/vectors/generate.py --check)"
+python3 tests/vectors/generate.py --check
+
+step "cargo nextest run"
+cargo nextest run --workspace --no-fail-fast
+
+step "doc tests"
+cargo test --workspace --doc --quiet
+
+step "benchmark smoke run (cargo test --benches)"
+cargo test --workspace --benches --quiet
