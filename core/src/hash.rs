@@ -18,6 +18,13 @@ use std::fmt;
 #[serde(transparent)]
 pub struct VersionHash(String);
 
+impl<'de> serde::Deserialize<'de> for VersionHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        VersionHash::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("{s:?} is not a version hash (64 lowercase hex digits)")))
+    }
+}
+
 impl VersionHash {
     /// The hash as 64 lowercase hex digits.
     pub fn as_str(&self) -> &str {

@@ -26,6 +26,8 @@ pub mod hash;
 pub mod jcs;
 pub mod load;
 pub mod model;
+pub mod plan;
+pub mod dialect;
 pub mod validate;
 
 pub use error::{Code, Invalid, JsonPath, Problem};

@@ -1,0 +1,159 @@
+//! SQL dialects: one unit struct per engine behind one trait. The planner asks a dialect
+//! about capabilities (`supports_transactional_ddl()`) and for statements; it never
+//! matches on an engine's name. Methods with a default are the common (Postgres-like)
+//! SQL; each dialect overrides only what differs.
+
+mod postgres;
+mod snowflake;
+mod sqlite;
+
+pub use postgres::Postgres;
+pub use snowflake::Snowflake;
+pub use sqlite::Sqlite;
+
+use crate::model::{Column, ColumnType, Engine, Literal};
+
+/// A column as the planner hands it to a dialect: the model column plus its effective
+/// nullability (primary-key columns are never nullable).
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnSpec<'a> {
+    /// The column.
+    pub column: &'a Column,
+    /// Effective nullability.
+    pub nullable: bool,
+}
+
+/// What a dialect knows about its engine's SQL.
+pub trait Dialect: Sync {
+    /// The engine this dialect speaks for (as written in the plan).
+    fn engine(&self) -> Engine;
+
+    /// Whether DDL can run inside a transaction and roll back.
+    fn supports_transactional_ddl(&self) -> bool {
+        true
+    }
+    /// Whether tables live in a named schema (`"schema"."table"`).
+    fn supports_schemas(&self) -> bool {
+        true
+    }
+    /// Whether tables and columns carry comments.
+    fn supports_comments(&self) -> bool {
+        true
+    }
+    /// Whether secondary (non-unique) indexes exist.
+    fn supports_secondary_indexes(&self) -> bool {
+        true
+    }
+    /// Whether primary-key and unique constraints are enforced.
+    fn enforces_constraints(&self) -> bool {
+        true
+    }
+    /// Whether `ALTER TABLE` can change a column's type, nullability and default and the
+    /// primary key in place; when not, the planner rebuilds the table.
+    fn supports_alter_column(&self) -> bool {
+        true
+    }
+    /// Whether a type change from `old` to `new` can be done in place (otherwise the
+    /// column is rebuilt: add, copy, drop, rename).
+    fn supports_in_place_type_change(&self, _old: &Column, _new: &Column) -> bool {
+        true
+    }
+    /// Whether `SET DEFAULT` to a constant is possible (otherwise the column is rebuilt).
+    fn supports_set_default(&self) -> bool {
+        true
+    }
+    /// Whether a primary-key constraint is named after its table (and so is renamed
+    /// with it).
+    fn names_primary_key_after_table(&self) -> bool {
+        true
+    }
+
+    /// Folds an identifier the way this engine stores it.
+    fn fold(&self, name: &str) -> String {
+        name.to_string()
+    }
+    /// A quoted identifier. Identifiers are validated before they get here; quotes are
+    /// doubled all the same.
+    fn quote(&self, name: &str) -> String {
+        format!("\"{}\"", self.fold(name).replace('"', "\"\""))
+    }
+    /// A table name, schema-qualified where the engine has schemas.
+    fn table(&self, schema: &str, table: &str) -> String {
+        if self.supports_schemas() {
+            format!("{}.{}", self.quote(schema), self.quote(table))
+        } else {
+            self.quote(table)
+        }
+    }
+    /// The column type in this engine's SQL.
+    fn column_type(&self, column: &Column) -> String;
+    /// A SQL string literal.
+    fn string_literal(&self, s: &str) -> String {
+        format!("'{}'", s.replace('\'', "''"))
+    }
+    /// The SQL for a default literal on a column.
+    fn literal(&self, value: &Literal, column: &Column) -> String {
+        match value {
+            Literal::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+            Literal::Number(n) => number_text(n),
+            Literal::String(s) => match column.column_type {
+                ColumnType::Bigint | ColumnType::Decimal => s.clone(),
+                _ => self.string_literal(s),
+            },
+        }
+    }
+    /// A column definition for `CREATE TABLE` / `ADD COLUMN`.
+    fn column_definition(&self, spec: ColumnSpec<'_>) -> String {
+        let c = spec.column;
+        let mut def = format!("{} {}", self.quote(&c.name), self.column_type(c));
+        if let Some(d) = &c.default {
+            def.push_str(" DEFAULT ");
+            def.push_str(&self.literal(d, c));
+        }
+        if !spec.nullable {
+            def.push_str(" NOT NULL");
+        }
+        def
+    }
+    /// The name of a table's primary-key constraint.
+    fn primary_key_name(&self, table: &str) -> String {
+        format!("{table}_pkey")
+    }
+    /// A column list `("a", "b")`.
+    fn column_list(&self, cols: &[String]) -> String {
+        let quoted: Vec<String> = cols.iter().map(|c| self.quote(c)).collect();
+        format!("({})", quoted.join(", "))
+    }
+    /// An index definition (`CREATE [UNIQUE] INDEX`). Dialects without secondary indexes
+    /// return a unique constraint for unique ones and nothing for others.
+    fn create_index(&self, schema: &str, table: &str, name: &str, columns: &[String], unique: bool) -> Vec<String> {
+        vec![format!(
+            "CREATE {}INDEX {} ON {} {}",
+            if unique { "UNIQUE " } else { "" },
+            self.quote(name),
+            self.table(schema, table),
+            self.column_list(columns)
+        )]
+    }
+    /// Drops an index.
+    fn drop_index(&self, schema: &str, _table: &str, name: &str, _unique: bool) -> Vec<String> {
+        vec![format!("DROP INDEX {}", self.table(schema, name))]
+    }
+}
+
+/// The dialect for an engine. This is the only place an engine becomes a dialect.
+pub fn for_engine(engine: Engine) -> &'static dyn Dialect {
+    match engine {
+        Engine::Postgres => &Postgres { aurora: false },
+        Engine::AuroraPostgresql => &Postgres { aurora: true },
+        Engine::Snowflake => &Snowflake,
+        Engine::Sqlite => &Sqlite,
+    }
+}
+
+/// A JSON number as SQL numeric text (ECMAScript notation, which SQL accepts).
+pub fn number_text(n: &serde_json::Number) -> String {
+    let mut out = Vec::new();
+    crate::jcs::write_number(n, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}

@@ -1,0 +1,110 @@
+//! Snowflake. DDL is not transactional; identifiers are upper-cased so unquoted queries
+//! find them; standard tables have no secondary indexes and do not enforce primary-key or
+//! unique constraints (they are declared, not enforced); few type changes are possible in
+//! place; `SET DEFAULT` to a constant is not possible.
+
+use super::Dialect;
+use crate::model::{Column, ColumnType, Engine, Literal};
+
+/// Snowflake.
+#[derive(Debug, Clone, Copy)]
+pub struct Snowflake;
+
+impl Dialect for Snowflake {
+    fn engine(&self) -> Engine {
+        Engine::Snowflake
+    }
+    fn supports_transactional_ddl(&self) -> bool {
+        false
+    }
+    fn supports_secondary_indexes(&self) -> bool {
+        false
+    }
+    fn enforces_constraints(&self) -> bool {
+        false
+    }
+    fn supports_set_default(&self) -> bool {
+        false
+    }
+    fn supports_in_place_type_change(&self, old: &Column, new: &Column) -> bool {
+        // Snowflake alters a column's type only to widen VARCHAR or NUMBER precision at
+        // the same scale.
+        match (self.column_type(old), self.column_type(new)) {
+            (a, b) if a == b => true,
+            _ => match (old.column_type, new.column_type) {
+                (ColumnType::String, ColumnType::String) => match (old.max_length, new.max_length) {
+                    (Some(a), Some(b)) => b >= a,
+                    (Some(_), None) => true,
+                    _ => false,
+                },
+                (ColumnType::Decimal, ColumnType::Decimal) => {
+                    old.scale.unwrap_or(0) == new.scale.unwrap_or(0)
+                        && new.precision.unwrap_or(38) >= old.precision.unwrap_or(38)
+                }
+                (ColumnType::Int, ColumnType::Bigint) | (ColumnType::Bigint, ColumnType::Int) => true,
+                _ => false,
+            },
+        }
+    }
+    fn fold(&self, name: &str) -> String {
+        name.to_ascii_uppercase()
+    }
+    fn primary_key_name(&self, table: &str) -> String {
+        format!("{table}_pkey").to_ascii_uppercase()
+    }
+
+    fn column_type(&self, c: &Column) -> String {
+        match c.column_type {
+            ColumnType::String => match c.max_length {
+                Some(n) => format!("VARCHAR({n})"),
+                None => "VARCHAR".into(),
+            },
+            ColumnType::Int | ColumnType::Bigint => "NUMBER(38,0)".into(),
+            ColumnType::Decimal => format!("NUMBER({},{})", c.precision.unwrap_or(38), c.scale.unwrap_or(0)),
+            ColumnType::Double => "FLOAT".into(),
+            ColumnType::Boolean => "BOOLEAN".into(),
+            ColumnType::Date => "DATE".into(),
+            ColumnType::Timestamp => "TIMESTAMP_NTZ".into(),
+            ColumnType::Timestamptz => "TIMESTAMP_TZ".into(),
+            ColumnType::Json => "VARIANT".into(),
+            ColumnType::Uuid => "VARCHAR(36)".into(),
+            ColumnType::Binary => "BINARY".into(),
+        }
+    }
+
+    fn string_literal(&self, s: &str) -> String {
+        // Snowflake also treats backslash as an escape inside '…'.
+        format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+    }
+
+    fn literal(&self, value: &Literal, column: &Column) -> String {
+        match (value, column.column_type) {
+            (Literal::String(s), ColumnType::Binary) => format!("TO_BINARY({}, 'HEX')", self.string_literal(s)),
+            (Literal::String(s), ColumnType::Bigint | ColumnType::Decimal) => s.clone(),
+            (Literal::String(s), _) => self.string_literal(s),
+            (Literal::Number(n), _) => super::number_text(n),
+            (Literal::Bool(b), _) => if *b { "TRUE" } else { "FALSE" }.into(),
+        }
+    }
+
+    fn create_index(&self, schema: &str, table: &str, name: &str, columns: &[String], unique: bool) -> Vec<String> {
+        if unique {
+            vec![format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE {}",
+                self.table(schema, table),
+                self.quote(name),
+                self.column_list(columns)
+            )]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn drop_index(&self, schema: &str, table: &str, name: &str, unique: bool) -> Vec<String> {
+        if unique {
+            vec![format!("ALTER TABLE {} DROP CONSTRAINT {}", self.table(schema, table), self.quote(name))]
+        } else {
+            Vec::new()
+        }
+    }
+}

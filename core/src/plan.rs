@@ -1,0 +1,711 @@
+//! The planner: `plan(from, to, dataset) -> Plan`, pure and deterministic. Applying
+//! `plan(A, B)` to a database at A leaves exactly the schema a fresh `plan(None, B)`
+//! creates (DESIGN.md, "Plan").
+//!
+//! Renames come only from `renamedFrom` hints: a hint applies when the old package has
+//! the old name and not the new one; when it has only the new name (the rename was
+//! deployed earlier) or neither, the hint is ignored; when it has both, the hint is
+//! ambiguous and planning fails.
+
+use crate::dialect::{for_engine, ColumnSpec, Dialect};
+use crate::error::{Code, Invalid, JsonPath, Problem};
+use crate::hash::{sha256_hex, version_hash, VersionHash};
+use crate::model::{Column, ColumnType, DatasetConfig, Index, Package, Table};
+use serde::{Deserialize, Serialize};
+
+/// The plan format version written in every plan.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A migration plan: ordered steps from one version to another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// Always [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The dataset this plan is for.
+    pub dataset_id: String,
+    /// The engine id (`postgres`, `aurora-postgresql`, `snowflake`, `sqlite`).
+    pub engine: String,
+    /// The version the plan starts from (`None`: an empty database).
+    pub from_version: Option<VersionHash>,
+    /// The version the plan leads to.
+    pub to_version: VersionHash,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+    /// Whether any step is destructive.
+    pub destructive: bool,
+    /// What the engine will not do that the package asks for (e.g. Snowflake does not
+    /// enforce primary keys).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// SHA-256 of the RFC 8785 canonical JSON of this plan without `planHash`.
+    pub plan_hash: String,
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    /// Position in the plan.
+    pub index: usize,
+    /// Stable key (`addColumn:dog.owner`), as `allowDestructive` lists it.
+    pub key: String,
+    /// Step kind (`addColumn`).
+    pub kind: String,
+    /// The table the step changes.
+    pub table: String,
+    /// One line for people.
+    pub summary: String,
+    /// The statements, in order.
+    pub sql: Vec<String>,
+    /// Whether the step can lose data.
+    pub destructive: bool,
+    /// Keys of the destructive changes this step carries out (its own key, or for a
+    /// table rebuild the keys of the changes it folds in). Each must be allowed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub destructive_changes: Vec<String>,
+    /// Whether the step may fail on existing data (e.g. SET NOT NULL over NULLs).
+    pub may_fail: bool,
+    /// Whether the step can run inside a transaction.
+    pub transactional: bool,
+    /// The lock the step holds or the rewrite it causes, when it matters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locks: Option<String>,
+}
+
+impl Plan {
+    /// Destructive change keys that `allowDestructive` does not allow.
+    pub fn disallowed(&self, dataset: &DatasetConfig) -> Vec<String> {
+        let policy = dataset.destructive_policy();
+        let mut out: Vec<String> = self
+            .steps
+            .iter()
+            .flat_map(|s| s.destructive_changes.iter())
+            .filter(|k| !policy.allows(k))
+            .cloned()
+            .collect();
+        out.dedup();
+        out
+    }
+
+    /// The SQL of every step, each statement ending in `;`.
+    pub fn sql_script(&self) -> String {
+        let mut out = String::new();
+        for s in &self.steps {
+            out.push_str(&format!("-- {} ({})\n", s.summary, s.key));
+            for q in &s.sql {
+                out.push_str(q);
+                out.push_str(";\n");
+            }
+        }
+        out
+    }
+}
+
+/// A change the planner found, before it becomes a step.
+struct Draft {
+    kind: &'static str,
+    target: String,
+    table: String,
+    summary: String,
+    sql: Vec<String>,
+    destructive: bool,
+    destructive_changes: Vec<String>,
+    may_fail: bool,
+    locks: Option<&'static str>,
+}
+
+impl Draft {
+    fn new(kind: &'static str, table: &str, target: String, summary: String, sql: Vec<String>) -> Draft {
+        Draft {
+            kind,
+            target,
+            table: table.to_string(),
+            summary,
+            sql,
+            destructive: false,
+            destructive_changes: Vec::new(),
+            may_fail: false,
+            locks: None,
+        }
+    }
+    fn key(&self) -> String {
+        format!("{}:{}", self.kind, self.target)
+    }
+    fn destructive(mut self) -> Draft {
+        self.destructive = true;
+        self.destructive_changes = vec![self.key()];
+        self
+    }
+    fn may_fail(mut self, yes: bool) -> Draft {
+        self.may_fail = yes;
+        self
+    }
+    fn locks(mut self, l: &'static str) -> Draft {
+        self.locks = Some(l);
+        self
+    }
+}
+
+const ACCESS_EXCLUSIVE: &str = "ACCESS EXCLUSIVE lock (brief)";
+const REWRITE: &str = "rewrites the table under an ACCESS EXCLUSIVE lock";
+const SCAN: &str = "scans the table under an ACCESS EXCLUSIVE lock";
+const SHARE: &str = "SHARE lock: blocks writes while the index builds";
+
+/// Computes the plan from `from` (`None`: an empty database) to `to` for a dataset.
+/// Both packages must be valid; a `renamedFrom` hint that is ambiguous against `from`
+/// is an error.
+///
+/// ```
+/// use depot_migrate_core::{load, plan::plan};
+/// let ds = load::parse_dataset(br#"{"environmentId":"e","datasetId":"d","engine":"postgres","schema":"dogs"}"#).unwrap();
+/// let v1 = load::parse_package(br#"{"namespace":"dogs","tables":[{"name":"dog","columns":[{"name":"id","type":"bigint"}],"primaryKey":["id"]}]}"#, None).unwrap();
+/// let v2 = load::parse_package(br#"{"namespace":"dogs","tables":[{"name":"dog","columns":[{"name":"id","type":"bigint"},{"name":"owner","type":"string"}],"primaryKey":["id"]}]}"#, None).unwrap();
+/// let p = plan(Some(&v1), &v2, &ds).unwrap();
+/// assert_eq!(p.steps[0].key, "addColumn:dog.owner");
+/// assert_eq!(p.steps[0].sql, vec![r#"ALTER TABLE "dogs"."dog" ADD COLUMN "owner" text"#]);
+/// ```
+pub fn plan(from: Option<&Package>, to: &Package, dataset: &DatasetConfig) -> Result<Plan, Invalid> {
+    let d = for_engine(dataset.engine);
+    let planner = Planner { d, schema: &dataset.schema };
+    let drafts = planner.diff(from, to)?;
+    let transactional = d.supports_transactional_ddl();
+    let steps: Vec<Step> = drafts
+        .into_iter()
+        .enumerate()
+        .map(|(index, dr)| Step {
+            index,
+            key: dr.key(),
+            kind: dr.kind.to_string(),
+            table: dr.table,
+            summary: dr.summary,
+            sql: dr.sql,
+            destructive: dr.destructive,
+            destructive_changes: dr.destructive_changes,
+            may_fail: dr.may_fail,
+            transactional,
+            locks: if d.supports_transactional_ddl() && d.supports_schemas() { dr.locks.map(str::to_string) } else { None },
+        })
+        .collect();
+    let mut notes = Vec::new();
+    if !d.enforces_constraints() && to.tables.iter().any(|t| t.primary_key.is_some() || t.indexes.iter().flatten().any(|i| i.unique == Some(true))) {
+        notes.push(format!("{}: primary-key and unique constraints are declared but not enforced", d.engine().as_str()));
+    }
+    if !d.supports_secondary_indexes() {
+        for t in &to.tables {
+            for ix in t.indexes.iter().flatten().filter(|i| i.unique != Some(true)) {
+                notes.push(format!("{}: index {} on {} is not created (no secondary indexes)", d.engine().as_str(), ix.name, t.name));
+            }
+        }
+    }
+    if !d.supports_comments() && to.tables.iter().any(|t| t.comment.is_some() || t.columns.iter().any(|c| c.comment.is_some())) {
+        notes.push(format!("{}: comments are not stored", d.engine().as_str()));
+    }
+    if d.engine() == crate::Engine::Sqlite && to.tables.iter().any(|t| t.columns.iter().any(|c| c.max_length.is_some())) {
+        notes.push("sqlite: maxLength is declared but not enforced".to_string());
+    }
+    let destructive = steps.iter().any(|s| s.destructive);
+    let mut plan = Plan {
+        format_version: FORMAT_VERSION,
+        dataset_id: dataset.dataset_id.clone(),
+        engine: d.engine().as_str().to_string(),
+        from_version: from.map(|f| version_hash(f, dataset)),
+        to_version: version_hash(to, dataset),
+        steps,
+        destructive,
+        notes,
+        plan_hash: String::new(),
+    };
+    plan.plan_hash = plan_hash(&plan);
+    Ok(plan)
+}
+
+/// The `planHash` of a plan: SHA-256 of its canonical JSON without `planHash`.
+pub fn plan_hash(plan: &Plan) -> String {
+    let mut v = serde_json::to_value(plan).unwrap_or_default();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("planHash");
+    }
+    sha256_hex(&crate::jcs::canonicalize(&v))
+}
+
+struct Planner<'a> {
+    d: &'static dyn Dialect,
+    schema: &'a str,
+}
+
+fn same(d: &dyn Dialect, a: &str, b: &str) -> bool {
+    d.fold(a).eq_ignore_ascii_case(&d.fold(b)) && (d.fold(a) == d.fold(b) || d.engine() == crate::Engine::Sqlite)
+}
+
+/// Resolves the old counterpart of a new item by name, then by rename hint.
+fn counterpart<'o, T>(
+    d: &dyn Dialect,
+    new_name: &str,
+    hints: Vec<&str>,
+    old: &'o [T],
+    name_of: impl Fn(&T) -> &str,
+    path: &JsonPath,
+) -> Result<Option<(usize, bool)>, Problem> {
+    let find = |n: &str| old.iter().position(|o| same(d, name_of(o), n));
+    let current = find(new_name);
+    for hint in hints {
+        if let Some(i) = find(hint) {
+            if current.is_some() {
+                return Err(Problem::new(
+                    Code::InvalidRenameHint,
+                    path,
+                    format!(
+                        "ambiguous rename: the deployed package has both {hint:?} and {new_name:?}; drop the old one in a separate release or remove the hint"
+                    ),
+                ));
+            }
+            return Ok(Some((i, true)));
+        }
+    }
+    Ok(current.map(|i| (i, false)))
+}
+
+fn spec<'c>(c: &'c Column, pk: &[String]) -> ColumnSpec<'c> {
+    ColumnSpec { column: c, nullable: c.is_nullable(pk.iter().any(|k| k.eq_ignore_ascii_case(&c.name))) }
+}
+
+/// How a type change behaves: safe widening, or lossy (destructive and may fail).
+fn type_change_is_widening(old: &Column, new: &Column) -> bool {
+    use ColumnType::*;
+    match (old.column_type, new.column_type) {
+        (a, b) if a == b => match a {
+            String => match (old.max_length, new.max_length) {
+                (_, None) => true,
+                (Some(a), Some(b)) => b >= a,
+                (None, Some(_)) => false,
+            },
+            Decimal => {
+                let (p0, s0) = (old.precision.unwrap_or(38), old.scale.unwrap_or(0));
+                let (p1, s1) = (new.precision.unwrap_or(38), new.scale.unwrap_or(0));
+                s1 >= s0 && p1 - s1.min(p1) >= p0 - s0.min(p0)
+            }
+            _ => true,
+        },
+        (Int, Bigint) | (Int, Double) | (Date, Timestamp) | (Date, Timestamptz) | (Timestamp, Timestamptz) => true,
+        (Int, Decimal) => new.precision.unwrap_or(38) - new.scale.unwrap_or(0) >= 10,
+        (Bigint, Decimal) => new.precision.unwrap_or(38) - new.scale.unwrap_or(0) >= 19,
+        (_, String) => new.max_length.is_none(),
+        _ => false,
+    }
+}
+
+impl Planner<'_> {
+    fn t(&self, name: &str) -> String {
+        self.d.table(self.schema, name)
+    }
+    fn q(&self, name: &str) -> String {
+        self.d.quote(name)
+    }
+
+    fn diff(&self, from: Option<&Package>, to: &Package) -> Result<Vec<Draft>, Invalid> {
+        let d = self.d;
+        let empty: Vec<Table> = Vec::new();
+        let old_tables: &[Table] = from.map_or(&empty, |p| &p.tables);
+        let mut problems = Vec::new();
+        // Pair new tables with old ones.
+        let mut pairs: Vec<(Option<usize>, bool)> = Vec::new();
+        for (i, t) in to.tables.iter().enumerate() {
+            let path = JsonPath::root().key("tables").index(i).key("renamedFrom");
+            let hints = t.renamed_from.as_ref().map(|h| h.names()).unwrap_or_default();
+            match counterpart(d, &t.name, hints, old_tables, |o: &Table| &o.name, &path) {
+                Ok(Some((o, renamed))) => pairs.push((Some(o), renamed)),
+                Ok(None) => pairs.push((None, false)),
+                Err(p) => {
+                    problems.push(p);
+                    pairs.push((None, false));
+                }
+            }
+        }
+        // Column pairing within paired tables.
+        let mut col_pairs: Vec<Vec<(Option<usize>, bool)>> = Vec::new();
+        for (i, t) in to.tables.iter().enumerate() {
+            let mut v = Vec::new();
+            if let (Some(o), _) = pairs[i] {
+                let old = &old_tables[o];
+                for (j, c) in t.columns.iter().enumerate() {
+                    let path = JsonPath::root().key("tables").index(i).key("columns").index(j).key("renamedFrom");
+                    let hints = c.renamed_from.as_ref().map(|h| h.names()).unwrap_or_default();
+                    match counterpart(d, &c.name, hints, &old.columns, |o: &Column| &o.name, &path) {
+                        Ok(x) => v.push(x.map_or((None, false), |(a, b)| (Some(a), b))),
+                        Err(p) => {
+                            problems.push(p);
+                            v.push((None, false));
+                        }
+                    }
+                }
+            }
+            col_pairs.push(v);
+        }
+        if !problems.is_empty() {
+            return Err(Invalid { problems });
+        }
+
+        let mut drafts = Vec::new();
+        if from.is_none() && d.supports_schemas() {
+            drafts.push(Draft::new("createSchema", "", self.schema.to_string(), format!("create schema {}", self.schema), vec![format!("CREATE SCHEMA IF NOT EXISTS {}", self.q(self.schema))]));
+        }
+        let kept: Vec<usize> = pairs.iter().filter_map(|p| p.0).collect();
+
+        // 1. Drop indexes that go away or change, and primary keys that change, before
+        //    the columns they use are dropped or altered.
+        for (i, t) in to.tables.iter().enumerate() {
+            let Some(o) = pairs[i].0 else { continue };
+            let old = &old_tables[o];
+            let rebuild = self.needs_rebuild(old, t, &col_pairs[i]);
+            for ix in old.indexes.iter().flatten() {
+                let new_ix = t.indexes.iter().flatten().find(|n| same(d, &n.name, &ix.name));
+                let changed = match new_ix {
+                    None => true,
+                    Some(n) => !self.index_equal(old, ix, t, n, &col_pairs[i]),
+                };
+                // A rebuilt SQLite table loses its indexes anyway.
+                if changed || rebuild {
+                    let sql = d.drop_index(self.schema, &old.name, &ix.name, ix.unique == Some(true));
+                    if !sql.is_empty() {
+                        drafts.push(Draft::new("dropIndex", &old.name, format!("{}.{}", old.name, ix.name), format!("drop index {} on {}", ix.name, old.name), sql).locks(ACCESS_EXCLUSIVE));
+                    }
+                }
+            }
+            if !rebuild && d.supports_alter_column() && !self.pk_equal(old, t, &col_pairs[i]) && old.primary_key.is_some() {
+                let sql = if d.names_primary_key_after_table() && d.enforces_constraints() {
+                    vec![format!("ALTER TABLE {} DROP CONSTRAINT {}", self.t(&old.name), self.q(&d.primary_key_name(&old.name)))]
+                } else {
+                    vec![format!("ALTER TABLE {} DROP PRIMARY KEY", self.t(&old.name))]
+                };
+                drafts.push(Draft::new("dropPrimaryKey", &old.name, old.name.clone(), format!("drop primary key of {}", old.name), sql).locks(ACCESS_EXCLUSIVE));
+            }
+        }
+        // 2. Drop tables that go away.
+        for (o, old) in old_tables.iter().enumerate() {
+            if !kept.contains(&o) {
+                drafts.push(Draft::new("dropTable", &old.name, old.name.clone(), format!("drop table {}", old.name), vec![format!("DROP TABLE {}", self.t(&old.name))]).destructive().locks(ACCESS_EXCLUSIVE));
+            }
+        }
+        // 3. Per kept table: rename, column changes.
+        for (i, t) in to.tables.iter().enumerate() {
+            let Some(o) = pairs[i].0 else { continue };
+            let old = &old_tables[o];
+            if pairs[i].1 {
+                let mut sql = vec![format!("ALTER TABLE {} RENAME TO {}", self.t(&old.name), self.q(&t.name))];
+                if old.primary_key.is_some() && d.names_primary_key_after_table() && d.enforces_constraints() && self.pk_equal(old, t, &col_pairs[i]) {
+                    sql.push(format!("ALTER TABLE {} RENAME CONSTRAINT {} TO {}", self.t(&t.name), self.q(&d.primary_key_name(&old.name)), self.q(&d.primary_key_name(&t.name))));
+                }
+                drafts.push(Draft::new("renameTable", &t.name, t.name.clone(), format!("rename table {} to {}", old.name, t.name), sql).locks(ACCESS_EXCLUSIVE));
+            }
+            if self.needs_rebuild(old, t, &col_pairs[i]) {
+                drafts.push(self.rebuild(old, t, &col_pairs[i]));
+            } else {
+                self.column_changes(old, t, &col_pairs[i], &mut drafts);
+            }
+        }
+        // 4. New tables.
+        for (i, t) in to.tables.iter().enumerate() {
+            if pairs[i].0.is_none() {
+                drafts.push(self.create_table(t));
+            }
+        }
+        // 5. Primary keys, indexes, comments.
+        for (i, t) in to.tables.iter().enumerate() {
+            let old = pairs[i].0.map(|o| &old_tables[o]);
+            let rebuild = old.is_some_and(|old| self.needs_rebuild(old, t, &col_pairs[i]));
+            if let Some(old) = old {
+                if !rebuild && d.supports_alter_column() && !self.pk_equal(old, t, &col_pairs[i]) {
+                    if let Some(pk) = &t.primary_key {
+                        let sql = vec![format!("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY {}", self.t(&t.name), self.q(&d.primary_key_name(&t.name)), d.column_list(pk))];
+                        drafts.push(Draft::new("addPrimaryKey", &t.name, t.name.clone(), format!("add primary key ({}) to {}", pk.join(", "), t.name), sql).may_fail(d.enforces_constraints()).locks(SCAN));
+                    }
+                }
+            }
+            for ix in t.indexes.iter().flatten() {
+                let keep = old.is_some_and(|old| {
+                    !rebuild && old.indexes.iter().flatten().any(|oi| same(d, &oi.name, &ix.name) && self.index_equal(old, oi, t, ix, &col_pairs[i]))
+                });
+                if keep {
+                    continue;
+                }
+                let unique = ix.unique == Some(true);
+                let sql = d.create_index(self.schema, &t.name, &ix.name, &ix.columns, unique);
+                if sql.is_empty() {
+                    continue;
+                }
+                drafts.push(
+                    Draft::new("createIndex", &t.name, format!("{}.{}", t.name, ix.name), format!("create {}index {} on {} ({})", if unique { "unique " } else { "" }, ix.name, t.name, ix.columns.join(", ")), sql)
+                        .may_fail(unique && old.is_some() && d.enforces_constraints())
+                        .locks(SHARE),
+                );
+            }
+            if d.supports_comments() {
+                let old_comment = old.and_then(|o| o.comment.as_deref());
+                if t.comment.as_deref() != old_comment {
+                    drafts.push(Draft::new("commentTable", &t.name, t.name.clone(), format!("set comment on {}", t.name), vec![format!("COMMENT ON TABLE {} IS {}", self.t(&t.name), self.comment_sql(t.comment.as_deref()))]));
+                }
+                for (j, c) in t.columns.iter().enumerate() {
+                    let old_c = old.and_then(|o| col_pairs[i].get(j).and_then(|p| p.0).map(|k| &o.columns[k]));
+                    let old_comment = old_c.and_then(|c| c.comment.as_deref());
+                    let fresh = old_c.is_none();
+                    if c.comment.as_deref() != old_comment && !(fresh && c.comment.is_none()) {
+                        drafts.push(Draft::new("commentColumn", &t.name, format!("{}.{}", t.name, c.name), format!("set comment on {}.{}", t.name, c.name), vec![format!("COMMENT ON COLUMN {}.{} IS {}", self.t(&t.name), self.q(&c.name), self.comment_sql(c.comment.as_deref()))]));
+                    }
+                }
+            }
+        }
+        Ok(drafts)
+    }
+
+    fn comment_sql(&self, c: Option<&str>) -> String {
+        c.map_or("NULL".to_string(), |s| self.d.string_literal(s))
+    }
+
+    fn create_table(&self, t: &Table) -> Draft {
+        let d = self.d;
+        let pk: &[String] = t.primary_key.as_deref().unwrap_or(&[]);
+        let mut defs: Vec<String> = t.columns.iter().map(|c| d.column_definition(spec(c, pk))).collect();
+        if !pk.is_empty() {
+            defs.push(format!("CONSTRAINT {} PRIMARY KEY {}", self.q(&d.primary_key_name(&t.name)), d.column_list(pk)));
+        }
+        Draft::new("createTable", &t.name, t.name.clone(), format!("create table {} ({} columns)", t.name, t.columns.len()), vec![format!("CREATE TABLE {} ({})", self.t(&t.name), defs.join(", "))])
+    }
+
+    fn old_col<'o>(&self, old: &'o Table, pairs: &[(Option<usize>, bool)], j: usize) -> Option<&'o Column> {
+        pairs.get(j).and_then(|p| p.0).map(|k| &old.columns[k])
+    }
+
+    /// The old name of a new-package column, through renames.
+    fn old_name_of(&self, old: &Table, new: &Table, pairs: &[(Option<usize>, bool)], name: &str) -> Option<String> {
+        let j = new.columns.iter().position(|c| same(self.d, &c.name, name))?;
+        self.old_col(old, pairs, j).map(|c| c.name.clone())
+    }
+
+    fn pk_equal(&self, old: &Table, new: &Table, pairs: &[(Option<usize>, bool)]) -> bool {
+        match (&old.primary_key, &new.primary_key) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.len() == b.len() && b.iter().zip(a).all(|(n, o)| self.old_name_of(old, new, pairs, n).is_some_and(|on| same(self.d, &on, o))),
+            _ => false,
+        }
+    }
+
+    fn index_equal(&self, old: &Table, oi: &Index, new: &Table, ni: &Index, pairs: &[(Option<usize>, bool)]) -> bool {
+        oi.unique.unwrap_or(false) == ni.unique.unwrap_or(false)
+            && oi.columns.len() == ni.columns.len()
+            && ni.columns.iter().zip(&oi.columns).all(|(n, o)| {
+                // A renamed column keeps its index; a column dropped and re-added does not.
+                self.old_name_of(old, new, pairs, n).is_some_and(|on| same(self.d, &on, o))
+            })
+    }
+
+    fn column_differs(&self, o: &Column, n: &Column, opk: &[String], npk: &[String]) -> bool {
+        let d = self.d;
+        d.column_type(o) != d.column_type(n) || spec(o, opk).nullable != spec(n, npk).nullable || o.default != n.default
+    }
+
+    /// SQLite cannot alter columns or primary keys in place: rebuild the table.
+    fn needs_rebuild(&self, old: &Table, new: &Table, pairs: &[(Option<usize>, bool)]) -> bool {
+        if self.d.supports_alter_column() {
+            return false;
+        }
+        let opk: &[String] = old.primary_key.as_deref().unwrap_or(&[]);
+        let npk: &[String] = new.primary_key.as_deref().unwrap_or(&[]);
+        if !self.pk_equal(old, new, pairs) {
+            return true;
+        }
+        for (j, c) in new.columns.iter().enumerate() {
+            match self.old_col(old, pairs, j) {
+                Some(o) => {
+                    if self.column_differs(o, c, opk, npk) {
+                        return true;
+                    }
+                }
+                // ADD COLUMN cannot add a NOT NULL column without a default.
+                None => {
+                    if !spec(c, npk).nullable && c.default.is_none() {
+                        return true;
+                    }
+                    if npk.iter().any(|k| same(self.d, k, &c.name)) {
+                        return true;
+                    }
+                }
+            }
+        }
+        // Dropping a primary-key column needs a rebuild too (covered by pk_equal).
+        false
+    }
+
+    fn rebuild(&self, old: &Table, t: &Table, pairs: &[(Option<usize>, bool)]) -> Draft {
+        let d = self.d;
+        let tmp = format!("_depot_new_{}", t.name);
+        let opk: &[String] = old.primary_key.as_deref().unwrap_or(&[]);
+        let npk: &[String] = t.primary_key.as_deref().unwrap_or(&[]);
+        let mut defs: Vec<String> = t.columns.iter().map(|c| d.column_definition(spec(c, npk))).collect();
+        if !npk.is_empty() {
+            defs.push(format!("CONSTRAINT {} PRIMARY KEY {}", self.q(&d.primary_key_name(&t.name)), d.column_list(npk)));
+        }
+        let mut targets = Vec::new();
+        let mut sources = Vec::new();
+        let mut changes = Vec::new();
+        let mut may_fail = !self.pk_equal(old, t, pairs) && !npk.is_empty();
+        for (j, c) in t.columns.iter().enumerate() {
+            let Some(o) = self.old_col(old, pairs, j) else {
+                if !spec(c, npk).nullable && c.default.is_none() {
+                    may_fail = true;
+                }
+                continue;
+            };
+            targets.push(self.q(&c.name));
+            let mut src = self.q(&o.name);
+            if d.column_type(o) != d.column_type(c) {
+                src = format!("CAST({} AS {})", src, d.column_type(c));
+                if !type_change_is_widening(o, c) {
+                    changes.push(format!("alterColumnType:{}.{}", t.name, c.name));
+                    may_fail = true;
+                }
+            }
+            if spec(o, opk).nullable && !spec(c, npk).nullable {
+                if let Some(def) = &c.default {
+                    src = format!("COALESCE({}, {})", src, d.literal(def, c));
+                } else {
+                    may_fail = true;
+                }
+            }
+            sources.push(src);
+        }
+        for (k, o) in old.columns.iter().enumerate() {
+            if !pairs.iter().any(|p| p.0 == Some(k)) {
+                changes.push(format!("dropColumn:{}.{}", t.name, o.name));
+            }
+        }
+        let mut sql = vec![format!("CREATE TABLE {} ({})", self.q(&tmp), defs.join(", "))];
+        if !targets.is_empty() {
+            sql.push(format!("INSERT INTO {} ({}) SELECT {} FROM {}", self.q(&tmp), targets.join(", "), sources.join(", "), self.t(&t.name)));
+        }
+        sql.push(format!("DROP TABLE {}", self.t(&t.name)));
+        sql.push(format!("ALTER TABLE {} RENAME TO {}", self.q(&tmp), self.q(&t.name)));
+        let mut dr = Draft::new("rebuildTable", &t.name, t.name.clone(), format!("rebuild table {} (create new, copy, drop, rename)", t.name), sql).may_fail(may_fail);
+        if !changes.is_empty() {
+            dr.destructive = true;
+            dr.destructive_changes = changes;
+        }
+        dr
+    }
+
+    fn column_changes(&self, old: &Table, t: &Table, pairs: &[(Option<usize>, bool)], drafts: &mut Vec<Draft>) {
+        let d = self.d;
+        let tn = &t.name;
+        let tt = self.t(tn);
+        let opk: &[String] = old.primary_key.as_deref().unwrap_or(&[]);
+        let npk: &[String] = t.primary_key.as_deref().unwrap_or(&[]);
+        // Renames first, so later statements use the new names.
+        for (j, c) in t.columns.iter().enumerate() {
+            if let (Some(k), true) = pairs[j] {
+                let o = &old.columns[k];
+                drafts.push(Draft::new("renameColumn", tn, format!("{tn}.{}", c.name), format!("rename column {tn}.{} to {}", o.name, c.name), vec![format!("ALTER TABLE {tt} RENAME COLUMN {} TO {}", self.q(&o.name), self.q(&c.name))]).locks(ACCESS_EXCLUSIVE));
+            }
+        }
+        // Added columns.
+        for (j, c) in t.columns.iter().enumerate() {
+            if pairs[j].0.is_some() {
+                continue;
+            }
+            let s = spec(c, npk);
+            let may_fail = !s.nullable && c.default.is_none();
+            let sql = vec![format!("ALTER TABLE {tt} ADD COLUMN {}", d.column_definition(s))];
+            drafts.push(Draft::new("addColumn", tn, format!("{tn}.{}", c.name), format!("add column {tn}.{}", c.name), sql).may_fail(may_fail).locks(ACCESS_EXCLUSIVE));
+        }
+        // Altered columns.
+        for (j, c) in t.columns.iter().enumerate() {
+            let Some(k) = pairs[j].0 else { continue };
+            let o = &old.columns[k];
+            let cq = self.q(&c.name);
+            let (os, ns) = (spec(o, opk), spec(c, npk));
+            let type_changed = d.column_type(o) != d.column_type(c);
+            let default_changed = o.default != c.default;
+            let rebuild_column = (type_changed && !d.supports_in_place_type_change(o, c)) || (default_changed && c.default.is_some() && !d.supports_set_default());
+            if rebuild_column {
+                // Snowflake idiom: add a new column, copy, drop the old, rename.
+                let tmp = format!("{}_depot_new", c.name);
+                let mut sql = vec![format!("ALTER TABLE {tt} ADD COLUMN {}", d.column_definition(ColumnSpec { column: &Column { name: tmp.clone(), ..c.clone() }, nullable: true }))];
+                let src = if type_changed { format!("CAST({} AS {})", cq, d.column_type(c)) } else { cq.clone() };
+                let src = match (&c.default, ns.nullable) {
+                    (Some(def), false) => format!("COALESCE({src}, {})", d.literal(def, c)),
+                    _ => src,
+                };
+                sql.push(format!("UPDATE {tt} SET {} = {src}", self.q(&tmp)));
+                if !ns.nullable {
+                    sql.push(format!("ALTER TABLE {tt} ALTER COLUMN {} SET NOT NULL", self.q(&tmp)));
+                }
+                sql.push(format!("ALTER TABLE {tt} DROP COLUMN {cq}"));
+                sql.push(format!("ALTER TABLE {tt} RENAME COLUMN {} TO {cq}", self.q(&tmp)));
+                let mut dr = Draft::new("rebuildColumn", tn, format!("{tn}.{}", c.name), format!("rebuild column {tn}.{} (add, copy, drop, rename)", c.name), sql).may_fail(type_changed || (!ns.nullable && os.nullable));
+                if type_changed && !type_change_is_widening(o, c) {
+                    dr.destructive = true;
+                    dr.destructive_changes = vec![format!("alterColumnType:{tn}.{}", c.name)];
+                }
+                drafts.push(dr);
+                continue;
+            }
+            if type_changed {
+                let mut sql = Vec::new();
+                if o.default.is_some() && d.supports_set_default() {
+                    sql.push(format!("ALTER TABLE {tt} ALTER COLUMN {cq} DROP DEFAULT"));
+                }
+                if d.supports_transactional_ddl() {
+                    sql.push(format!("ALTER TABLE {tt} ALTER COLUMN {cq} TYPE {} USING {cq}::{}", d.column_type(c), d.column_type(c)));
+                } else {
+                    sql.push(format!("ALTER TABLE {tt} ALTER COLUMN {cq} SET DATA TYPE {}", d.column_type(c)));
+                }
+                if let Some(def) = c.default.as_ref().filter(|_| o.default.is_some() && d.supports_set_default()) {
+                    sql.push(format!("ALTER TABLE {tt} ALTER COLUMN {cq} SET DEFAULT {}", d.literal(def, c)));
+                }
+                let widening = type_change_is_widening(o, c);
+                let mut dr = Draft::new("alterColumnType", tn, format!("{tn}.{}", c.name), format!("change type of {tn}.{} from {} to {}", c.name, d.column_type(o), d.column_type(c)), sql).may_fail(!widening).locks(REWRITE);
+                if !widening {
+                    dr = dr.destructive();
+                    dr.may_fail = true;
+                }
+                drafts.push(dr);
+            }
+            let default_handled = type_changed && o.default.is_some() && d.supports_set_default();
+            if default_changed && !(default_handled && c.default.is_some()) {
+                let sql = match &c.default {
+                    Some(def) => format!("ALTER TABLE {tt} ALTER COLUMN {cq} SET DEFAULT {}", d.literal(def, c)),
+                    None => format!("ALTER TABLE {tt} ALTER COLUMN {cq} DROP DEFAULT"),
+                };
+                let kind = if c.default.is_some() { "setDefault" } else { "dropDefault" };
+                drafts.push(Draft::new(kind, tn, format!("{tn}.{}", c.name), format!("{} default of {tn}.{}", if c.default.is_some() { "set" } else { "drop" }, c.name), vec![sql]).locks(ACCESS_EXCLUSIVE));
+            }
+            if os.nullable != ns.nullable {
+                if ns.nullable {
+                    // Primary-key columns lose NOT NULL with their constraint.
+                    let implied = opk.iter().any(|k| same(d, k, &o.name)) && !d.enforces_constraints();
+                    if !implied {
+                        drafts.push(Draft::new("dropNotNull", tn, format!("{tn}.{}", c.name), format!("allow NULL in {tn}.{}", c.name), vec![format!("ALTER TABLE {tt} ALTER COLUMN {cq} DROP NOT NULL")]).locks(ACCESS_EXCLUSIVE));
+                    }
+                } else {
+                    let in_new_pk = npk.iter().any(|k| same(d, k, &c.name));
+                    // ADD PRIMARY KEY sets NOT NULL itself on Postgres.
+                    if in_new_pk && !self.pk_equal(old, t, pairs) && d.enforces_constraints() {
+                        continue;
+                    }
+                    let mut sql = Vec::new();
+                    if let Some(def) = &c.default {
+                        sql.push(format!("UPDATE {tt} SET {cq} = {} WHERE {cq} IS NULL", d.literal(def, c)));
+                    }
+                    sql.push(format!("ALTER TABLE {tt} ALTER COLUMN {cq} SET NOT NULL"));
+                    drafts.push(Draft::new("setNotNull", tn, format!("{tn}.{}", c.name), format!("forbid NULL in {tn}.{}{}", c.name, if c.default.is_some() { " (backfilling the default)" } else { "" }), sql).may_fail(c.default.is_none()).locks(SCAN));
+                }
+            }
+        }
+        // Dropped columns.
+        for (k, o) in old.columns.iter().enumerate() {
+            if pairs.iter().any(|p| p.0 == Some(k)) {
+                continue;
+            }
+            drafts.push(Draft::new("dropColumn", tn, format!("{tn}.{}", o.name), format!("drop column {tn}.{}", o.name), vec![format!("ALTER TABLE {tt} DROP COLUMN {}", self.q(&o.name))]).destructive().locks(ACCESS_EXCLUSIVE));
+        }
+    }
+}
