@@ -99,22 +99,56 @@ _pg_free_port() {
 # `postgres -D DATA ...`). Used when postmaster.pid is missing, e.g. after an interrupted
 # start, so that nothing is left running.
 _pg_pids_for() {
-  local data="$1" f pid args
+  local data="$1" f pid i args=()
   for f in /proc/[0-9]*/cmdline; do
-    pid="${f#/proc/}"; pid="${pid%/cmdline}"
-    args="$(tr '\0' '\n' <"$f" 2>/dev/null)" || continue
-    grep -qxF -- "$data" <<<"$args" && grep -qxF -- "-D" <<<"$args" && echo "$pid"
+    pid="${f#/proc/}"
+    pid="${pid%/cmdline}"
+    mapfile -d '' -t args 2>/dev/null <"$f" || continue
+    for ((i = 0; i + 1 < ${#args[@]}; i++)); do
+      if [[ "${args[i]}" == -D && "${args[i + 1]}" == "$data" ]]; then
+        echo "$pid"
+        break
+      fi
+    done
   done
   return 0
+}
+
+# Pids of the children of process $1 (the postmaster's backends and helpers).
+_pg_children_of() {
+  local f line
+  for f in /proc/[0-9]*/status; do
+    while read -r line; do
+      if [[ "$line" == PPid:* ]]; then
+        [[ "${line#PPid:}" =~ ^[[:space:]]*"$1"$ ]] && { f="${f#/proc/}"; echo "${f%/status}"; }
+        break
+      fi
+    done 2>/dev/null <"$f"
+  done
+  return 0
+}
+
+# True while process $1 exists and is not a zombie.
+_pg_alive() {
+  local line
+  while read -r line; do
+    [[ "$line" == State:* ]] || continue
+    [[ "$line" != *Z* ]]
+    return
+  done 2>/dev/null <"/proc/$1/status"
+  return 1
 }
 
 # Stops the server of DIR (if any) and removes DIR when it is ours. Used by stop and by
 # start's failure path.
 _pg_stop_dir() {
-  local dir="$1" data bindir pid i
+  local dir="$1" data bindir pid i alive procs=()
   [[ -e "$dir" ]] || return 0
   dir="$(cd "$dir" && pwd -P)" || return 1
   data="$dir/data"
+  for pid in $(_pg_pids_for "$data"); do
+    procs+=("$pid" $(_pg_children_of "$pid"))
+  done
   if [[ -f "$data/postmaster.pid" ]]; then
     if bindir="$(pg_bindir 2>/dev/null)"; then
       _pg_as_owner "$bindir/pg_ctl" -D "$data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
@@ -127,9 +161,13 @@ _pg_stop_dir() {
   for pid in $(_pg_pids_for "$data"); do
     kill -KILL "$pid" 2>/dev/null || true
   done
-  # Wait for the processes to be gone (the postmaster's children exit after it).
+  # Wait until the postmaster and its children are gone (or zombies left to init).
   for ((i = 0; i < 50; i++)); do
-    [[ -z "$(_pg_pids_for "$data")" ]] && break
+    alive=0
+    for pid in "${procs[@]}"; do
+      _pg_alive "$pid" && { alive=1; break; }
+    done
+    ((alive)) || [[ -n "$(_pg_pids_for "$data")" ]] || break
     sleep 0.1
   done
   if [[ -e "$dir/$_PG_MARKER" ]]; then
@@ -163,9 +201,13 @@ pg_start() (
   data="$dir/data"
 
   started=0
+  # A trap can run while a command's output is redirected (e.g. into initdb.log): keep
+  # the real stderr on fd 9 for the messages of the failure path.
+  exec 9>&2
   cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    exec 2>&9 1>/dev/null
     if ((rc != 0)); then
       if [[ -s "$dir/server.log" ]]; then
         _pg_log "server log (last lines):"
@@ -228,7 +270,7 @@ pg_start() (
   url="postgres://postgres@127.0.0.1:$port/depot_test"
   echo "$url" >"$dir/url"
   t1="$(date +%s.%N)"
-  _pg_log "PostgreSQL $("$bindir/postgres" -V | awk '{print $NF}') up on 127.0.0.1:$port ($(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}') s), data in $data"
+  _pg_log "PostgreSQL $("$bindir/postgres" -V | awk '{print $3}') up on 127.0.0.1:$port ($(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}') s), data in $data"
   echo "$url"
 )
 

@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+./scripts/pg.sh install
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
@@ -17,8 +18,8 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "test vectors are what rfc8785 computes (tests/vectors/generate.py --check)"
 python3 tests/vectors/generate.py --check
 
-step "cargo nextest run"
-cargo nextest run --workspace --no-fail-fast
+step "cargo nextest run (with a throwaway PostgreSQL: scripts/with-services.sh)"
+./scripts/with-services.sh cargo nextest run --workspace --no-fail-fast
 
 step "doc tests"
 cargo test --workspace --doc --quiet

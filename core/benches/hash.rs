@@ -32,8 +32,10 @@
 #[path = "gen/mod.rs"]
 mod generate;
 
-use criterion::{BenchmarkId, Criterion, Throughput};
-use depot_migrate_core::{hash::canonical_hash_input, hash_files, load, version_hash};
+use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
+use depot_migrate_core::{
+    hash::canonical_hash_input, hash_files, load, validate, version_hash, Package,
+};
 use sha2::{Digest, Sha256};
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -147,6 +149,9 @@ fn main() {
         .configure_from_args();
     {
         let mut g = c.benchmark_group("version_hash");
+        // Iterations take 10 to 400 ms: equal-sized samples, not criterion's linear ramp
+        // (which would need 55 iterations for 10 samples).
+        g.sampling_mode(SamplingMode::Flat);
         let file_len = pkg_bytes.len() as u64;
         let canon_len = canonical.len() as u64;
 
@@ -185,6 +190,7 @@ fn main() {
     }
     let runs = env_f64("BENCH_TIMING_RUNS")
         .map_or(if test_mode { 3 } else { 15 }, |n| n.max(1.0) as usize);
+    let engine = Some(ds.engine);
     let t = medians(
         runs,
         &mut [
@@ -199,20 +205,35 @@ fn main() {
             },
             &mut || {
                 let ds = load::parse_dataset(black_box(&ds_bytes)).expect("valid");
-                black_box(
-                    load::parse_package(black_box(&pkg_bytes), Some(ds.engine)).expect("valid"),
-                );
+                let pkg = load::parse_package(black_box(&pkg_bytes), Some(ds.engine));
+                black_box(pkg.expect("valid"));
             },
             &mut || {
                 black_box(version_hash(black_box(&pkg), black_box(&ds)));
             },
+            // The parts of parse_package: serde_json alone, serde_json with the path
+            // tracking parse_package adds, and the semantic checks.
+            &mut || {
+                let p: Package = serde_json::from_slice(black_box(&pkg_bytes)).expect("valid");
+                black_box(p);
+            },
+            &mut || {
+                let mut de = serde_json::Deserializer::from_slice(black_box(&pkg_bytes));
+                let p: Package = serde_path_to_error::deserialize(&mut de).expect("valid");
+                black_box(p);
+            },
+            &mut || {
+                black_box(validate::package(black_box(&pkg), engine, None));
+            },
         ],
     );
-    let (sha, e2e, parse, model) = (t[0], t[1], t[2], t[3]);
-    // Dropping the parsed model is inside parse_only and end to end; show its share.
+    let [sha, e2e, parse, model, serde_plain, serde_tracked, checks] = t[..] else {
+        unreachable!("one median per closure")
+    };
+    // Dropping the parsed model is inside every parse above; show its share.
     let mut drops: Vec<Duration> = (0..runs.min(5))
         .map(|_| {
-            let p = load::parse_package(&pkg_bytes, Some(ds.engine)).expect("valid");
+            let p = load::parse_package(&pkg_bytes, engine).expect("valid");
             let start = Instant::now();
             drop(black_box(p));
             start.elapsed()
@@ -220,47 +241,43 @@ fn main() {
         .collect();
     drops.sort_unstable();
     let drop_model = drops[drops.len() / 2];
+
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let pct = |d: Duration| 100.0 * d.as_secs_f64() / e2e.as_secs_f64();
-    let rate = |bytes: usize, d: Duration| mb(bytes) / d.as_secs_f64();
+    let (file, canon) = (pkg_bytes.len(), canonical.len());
+    let row = |name: &str, d: Duration, bytes: usize, of: &str| {
+        println!(
+            "  {name:<26} {:9.2} ms {:8.1} MB/s of {of}  {:5.1}% of end to end",
+            ms(d),
+            mb(bytes) / d.as_secs_f64(),
+            pct(d)
+        );
+    };
     println!(
-        "TIMING median of {runs} runs; package {:.2} MB, canonical {:.2} MB",
-        mb(pkg_bytes.len()),
-        mb(canonical.len())
+        "TIMING median of {runs} interleaved runs; package {:.2} MB, canonical {:.2} MB",
+        mb(file),
+        mb(canon)
     );
-    println!(
-        "  baseline_sha256          {:9.2} ms  {:8.1} MB/s of canonical bytes",
-        ms(sha),
-        rate(canonical.len(), sha)
+    row("baseline_sha256", sha, canon, "canonical");
+    row("version_hash_end_to_end", e2e, file, "file     ");
+    row("parse_only", parse, file, "file     ");
+    row("  serde_json alone", serde_plain, file, "file     ");
+    row(
+        "  serde_json + path track",
+        serde_tracked,
+        file,
+        "file     ",
     );
-    println!(
-        "  version_hash_end_to_end  {:9.2} ms  {:8.1} MB/s of package file",
-        ms(e2e),
-        rate(pkg_bytes.len(), e2e)
+    row("  validate::package", checks, file, "file     ");
+    row("  drop of the model", drop_model, file, "file     ");
+    row("hash_from_model", model, canon, "canonical");
+    row(
+        "  canonical writer",
+        model.saturating_sub(sha),
+        canon,
+        "canonical",
     );
-    println!(
-        "  parse_only               {:9.2} ms  {:8.1} MB/s of package file",
-        ms(parse),
-        rate(pkg_bytes.len(), parse)
-    );
-    println!(
-        "  hash_from_model          {:9.2} ms  {:8.1} MB/s of canonical bytes",
-        ms(model),
-        rate(canonical.len(), model)
-    );
-    println!(
-        "  (drop of the model       {:9.2} ms, included in the two above)",
-        ms(drop_model)
-    );
-    println!(
-        "  split of end to end: parse {:.0}% (drop {:.0}%), hash from model {:.0}% (SHA-256 {:.0}%, canonical writer {:.0}%), unaccounted {:.0}%",
-        pct(parse),
-        pct(drop_model),
-        pct(model),
-        pct(sha),
-        pct(model.saturating_sub(sha)),
-        100.0 * (e2e.as_secs_f64() - parse.as_secs_f64() - model.as_secs_f64()) / e2e.as_secs_f64(),
-    );
+    println!("  (each serde line includes the drop; parse_only = UTF-8 check + serde_json + path tracking + validate::package + drop)");
     println!(
         "RATIO hash_from_model/sha256 = {:.2}",
         model.as_secs_f64() / sha.as_secs_f64()

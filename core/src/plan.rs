@@ -295,6 +295,20 @@ fn type_change_is_widening(old: &Column, new: &Column) -> bool {
     }
 }
 
+/// Whether SQL has a direct cast between the two types; otherwise the value goes
+/// through its text form (which fails, visibly, for values that do not fit).
+fn has_direct_cast(from: ColumnType, to: ColumnType) -> bool {
+    use ColumnType::*;
+    let numeric = |t| matches!(t, Int | Bigint | Decimal | Double);
+    let temporal = |t| matches!(t, Date | Timestamp | Timestamptz);
+    from == to
+        || from == String
+        || to == String
+        || (numeric(from) && numeric(to))
+        || (temporal(from) && temporal(to))
+        || matches!((from, to), (Boolean, Int) | (Int, Boolean))
+}
+
 impl Planner<'_> {
     fn t(&self, name: &str) -> String {
         self.d.table(self.schema, name)
@@ -654,7 +668,8 @@ impl Planner<'_> {
                     sql.push(format!("ALTER TABLE {tt} ALTER COLUMN {cq} DROP DEFAULT"));
                 }
                 if d.supports_transactional_ddl() {
-                    sql.push(format!("ALTER TABLE {tt} ALTER COLUMN {cq} TYPE {} USING {cq}::{}", d.column_type(c), d.column_type(c)));
+                    let via = if has_direct_cast(o.column_type, c.column_type) { String::new() } else { "::text".to_string() };
+                    sql.push(format!("ALTER TABLE {tt} ALTER COLUMN {cq} TYPE {} USING {cq}{via}::{}", d.column_type(c), d.column_type(c)));
                 } else {
                     sql.push(format!("ALTER TABLE {tt} ALTER COLUMN {cq} SET DATA TYPE {}", d.column_type(c)));
                 }

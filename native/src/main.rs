@@ -46,6 +46,25 @@ enum Command {
         #[arg(long)]
         canonical: bool,
     },
+    /// Compute the migration plan from a deployed package (or an empty database) to a
+    /// package.
+    Plan {
+        /// The package to migrate to, or `-` for standard input.
+        #[arg(long, value_name = "FILE")]
+        package: String,
+        /// The dataset config, or `-` for standard input.
+        #[arg(long, value_name = "FILE")]
+        dataset: String,
+        /// The package deployed now; without it the plan creates everything.
+        #[arg(long, value_name = "FILE")]
+        from_package: Option<String>,
+        /// `json` (the plan), `sql` (statements ready to run) or `text` (a summary).
+        #[arg(long, value_enum, default_value_t = PlanFormat::Json)]
+        format: PlanFormat,
+        /// Exit 0 when there is nothing to do and 4 when there is (as `terraform plan`).
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
     /// Check a package and a dataset config and list every problem.
     Validate {
         /// The package file, or `-` for standard input.
@@ -64,6 +83,16 @@ enum Command {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum PlanFormat {
+    /// The plan as JSON.
+    Json,
+    /// The statements, each ending in `;`.
+    Sql,
+    /// A readable summary.
+    Text,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum SchemaKind {
     /// `*.package.json`.
     Package,
@@ -77,6 +106,8 @@ enum Failure {
     BadInput(Vec<(String, Vec<Problem>)>),
     /// Usage error not caught by clap (exit 2).
     Usage(String),
+    /// `plan --detailed-exitcode` found changes (exit 4).
+    Changes,
 }
 
 fn main() -> ExitCode {
@@ -84,6 +115,7 @@ fn main() -> ExitCode {
     let output = cli.output;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Changes) => ExitCode::from(4),
         Err(Failure::BadInput(files)) => {
             let stderr = std::io::stderr();
             let mut err = stderr.lock();
@@ -161,6 +193,34 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     },
                     "package": { "namespace": pkg.namespace, "tables": pkg.tables.len() },
                 })),
+            }
+            Ok(())
+        }
+        Command::Plan { package, dataset, from_package, format, detailed_exitcode } => {
+            let (pkg, ds) = load_pair(&package, &dataset)?;
+            let from = match &from_package {
+                None => None,
+                Some(f) => {
+                    if f == "-" && (package == "-" || dataset == "-") {
+                        return Err(Failure::Usage("only one input can be - (standard input)".into()));
+                    }
+                    let file = read_input(f).map_err(|(n, e)| Failure::BadInput(vec![(n, e.problems)]))?;
+                    Some(load::parse_package(&file.bytes, Some(ds.engine)).map_err(|e| Failure::BadInput(vec![(file.name, e.problems)]))?)
+                }
+            };
+            let plan = depot_migrate_core::plan::plan(from.as_ref(), &pkg, &ds)
+                .map_err(|e| Failure::BadInput(vec![(input::display_name(&package), e.problems)]))?;
+            let format = if cli.output == Output::Json { PlanFormat::Json } else { format };
+            match format {
+                PlanFormat::Json => print_json(&serde_json::to_value(&plan).unwrap_or_default()),
+                PlanFormat::Sql => {
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(plan.sql_script().as_bytes());
+                }
+                PlanFormat::Text => print_line(&plan_text(&plan, &ds)),
+            }
+            if detailed_exitcode && !plan.steps.is_empty() {
+                return Err(Failure::Changes);
             }
             Ok(())
         }
@@ -245,4 +305,61 @@ fn load_pair(package: &str, dataset: &str) -> Result<(Package, DatasetConfig), F
         (Ok(p), Ok(d)) => Ok((p, d)),
         _ => Err(Failure::BadInput(failures)),
     }
+}
+
+/// A readable summary of a plan, in the spirit of `terraform plan`.
+fn plan_text(plan: &depot_migrate_core::plan::Plan, ds: &DatasetConfig) -> String {
+    let mut out = String::new();
+    let from = plan.from_version.as_ref().map_or("(empty)".to_string(), |h| h.as_str()[..12].to_string());
+    out.push_str(&format!(
+        "dataset {} ({}) on {}: {} -> {}\n",
+        plan.dataset_id,
+        ds.dataset_alias.as_deref().unwrap_or("-"),
+        plan.engine,
+        from,
+        &plan.to_version.as_str()[..12]
+    ));
+    if plan.steps.is_empty() {
+        out.push_str("No changes. The dataset matches the package.");
+        return out;
+    }
+    let (mut add, mut change, mut destroy) = (0, 0, 0);
+    let allowed = |k: &String| ds.destructive_policy().allows(k);
+    for s in &plan.steps {
+        let sign = if s.kind.starts_with("create") || s.kind.starts_with("add") {
+            add += 1;
+            '+'
+        } else if s.kind.starts_with("drop") && s.destructive {
+            destroy += 1;
+            '-'
+        } else {
+            change += 1;
+            '~'
+        };
+        let mut flags = Vec::new();
+        if s.destructive {
+            let ok = s.destructive_changes.iter().all(allowed);
+            flags.push(if ok { "DESTRUCTIVE (allowed)" } else { "DESTRUCTIVE (not allowed)" }.to_string());
+        }
+        if s.may_fail {
+            flags.push("may fail on existing data".to_string());
+        }
+        if let Some(l) = &s.locks {
+            flags.push(l.clone());
+        }
+        let flags = if flags.is_empty() { String::new() } else { format!("  [{}]", flags.join("; ")) };
+        out.push_str(&format!("  {sign} {}  ({}){flags}\n", s.summary, s.key));
+    }
+    for n in &plan.notes {
+        out.push_str(&format!("  note: {n}\n"));
+    }
+    out.push_str(&format!("Plan: {add} to add, {change} to change, {destroy} to destroy."));
+    let disallowed = plan.disallowed(ds);
+    if !disallowed.is_empty() {
+        out.push_str(&format!(
+            "\nRefused as it stands: add {} to allowDestructive in the dataset config to allow.",
+            disallowed.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    out
 }

@@ -1,0 +1,407 @@
+//! The planner's correctness criterion on real databases: applying `plan(None, A)` then
+//! `plan(A, B)` leaves the same catalog as a fresh `plan(None, B)` (tables, columns,
+//! types, nullability, defaults, primary keys, unique constraints, indexes, comments;
+//! column order may differ). Runs against the real PostgreSQL that `scripts/test.sh`
+//! starts (`DEPOT_TEST_PG_URL`) and against SQLite, over hand-written evolutions and
+//! over random package pairs.
+
+use depot_migrate_core::{load, plan::plan, DatasetConfig, Package};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+
+fn dataset(engine: &str, schema: &str) -> DatasetConfig {
+    load::parse_dataset(
+        json!({"environmentId": "e", "datasetId": "d", "engine": engine, "schema": schema})
+            .to_string()
+            .as_bytes(),
+    )
+    .expect("dataset")
+}
+
+fn package(v: &Value) -> Package {
+    load::parse_package(v.to_string().as_bytes(), None)
+        .unwrap_or_else(|e| panic!("invalid test package: {e:?}\n{v}"))
+}
+
+fn pg_url() -> String {
+    std::env::var("DEPOT_TEST_PG_URL").expect(
+        "DEPOT_TEST_PG_URL is not set: run the tests through scripts/test.sh, which starts a throwaway PostgreSQL",
+    )
+}
+
+fn pg_catalog(client: &mut postgres::Client, schema: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let q = |client: &mut postgres::Client, sql: &str| {
+        client.query(sql, &[&schema]).expect("catalog query")
+    };
+    for r in q(client, "SELECT c.relname::text, coalesce(obj_description(c.oid, 'pg_class'), '') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'") {
+        out.insert(format!("table {} comment={:?}", r.get::<_, String>(0), r.get::<_, String>(1)));
+    }
+    for r in q(client, "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, coalesce(pg_get_expr(d.adbin, d.adrelid), ''), coalesce(col_description(c.oid, a.attnum), '') FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE n.nspname = $1 AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped") {
+        out.insert(format!(
+            "column {}.{} {} notnull={} default={:?} comment={:?}",
+            r.get::<_, String>(0),
+            r.get::<_, String>(1),
+            r.get::<_, String>(2),
+            r.get::<_, bool>(3),
+            r.get::<_, String>(4),
+            r.get::<_, String>(5)
+        ));
+    }
+    for r in q(client, "SELECT c.relname::text, k.conname::text, pg_get_constraintdef(k.oid) FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1") {
+        out.insert(format!(
+            "constraint {}.{} {}",
+            r.get::<_, String>(0),
+            r.get::<_, String>(1),
+            r.get::<_, String>(2)
+        ));
+    }
+    for r in q(client, "SELECT indexname::text, indexdef FROM pg_indexes WHERE schemaname = $1") {
+        out.insert(format!("index {} {}", r.get::<_, String>(0), r.get::<_, String>(1)));
+    }
+    out
+}
+
+fn pg_apply(client: &mut postgres::Client, sql: &[String]) -> Result<(), String> {
+    let mut tx = client.transaction().map_err(|e| e.to_string())?;
+    for s in sql {
+        tx.batch_execute(s).map_err(|e| format!("{e:?}\n{s}"))?;
+    }
+    tx.commit().map_err(|e| e.to_string())
+}
+
+fn statements(p: &depot_migrate_core::plan::Plan) -> Vec<String> {
+    p.steps.iter().flat_map(|s| s.sql.clone()).collect()
+}
+
+fn diff(migrated: &BTreeSet<String>, fresh: &BTreeSet<String>, script: &str) -> Result<(), String> {
+    if migrated == fresh {
+        return Ok(());
+    }
+    let only_m: Vec<_> = migrated.difference(fresh).collect();
+    let only_f: Vec<_> = fresh.difference(migrated).collect();
+    Err(format!(
+        "catalogs differ\nonly after migration: {only_m:#?}\nonly when fresh: {only_f:#?}\nplan(A,B):\n{script}"
+    ))
+}
+
+fn check_pg(client: &mut postgres::Client, schema: &str, a: &Value, b: &Value) -> Result<(), String> {
+    let ds = dataset("postgres", schema);
+    let (pa, pb) = (package(a), package(b));
+    let reset = |client: &mut postgres::Client| {
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+            .expect("reset")
+    };
+    reset(client);
+    pg_apply(client, &statements(&plan(None, &pa, &ds).map_err(|e| format!("{e:?}"))?))?;
+    let step = plan(Some(&pa), &pb, &ds).map_err(|e| format!("{e:?}"))?;
+    pg_apply(client, &statements(&step))
+        .map_err(|e| format!("plan(A,B) failed: {e}\nplan: {}", step.sql_script()))?;
+    let migrated = pg_catalog(client, schema);
+    let again = plan(Some(&pb), &pb, &ds).map_err(|e| format!("{e:?}"))?;
+    if !again.steps.is_empty() {
+        return Err(format!("plan(B, B) is not empty: {}", again.sql_script()));
+    }
+    reset(client);
+    pg_apply(client, &statements(&plan(None, &pb, &ds).map_err(|e| format!("{e:?}"))?))?;
+    let fresh = pg_catalog(client, schema);
+    reset(client);
+    diff(&migrated, &fresh, &step.sql_script())
+}
+
+fn sqlite_catalog(conn: &rusqlite::Connection) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect();
+    for t in &tables {
+        out.insert(format!("table {t}"));
+        let mut st = conn
+            .prepare(&format!("SELECT name, type, \"notnull\", coalesce(dflt_value, ''), pk FROM pragma_table_info('{t}')"))
+            .expect("prepare");
+        let rows = st
+            .query_map([], |r| {
+                Ok(format!(
+                    "column {t}.{} {} notnull={} default={:?} pk={}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?
+                ))
+            })
+            .expect("query");
+        for r in rows {
+            out.insert(r.expect("row"));
+        }
+        let mut st = conn
+            .prepare(&format!("SELECT name, \"unique\", origin FROM pragma_index_list('{t}')"))
+            .expect("prepare");
+        let idx: Vec<(String, i64, String)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("query")
+            .map(|r| r.expect("row"))
+            .collect();
+        for (name, unique, origin) in idx {
+            let mut st = conn
+                .prepare(&format!("SELECT coalesce(name, '') FROM pragma_index_info('{name}') ORDER BY seqno"))
+                .expect("prepare");
+            let cols: Vec<String> = st
+                .query_map([], |r| r.get(0))
+                .expect("query")
+                .map(|r| r.expect("row"))
+                .collect();
+            // Automatic index names (sqlite_autoindex_T_N) depend on creation history.
+            let shown = if origin == "c" { name } else { origin.clone() };
+            out.insert(format!("index {t}.{shown} unique={unique} ({})", cols.join(",")));
+        }
+    }
+    out
+}
+
+fn sqlite_apply(conn: &mut rusqlite::Connection, sql: &[String]) -> Result<(), String> {
+    let tx = conn.transaction().map_err(|e| e.to_string())?;
+    for s in sql {
+        tx.execute_batch(s).map_err(|e| format!("{e}\n{s}"))?;
+    }
+    tx.commit().map_err(|e| e.to_string())
+}
+
+fn check_sqlite(a: &Value, b: &Value) -> Result<(), String> {
+    let ds = dataset("sqlite", "main");
+    let (pa, pb) = (package(a), package(b));
+    let mut m = rusqlite::Connection::open_in_memory().expect("sqlite");
+    sqlite_apply(&mut m, &statements(&plan(None, &pa, &ds).map_err(|e| format!("{e:?}"))?))?;
+    let step = plan(Some(&pa), &pb, &ds).map_err(|e| format!("{e:?}"))?;
+    sqlite_apply(&mut m, &statements(&step))
+        .map_err(|e| format!("plan(A,B) failed: {e}\nplan: {}", step.sql_script()))?;
+    let mut f = rusqlite::Connection::open_in_memory().expect("sqlite");
+    sqlite_apply(&mut f, &statements(&plan(None, &pb, &ds).map_err(|e| format!("{e:?}"))?))?;
+    diff(&sqlite_catalog(&m), &sqlite_catalog(&f), &step.sql_script())
+}
+
+fn examples(f: &str) -> Value {
+    let path = format!("{}/../examples/{f}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).expect("example")).expect("json")
+}
+
+/// Hand-written evolutions: (name, A, B).
+fn evolutions() -> Vec<(&'static str, Value, Value)> {
+    let dog = |cols: Value, extra: Value| {
+        let mut t = json!({"name": "dog", "columns": cols, "primaryKey": ["id"]});
+        for (k, v) in extra.as_object().expect("obj") {
+            t[k] = v.clone();
+        }
+        json!({"namespace": "dogs", "tables": [t]})
+    };
+    let id = json!({"name": "id", "type": "bigint", "nullable": false});
+    let name = json!({"name": "name", "type": "string", "maxLength": 200, "nullable": false});
+    let weight = json!({"name": "weight", "type": "decimal", "precision": 10, "scale": 2});
+    let owner = json!({"name": "owner_name", "type": "string"});
+    let base_cols = json!([id, name, weight, owner]);
+    let v1 = dog(base_cols.clone(), json!({}));
+    vec![
+        ("examples v1 -> v2", examples("dogs.v1.package.json"), examples("dogs.v2.package.json")),
+        ("examples v2 -> v3", examples("dogs.v2.package.json"), examples("dogs.v3.package.json")),
+        ("examples v1 -> v3", examples("dogs.v1.package.json"), examples("dogs.v3.package.json")),
+        ("add nullable column", v1.clone(), dog(json!([id, name, weight, owner, {"name": "active", "type": "boolean", "default": true}]), json!({}))),
+        ("add not-null column with default", v1.clone(), dog(json!([id, name, weight, owner, {"name": "born", "type": "date", "nullable": false, "default": "2020-01-01"}]), json!({}))),
+        ("drop column", v1.clone(), dog(json!([id, name, owner]), json!({}))),
+        ("rename column", v1.clone(), dog(json!([id, name, weight, {"name": "owner", "type": "string", "renamedFrom": ["owner_nm", "owner_name"]}]), json!({}))),
+        ("widen and narrow types", v1.clone(), dog(json!([id, {"name": "name", "type": "string", "maxLength": 100, "nullable": false}, {"name": "weight", "type": "decimal", "precision": 12, "scale": 3}, {"name": "owner_name", "type": "string", "maxLength": 50}]), json!({}))),
+        ("type change with default", dog(json!([id, {"name": "n", "type": "int", "default": 5}]), json!({})), dog(json!([id, {"name": "n", "type": "bigint", "default": 7}]), json!({}))),
+        ("type change drops default", dog(json!([id, {"name": "n", "type": "int", "default": 5}]), json!({})), dog(json!([id, {"name": "n", "type": "string"}]), json!({}))),
+        ("nullability both ways", dog(json!([id, {"name": "a", "type": "string", "default": "x"}, {"name": "b", "type": "int", "nullable": false}]), json!({})), dog(json!([id, {"name": "a", "type": "string", "default": "x", "nullable": false}, {"name": "b", "type": "int"}]), json!({}))),
+        ("defaults change", dog(json!([id, {"name": "a", "type": "string", "default": "x"}, {"name": "b", "type": "double"}]), json!({})), dog(json!([id, {"name": "a", "type": "string"}, {"name": "b", "type": "double", "default": 0.5}]), json!({}))),
+        ("rename table with primary key and index", dog(base_cols.clone(), json!({"indexes": [{"name": "dog_name_idx", "columns": ["name"]}]})), json!({"namespace": "dogs", "tables": [{"name": "hound", "renamedFrom": "dog", "columns": base_cols.clone(), "primaryKey": ["id"], "indexes": [{"name": "dog_name_idx", "columns": ["name"]}]}]})),
+        ("primary key change", dog(json!([id, {"name": "code", "type": "string", "maxLength": 10, "nullable": false}]), json!({})), json!({"namespace": "dogs", "tables": [{"name": "dog", "columns": [id, {"name": "code", "type": "string", "maxLength": 10, "nullable": false}], "primaryKey": ["code"]}]})),
+        ("index changes", dog(base_cols.clone(), json!({"indexes": [{"name": "i1", "columns": ["name"]}, {"name": "i2", "columns": ["weight"]}]})), dog(base_cols.clone(), json!({"indexes": [{"name": "i1", "columns": ["name", "weight"]}, {"name": "i3", "columns": ["owner_name"], "unique": true}]}))),
+        ("comments", dog(base_cols.clone(), json!({"comment": "old"})), dog(json!([id, {"name": "name", "type": "string", "maxLength": 200, "nullable": false, "comment": "it's a name"}, weight, owner]), json!({}))),
+        ("drop and create tables", v1.clone(), json!({"namespace": "dogs", "tables": [{"name": "cat", "columns": [{"name": "id", "type": "uuid"}], "primaryKey": ["id"]}]})),
+        ("renamed column in index and key", dog(base_cols.clone(), json!({"indexes": [{"name": "i1", "columns": ["owner_name"]}]})), json!({"namespace": "dogs", "tables": [{"name": "dog", "columns": [{"name": "dog_id", "type": "bigint", "nullable": false, "renamedFrom": "id"}, name, {"name": "owner", "type": "string", "renamedFrom": "owner_name"}], "primaryKey": ["dog_id"], "indexes": [{"name": "i1", "columns": ["owner"]}]}]})),
+    ]
+}
+
+#[test]
+fn hand_written_evolutions_converge_on_postgres() {
+    let mut client =
+        postgres::Client::connect(&pg_url(), postgres::NoTls).expect("connect to the test PostgreSQL");
+    let mut failures = Vec::new();
+    for (name, a, b) in evolutions() {
+        if let Err(e) = check_pg(&mut client, "conv_hand", &a, &b) {
+            failures.push(format!("{name}: {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn hand_written_evolutions_converge_on_sqlite() {
+    let mut failures = Vec::new();
+    for (name, a, b) in evolutions() {
+        if let Err(e) = check_sqlite(&a, &b) {
+            failures.push(format!("{name}: {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+// ---- random pairs -------------------------------------------------------------------
+
+const TYPES: &[(&str, Option<u32>)] = &[
+    ("string", Some(20)),
+    ("string", Some(40)),
+    ("string", None),
+    ("int", None),
+    ("bigint", None),
+    ("decimal", Some(10)),
+    ("double", None),
+    ("boolean", None),
+    ("date", None),
+    ("timestamp", None),
+    ("timestamptz", None),
+    ("uuid", None),
+];
+
+fn default_for(t: &str) -> Value {
+    match t {
+        "string" => json!("d"),
+        "int" | "bigint" => json!(3),
+        "decimal" => json!("1.5"),
+        "double" => json!(2.5),
+        "boolean" => json!(false),
+        "date" => json!("2024-01-02"),
+        "timestamp" => json!("2024-01-02T03:04:05"),
+        "timestamptz" => json!("2024-01-02T03:04:05Z"),
+        _ => json!("123e4567-e89b-12d3-a456-426614174000"),
+    }
+}
+
+#[derive(Debug, Clone)]
+struct ColGen {
+    ty: usize,
+    nullable: bool,
+    default: bool,
+    comment: bool,
+}
+
+fn column(name: &str, g: &ColGen) -> Value {
+    let (t, size) = TYPES[g.ty % TYPES.len()];
+    let mut c = json!({"name": name, "type": t, "nullable": g.nullable});
+    match (t, size) {
+        ("string", Some(n)) => c["maxLength"] = json!(n),
+        ("decimal", Some(p)) => {
+            c["precision"] = json!(p);
+            c["scale"] = json!(2);
+        }
+        _ => {}
+    }
+    if g.default {
+        c["default"] = default_for(t);
+    }
+    if g.comment {
+        c["comment"] = json!(format!("about {name}"));
+    }
+    c
+}
+
+fn colgen() -> impl Strategy<Value = ColGen> {
+    (0..TYPES.len(), any::<bool>(), any::<bool>(), any::<bool>())
+        .prop_map(|(ty, nullable, default, comment)| ColGen { ty, nullable, default, comment })
+}
+
+fn table_value(name: &str, cols: &[(String, ColGen)], index_on: Option<usize>, renamed_from: Option<&str>) -> Value {
+    let mut columns = vec![json!({"name": "id", "type": "bigint", "nullable": false})];
+    for (n, g) in cols {
+        columns.push(column(n, g));
+    }
+    let mut t = json!({"name": name, "columns": columns, "primaryKey": ["id"]});
+    if let Some(i) = index_on.filter(|&i| i < cols.len()) {
+        t["indexes"] = json!([{"name": format!("{name}_ix"), "columns": [cols[i].0]}]);
+    }
+    if let Some(r) = renamed_from {
+        t["renamedFrom"] = json!(r);
+    }
+    t
+}
+
+prop_compose! {
+    fn pair()(
+        a_cols in prop::collection::vec(colgen(), 1..5),
+        changes in prop::collection::vec((0usize..6, colgen()), 0..5),
+        a_index in prop::option::of(0usize..5),
+        b_index in prop::option::of(0usize..5),
+        rename_table in any::<bool>(),
+        extra_table in any::<bool>(),
+    ) -> (Value, Value) {
+        let a: Vec<(String, ColGen)> = a_cols.iter().enumerate().map(|(i, g)| (format!("c{i}"), g.clone())).collect();
+        let mut b = a.clone();
+        let mut renames: Vec<(String, String)> = Vec::new();
+        let mut next = a.len();
+        for (op, g) in changes {
+            match op {
+                0 => { b.push((format!("c{next}"), g)); next += 1; }
+                1 if b.len() > 1 => { b.remove(0); }
+                2 if !b.is_empty() => { let k = b.len() - 1; b[k].1 = g; }
+                3 if !b.is_empty() => {
+                    let old = b[0].0.clone();
+                    if a.iter().any(|(n, _)| *n == old) && !renames.iter().any(|(o, _)| *o == old) {
+                        let new = format!("r{next}");
+                        next += 1;
+                        renames.push((old, new.clone()));
+                        b[0].0 = new;
+                    }
+                }
+                4 if !b.is_empty() => { b[0].1.nullable = !b[0].1.nullable; }
+                _ => { if let Some(x) = b.last_mut() { x.1.default = !x.1.default; x.1.comment = !x.1.comment; } }
+            }
+        }
+        let mut tb = table_value(if rename_table { "t_new" } else { "t" }, &b, b_index, rename_table.then_some("t"));
+        for (old, new) in &renames {
+            for c in tb["columns"].as_array_mut().expect("cols") {
+                if c["name"] == json!(new) { c["renamedFrom"] = json!(old); }
+            }
+        }
+        let mut btables = vec![tb];
+        if extra_table {
+            btables.push(table_value("u", &[("x".to_string(), ColGen { ty: 0, nullable: true, default: false, comment: false })], Some(0), None));
+        }
+        (json!({"namespace": "ns", "tables": [table_value("t", &a, a_index, None)]}), json!({"namespace": "ns", "tables": btables}))
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_pairs_converge_on_sqlite((a, b) in pair()) {
+        let r = check_sqlite(&a, &b);
+        prop_assert!(r.is_ok(), "{}\nA={a}\nB={b}", r.err().unwrap_or_default());
+    }
+
+    #[test]
+    fn random_pairs_converge_on_postgres((a, b) in pair()) {
+        let mut client = postgres::Client::connect(&pg_url(), postgres::NoTls).expect("connect to the test PostgreSQL");
+        let r = check_pg(&mut client, "conv_random", &a, &b);
+        prop_assert!(r.is_ok(), "{}\nA={a}\nB={b}", r.err().unwrap_or_default());
+    }
+
+    #[test]
+    fn plan_of_a_package_to_itself_is_empty_and_plans_are_deterministic((a, b) in pair()) {
+        for engine in ["postgres", "sqlite", "snowflake", "aurora-postgresql"] {
+            let ds = dataset(engine, "conv");
+            let (pa, pb) = (package(&a), package(&b));
+            prop_assert!(plan(Some(&pa), &pa, &ds).expect("plan").steps.is_empty());
+            let p1 = serde_json::to_string(&plan(Some(&pa), &pb, &ds).expect("plan")).expect("json");
+            let p2 = serde_json::to_string(&plan(Some(&pa), &pb, &ds).expect("plan")).expect("json");
+            prop_assert_eq!(p1, p2);
+        }
+    }
+}
