@@ -197,6 +197,41 @@ impl Invalid {
     }
 }
 
+/// Whether a character must not appear raw in a one-line message: control characters
+/// (C0, DEL, C1 including U+0085), line and paragraph separators, and invisible format
+/// characters (zero-width, bidi overrides, BOM) that would hide what a name really is.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}' | '\u{00ad}')
+}
+
+/// A user-supplied string quoted for a message: JSON string syntax, with every unsafe
+/// character (see [`is_unsafe_char`]) written as `\uXXXX`, so a hostile name can neither
+/// break the one-line error format nor hide itself. Long strings are shortened.
+pub fn show(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for (i, c) in s.chars().enumerate() {
+        if i == 80 {
+            out.push_str("...");
+            break;
+        }
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if is_unsafe_char(c) => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{:04x}", unit));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Builds JSONPaths (`$.tables[0].columns[2].type`).
 #[derive(Debug, Clone)]
 pub struct JsonPath(String);
@@ -225,12 +260,19 @@ impl JsonPath {
         if plain {
             JsonPath(format!("{}.{}", self.0, name))
         } else {
+            // Spaces are escaped too, so the path never contains ": " and a line
+            // `FILE:PATH: CODE: message` always splits at the real code.
             let mut escaped = String::new();
             for c in name.chars() {
                 match c {
                     '\'' => escaped.push_str("\\'"),
                     '\\' => escaped.push_str("\\\\"),
-                    c if c.is_control() => escaped.push_str(&format!("\\u{:04x}", c as u32)),
+                    c if c == ' ' || is_unsafe_char(c) => {
+                        let mut buf = [0u16; 2];
+                        for unit in c.encode_utf16(&mut buf) {
+                            escaped.push_str(&format!("\\u{:04x}", unit));
+                        }
+                    }
                     c => escaped.push(c),
                 }
             }

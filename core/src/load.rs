@@ -26,8 +26,8 @@ pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 pub fn parse_package(bytes: &[u8], engine: Option<Engine>) -> Result<Package, Invalid> {
     let text = check_bytes(bytes)?;
     let mut de = serde_json::Deserializer::from_str(text);
-    let typed: Result<Package, _> = serde_path_to_error::deserialize(&mut de);
-    let typed = typed.map_err(|e| e.to_string()).and_then(|p| {
+    let typed: Result<crate::model::MapOnly<Package>, _> = serde_path_to_error::deserialize(&mut de);
+    let typed = typed.map_err(|e| e.to_string()).map(|m| m.0).and_then(|p| {
         de.end().map_err(|e| e.to_string())?;
         Ok(p)
     });
@@ -42,7 +42,7 @@ pub fn parse_package(bytes: &[u8], engine: Option<Engine>) -> Result<Package, In
         }
         Err(serde_message) => {
             let value = parse_value(text)?;
-            let mut problems = Vec::new();
+            let mut problems = duplicate_members(text);
             walk_package(&value, &mut problems);
             // Semantic checks on the tables that are structurally sound, so one run
             // reports every problem.
@@ -51,6 +51,7 @@ pub fn parse_package(bytes: &[u8], engine: Option<Engine>) -> Result<Package, In
             if problems.is_empty() {
                 problems.push(fallback_problem(&serde_message));
             }
+            dedup(&mut problems);
             Err(Invalid { problems })
         }
     }
@@ -67,8 +68,8 @@ pub fn parse_package(bytes: &[u8], engine: Option<Engine>) -> Result<Package, In
 pub fn parse_dataset(bytes: &[u8]) -> Result<DatasetConfig, Invalid> {
     let text = check_bytes(bytes)?;
     let mut de = serde_json::Deserializer::from_str(text);
-    let typed: Result<DatasetConfig, _> = serde_path_to_error::deserialize(&mut de);
-    let typed = typed.map_err(|e| e.to_string()).and_then(|p| {
+    let typed: Result<crate::model::MapOnly<DatasetConfig>, _> = serde_path_to_error::deserialize(&mut de);
+    let typed = typed.map_err(|e| e.to_string()).map(|m| m.0).and_then(|p| {
         de.end().map_err(|e| e.to_string())?;
         Ok(p)
     });
@@ -83,14 +84,77 @@ pub fn parse_dataset(bytes: &[u8]) -> Result<DatasetConfig, Invalid> {
         }
         Err(serde_message) => {
             let value = parse_value(text)?;
-            let mut problems = Vec::new();
+            let mut problems = duplicate_members(text);
             walk_dataset(&value, &mut problems);
+            problems.extend(validate::dataset_fields(&validate::DatasetFields::from_value(&value)));
             if problems.is_empty() {
                 problems.push(fallback_problem(&serde_message));
             }
+            dedup(&mut problems);
             Err(Invalid { problems })
         }
     }
+}
+
+/// Removes repeated reports of the same problem at the same path (a structural and a
+/// semantic check may both see one bad number).
+fn dedup(problems: &mut Vec<Problem>) {
+    let mut seen = std::collections::HashSet::new();
+    problems.retain(|p| seen.insert((p.code, p.path.clone())));
+}
+
+/// Every member that appears twice in one object, with its path. A parse into a map
+/// keeps only the last one silently, so this walks the text with its own visitor.
+pub fn duplicate_members(text: &str) -> Vec<Problem> {
+    use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+    struct Seed<'a> {
+        path: JsonPath,
+        out: &'a mut Vec<Problem>,
+    }
+    impl<'de> DeserializeSeed<'de> for Seed<'_> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Seed<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> { Ok(()) }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> { Ok(()) }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> { Ok(()) }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> { Ok(()) }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> { Ok(()) }
+        fn visit_unit<E>(self) -> Result<(), E> { Ok(()) }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut i = 0;
+            while seq.next_element_seed(Seed { path: self.path.index(i), out: self.out })?.is_some() {
+                i += 1;
+            }
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut keys = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                let path = self.path.key(&key);
+                if !keys.insert(key.clone()) {
+                    self.out.push(Problem::new(
+                        Code::DuplicateMember,
+                        path.clone(),
+                        format!("member {} appears more than once in this object; keep one of them", crate::error::show(&key)),
+                    ));
+                }
+                map.next_value_seed(Seed { path, out: self.out })?;
+            }
+            Ok(())
+        }
+    }
+    let mut out = Vec::new();
+    let mut de = serde_json::Deserializer::from_str(text);
+    let _ = Seed { path: JsonPath::root(), out: &mut out }.deserialize(&mut de);
+    out
 }
 
 fn fallback_problem(serde_message: &str) -> Problem {
@@ -150,6 +214,18 @@ pub fn parse_value(text: &str) -> Result<Value, Invalid> {
                 Code::TooDeep,
                 "$",
                 format!("JSON nested too deeply ({msg}); a package is never nested more than a few levels"),
+            )
+        } else if msg.contains("number out of range") {
+            Invalid::one(
+                Code::UnsafeInteger,
+                "$",
+                format!("a number is too large for a double ({msg}); numbers must stay below 2^53 in magnitude, write exact large values as strings"),
+            )
+        } else if text.starts_with('\u{feff}') {
+            Invalid::one(
+                Code::MalformedJson,
+                "$",
+                "the file starts with a UTF-8 byte-order mark (BOM), which JSON does not allow; save it as UTF-8 without BOM",
             )
         } else {
             Invalid::one(Code::MalformedJson, "$", format!("malformed JSON: {msg}; fix the syntax there"))
@@ -324,7 +400,8 @@ fn check_members(
                     Code::UnknownField,
                     p,
                     format!(
-                        "unknown member \"{key}\" in {what}; {hint}allowed: {}",
+                        "unknown member {} in {what}; {hint}allowed: {}",
+                        crate::error::show(key),
                         known.join(", ")
                     ),
                 ));
@@ -363,7 +440,7 @@ pub fn unsafe_number_message(n: &serde_json::Number) -> Option<String> {
     };
     too_big.then(|| {
         format!(
-            "the number {n} has an integer value of magnitude 2^53 or more, which canonical JSON cannot represent exactly; write it as a string (\"{n}\") on a bigint or decimal column"
+            "the number {n} has an integer value of magnitude 2^53 or more, which canonical JSON cannot represent exactly; use a smaller number, or on a bigint or decimal column write the exact value as a string of digits"
         )
     })
 }
@@ -491,7 +568,8 @@ fn enum_value(
                 Code::InvalidEnum,
                 path,
                 format!(
-                    "unknown {what} \"{s}\"{hint}; use one of {}",
+                    "unknown {what} {}{hint}; use one of {}",
+                    crate::error::show(s),
                     allowed.join(", ")
                 ),
             ));

@@ -26,6 +26,7 @@ pub struct Package {
     )]
     pub namespace: String,
     /// The tables of the dataset, in the order they should be created.
+    #[serde(deserialize_with = "objects")]
     pub tables: Vec<Table>,
 }
 
@@ -42,13 +43,14 @@ pub struct Table {
     pub name: String,
     /// Columns, in order. At least one.
     #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
+    #[serde(deserialize_with = "objects")]
     pub columns: Vec<Column>,
     /// Names of the primary-key columns, in key order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
     pub primary_key: Option<Vec<String>>,
     /// Secondary indexes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "optional_objects")]
     pub indexes: Option<Vec<Index>>,
     /// Table comment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -111,6 +113,38 @@ pub struct Column {
     /// Earlier name(s) of this column, most recent first. Not part of the version hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renamed_from: Option<RenamedFrom>,
+}
+
+/// Deserializes `T` only from a JSON object. Derived struct impls would also accept an
+/// array of the members in declaration order, which neither the JSON Schema nor any other
+/// JCS tool would read the same way.
+#[derive(Debug)]
+pub struct MapOnly<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for MapOnly<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData)).map(MapOnly)
+    }
+}
+
+fn objects<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    let v: Vec<MapOnly<T>> = Vec::deserialize(d)?;
+    Ok(v.into_iter().map(|m| m.0).collect())
+}
+
+fn optional_objects<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Vec<T>>, D::Error> {
+    let v: Option<Vec<MapOnly<T>>> = Option::deserialize(d)?;
+    Ok(v.map(|v| v.into_iter().map(|m| m.0).collect()))
 }
 
 /// Deserializes an optional whole number, whatever its notation (`200`, `200.0`, `2e2`),

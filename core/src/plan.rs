@@ -12,6 +12,7 @@ use crate::error::{Code, Invalid, JsonPath, Problem};
 use crate::hash::{sha256_hex, version_hash, VersionHash};
 use crate::model::{Column, ColumnType, DatasetConfig, Index, Package, Table};
 use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
 
 /// The plan format version written in every plan.
 pub const FORMAT_VERSION: u32 = 1;
@@ -235,19 +236,27 @@ struct Planner<'a> {
 }
 
 fn same(d: &dyn Dialect, a: &str, b: &str) -> bool {
-    d.fold(a).eq_ignore_ascii_case(&d.fold(b)) && (d.fold(a) == d.fold(b) || d.engine() == crate::Engine::Sqlite)
+    d.names_equal(a, b)
+}
+
+/// Old items by their folded name.
+fn name_index<'o, T>(d: &dyn Dialect, old: &'o [T], name_of: impl Fn(&T) -> &str) -> HashMap<String, usize> {
+    let mut m = HashMap::with_capacity(old.len());
+    for (i, o) in old.iter().enumerate() {
+        m.entry(d.name_key(name_of(o))).or_insert(i);
+    }
+    m
 }
 
 /// Resolves the old counterpart of a new item by name, then by rename hint.
-fn counterpart<'o, T>(
+fn counterpart(
     d: &dyn Dialect,
     new_name: &str,
     hints: Vec<&str>,
-    old: &'o [T],
-    name_of: impl Fn(&T) -> &str,
+    old: &HashMap<String, usize>,
     path: &JsonPath,
 ) -> Result<Option<(usize, bool)>, Problem> {
-    let find = |n: &str| old.iter().position(|o| same(d, name_of(o), n));
+    let find = |n: &str| old.get(&d.name_key(n)).copied();
     let current = find(new_name);
     for hint in hints {
         if let Some(i) = find(hint) {
@@ -266,8 +275,8 @@ fn counterpart<'o, T>(
     Ok(current.map(|i| (i, false)))
 }
 
-fn spec<'c>(c: &'c Column, pk: &[String]) -> ColumnSpec<'c> {
-    ColumnSpec { column: c, nullable: c.is_nullable(pk.iter().any(|k| k.eq_ignore_ascii_case(&c.name))) }
+fn spec<'c>(d: &dyn Dialect, c: &'c Column, pk: &[String]) -> ColumnSpec<'c> {
+    ColumnSpec { column: c, nullable: c.is_nullable(pk.iter().any(|k| d.names_equal(k, &c.name))) }
 }
 
 /// How a type change behaves: safe widening, or lossy (destructive and may fail).
@@ -324,10 +333,11 @@ impl Planner<'_> {
         let mut problems = Vec::new();
         // Pair new tables with old ones.
         let mut pairs: Vec<(Option<usize>, bool)> = Vec::new();
+        let old_index = name_index(d, old_tables, |o: &Table| &o.name);
         for (i, t) in to.tables.iter().enumerate() {
             let path = JsonPath::root().key("tables").index(i).key("renamedFrom");
             let hints = t.renamed_from.as_ref().map(|h| h.names()).unwrap_or_default();
-            match counterpart(d, &t.name, hints, old_tables, |o: &Table| &o.name, &path) {
+            match counterpart(d, &t.name, hints, &old_index, &path) {
                 Ok(Some((o, renamed))) => pairs.push((Some(o), renamed)),
                 Ok(None) => pairs.push((None, false)),
                 Err(p) => {
@@ -342,10 +352,11 @@ impl Planner<'_> {
             let mut v = Vec::new();
             if let (Some(o), _) = pairs[i] {
                 let old = &old_tables[o];
+                let old_cols = name_index(d, &old.columns, |c: &Column| &c.name);
                 for (j, c) in t.columns.iter().enumerate() {
                     let path = JsonPath::root().key("tables").index(i).key("columns").index(j).key("renamedFrom");
                     let hints = c.renamed_from.as_ref().map(|h| h.names()).unwrap_or_default();
-                    match counterpart(d, &c.name, hints, &old.columns, |o: &Column| &o.name, &path) {
+                    match counterpart(d, &c.name, hints, &old_cols, &path) {
                         Ok(x) => v.push(x.map_or((None, false), |(a, b)| (Some(a), b))),
                         Err(p) => {
                             problems.push(p);
@@ -364,12 +375,19 @@ impl Planner<'_> {
         if from.is_none() && d.supports_schemas() {
             drafts.push(Draft::new("createSchema", "", self.schema.to_string(), format!("create schema {}", self.schema), vec![format!("CREATE SCHEMA IF NOT EXISTS {}", self.q(self.schema))]));
         }
-        let kept: Vec<usize> = pairs.iter().filter_map(|p| p.0).collect();
+        let kept: HashSet<usize> = pairs.iter().filter_map(|p| p.0).collect();
+        // Tables identical to their counterpart (the common case) need no work.
+        let unchanged: Vec<bool> = to
+            .tables
+            .iter()
+            .zip(&pairs)
+            .map(|(t, p)| matches!(p, (Some(o), false) if old_tables[*o] == *t))
+            .collect();
 
         // 1. Drop indexes that go away or change, and primary keys that change, before
         //    the columns they use are dropped or altered.
         for (i, t) in to.tables.iter().enumerate() {
-            let Some(o) = pairs[i].0 else { continue };
+            let Some(o) = pairs[i].0.filter(|_| !unchanged[i]) else { continue };
             let old = &old_tables[o];
             let rebuild = self.needs_rebuild(old, t, &col_pairs[i]);
             for ix in old.indexes.iter().flatten() {
@@ -387,7 +405,7 @@ impl Planner<'_> {
                 }
             }
             if !rebuild && d.supports_alter_column() && !self.pk_equal(old, t, &col_pairs[i]) && old.primary_key.is_some() {
-                let sql = if d.names_primary_key_after_table() && d.enforces_constraints() {
+                let sql = if d.names_primary_key_after_table() {
                     vec![format!("ALTER TABLE {} DROP CONSTRAINT {}", self.t(&old.name), self.q(&d.primary_key_name(&old.name)))]
                 } else {
                     vec![format!("ALTER TABLE {} DROP PRIMARY KEY", self.t(&old.name))]
@@ -403,11 +421,11 @@ impl Planner<'_> {
         }
         // 3. Per kept table: rename, column changes.
         for (i, t) in to.tables.iter().enumerate() {
-            let Some(o) = pairs[i].0 else { continue };
+            let Some(o) = pairs[i].0.filter(|_| !unchanged[i]) else { continue };
             let old = &old_tables[o];
             if pairs[i].1 {
                 let mut sql = vec![format!("ALTER TABLE {} RENAME TO {}", self.t(&old.name), self.q(&t.name))];
-                if old.primary_key.is_some() && d.names_primary_key_after_table() && d.enforces_constraints() && self.pk_equal(old, t, &col_pairs[i]) {
+                if old.primary_key.is_some() && d.names_primary_key_after_table() && self.pk_equal(old, t, &col_pairs[i]) {
                     sql.push(format!("ALTER TABLE {} RENAME CONSTRAINT {} TO {}", self.t(&t.name), self.q(&d.primary_key_name(&old.name)), self.q(&d.primary_key_name(&t.name))));
                 }
                 drafts.push(Draft::new("renameTable", &t.name, t.name.clone(), format!("rename table {} to {}", old.name, t.name), sql).locks(ACCESS_EXCLUSIVE));
@@ -426,6 +444,9 @@ impl Planner<'_> {
         }
         // 5. Primary keys, indexes, comments.
         for (i, t) in to.tables.iter().enumerate() {
+            if unchanged[i] {
+                continue;
+            }
             let old = pairs[i].0.map(|o| &old_tables[o]);
             let rebuild = old.is_some_and(|old| self.needs_rebuild(old, t, &col_pairs[i]));
             if let Some(old) = old {
@@ -457,14 +478,14 @@ impl Planner<'_> {
             if d.supports_comments() {
                 let old_comment = old.and_then(|o| o.comment.as_deref());
                 if t.comment.as_deref() != old_comment {
-                    drafts.push(Draft::new("commentTable", &t.name, t.name.clone(), format!("set comment on {}", t.name), vec![format!("COMMENT ON TABLE {} IS {}", self.t(&t.name), self.comment_sql(t.comment.as_deref()))]));
+                    drafts.push(Draft::new("commentTable", &t.name, t.name.clone(), format!("set comment on {}", t.name), vec![d.comment_table(self.schema, &t.name, t.comment.as_deref())]));
                 }
                 for (j, c) in t.columns.iter().enumerate() {
                     let old_c = old.and_then(|o| col_pairs[i].get(j).and_then(|p| p.0).map(|k| &o.columns[k]));
                     let old_comment = old_c.and_then(|c| c.comment.as_deref());
                     let fresh = old_c.is_none();
                     if c.comment.as_deref() != old_comment && !(fresh && c.comment.is_none()) {
-                        drafts.push(Draft::new("commentColumn", &t.name, format!("{}.{}", t.name, c.name), format!("set comment on {}.{}", t.name, c.name), vec![format!("COMMENT ON COLUMN {}.{} IS {}", self.t(&t.name), self.q(&c.name), self.comment_sql(c.comment.as_deref()))]));
+                        drafts.push(Draft::new("commentColumn", &t.name, format!("{}.{}", t.name, c.name), format!("set comment on {}.{}", t.name, c.name), vec![d.comment_column(self.schema, &t.name, &c.name, c.comment.as_deref())]));
                     }
                 }
             }
@@ -472,14 +493,10 @@ impl Planner<'_> {
         Ok(drafts)
     }
 
-    fn comment_sql(&self, c: Option<&str>) -> String {
-        c.map_or("NULL".to_string(), |s| self.d.string_literal(s))
-    }
-
     fn create_table(&self, t: &Table) -> Draft {
         let d = self.d;
         let pk: &[String] = t.primary_key.as_deref().unwrap_or(&[]);
-        let mut defs: Vec<String> = t.columns.iter().map(|c| d.column_definition(spec(c, pk))).collect();
+        let mut defs: Vec<String> = t.columns.iter().map(|c| d.column_definition(spec(self.d, c, pk))).collect();
         if !pk.is_empty() {
             defs.push(format!("CONSTRAINT {} PRIMARY KEY {}", self.q(&d.primary_key_name(&t.name)), d.column_list(pk)));
         }
@@ -515,7 +532,7 @@ impl Planner<'_> {
 
     fn column_differs(&self, o: &Column, n: &Column, opk: &[String], npk: &[String]) -> bool {
         let d = self.d;
-        d.column_type(o) != d.column_type(n) || spec(o, opk).nullable != spec(n, npk).nullable || o.default != n.default
+        d.column_type(o) != d.column_type(n) || spec(self.d, o, opk).nullable != spec(self.d, n, npk).nullable || o.default != n.default
     }
 
     /// SQLite cannot alter columns or primary keys in place: rebuild the table.
@@ -537,7 +554,7 @@ impl Planner<'_> {
                 }
                 // ADD COLUMN cannot add a NOT NULL column without a default.
                 None => {
-                    if !spec(c, npk).nullable && c.default.is_none() {
+                    if !spec(self.d, c, npk).nullable && c.default.is_none() {
                         return true;
                     }
                     if npk.iter().any(|k| same(self.d, k, &c.name)) {
@@ -555,7 +572,7 @@ impl Planner<'_> {
         let tmp = format!("_depot_new_{}", t.name);
         let opk: &[String] = old.primary_key.as_deref().unwrap_or(&[]);
         let npk: &[String] = t.primary_key.as_deref().unwrap_or(&[]);
-        let mut defs: Vec<String> = t.columns.iter().map(|c| d.column_definition(spec(c, npk))).collect();
+        let mut defs: Vec<String> = t.columns.iter().map(|c| d.column_definition(spec(self.d, c, npk))).collect();
         if !npk.is_empty() {
             defs.push(format!("CONSTRAINT {} PRIMARY KEY {}", self.q(&d.primary_key_name(&t.name)), d.column_list(npk)));
         }
@@ -565,7 +582,7 @@ impl Planner<'_> {
         let mut may_fail = !self.pk_equal(old, t, pairs) && !npk.is_empty();
         for (j, c) in t.columns.iter().enumerate() {
             let Some(o) = self.old_col(old, pairs, j) else {
-                if !spec(c, npk).nullable && c.default.is_none() {
+                if !spec(self.d, c, npk).nullable && c.default.is_none() {
                     may_fail = true;
                 }
                 continue;
@@ -579,7 +596,7 @@ impl Planner<'_> {
                     may_fail = true;
                 }
             }
-            if spec(o, opk).nullable && !spec(c, npk).nullable {
+            if spec(self.d, o, opk).nullable && !spec(self.d, c, npk).nullable {
                 if let Some(def) = &c.default {
                     src = format!("COALESCE({}, {})", src, d.literal(def, c));
                 } else {
@@ -625,7 +642,7 @@ impl Planner<'_> {
             if pairs[j].0.is_some() {
                 continue;
             }
-            let s = spec(c, npk);
+            let s = spec(self.d, c, npk);
             let may_fail = !s.nullable && c.default.is_none();
             let sql = vec![format!("ALTER TABLE {tt} ADD COLUMN {}", d.column_definition(s))];
             drafts.push(Draft::new("addColumn", tn, format!("{tn}.{}", c.name), format!("add column {tn}.{}", c.name), sql).may_fail(may_fail).locks(ACCESS_EXCLUSIVE));
@@ -635,7 +652,7 @@ impl Planner<'_> {
             let Some(k) = pairs[j].0 else { continue };
             let o = &old.columns[k];
             let cq = self.q(&c.name);
-            let (os, ns) = (spec(o, opk), spec(c, npk));
+            let (os, ns) = (spec(self.d, o, opk), spec(self.d, c, npk));
             let type_changed = d.column_type(o) != d.column_type(c);
             let default_changed = o.default != c.default;
             let rebuild_column = (type_changed && !d.supports_in_place_type_change(o, c)) || (default_changed && c.default.is_some() && !d.supports_set_default());

@@ -42,6 +42,25 @@ impl Paths {
     }
 }
 
+/// The name of a table's primary-key constraint: `<table>_pkey`, or, when that would be
+/// longer than 63 bytes (where Postgres would cut it, possibly to the table's own name),
+/// the first 49 bytes of the table name, `_`, 8 hex digits of its SHA-256 and `_pkey`.
+///
+/// ```
+/// use depot_migrate_core::validate::primary_key_name;
+/// assert_eq!(primary_key_name("dog"), "dog_pkey");
+/// assert_eq!(primary_key_name(&"x".repeat(63)).len(), 63);
+/// ```
+pub fn primary_key_name(table: &str) -> String {
+    let name = format!("{table}_pkey");
+    if name.len() <= 63 {
+        return name;
+    }
+    let digest = crate::hash::sha256_hex(table.as_bytes());
+    let prefix: String = table.chars().take(49).collect();
+    format!("{prefix}_{}_pkey", &digest[..8])
+}
+
 /// Whether `name` is a valid identifier (`^[A-Za-z_][A-Za-z0-9_]{0,62}$`).
 ///
 /// ```
@@ -57,11 +76,7 @@ pub fn is_identifier(name: &str) -> bool {
         && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
 }
 
-fn show(name: &str) -> String {
-    // Quote with JSON escaping so control characters and quotes in hostile names stay
-    // on one line.
-    serde_json::to_string(name).unwrap_or_else(|_| "\"?\"".to_string())
-}
+use crate::error::show;
 
 fn check_identifier(name: &str, what: &str, path: &JsonPath, problems: &mut Vec<Problem>) -> bool {
     if is_identifier(name) {
@@ -127,10 +142,28 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
         } else {
             table_names.insert(folded.clone(), i);
             relation_names.insert(folded, format!("table {}", show(&t.name)));
-            relation_names.insert(
-                folding.fold(&format!("{}_pkey", t.name)),
-                format!("the primary key constraint of table {}", show(&t.name)),
-            );
+        }
+    }
+    // Generated primary-key constraint names live in the same namespace as tables and
+    // indexes (on Postgres).
+    for (i, t) in pkg.tables.iter().enumerate() {
+        if t.primary_key.is_none() || !is_identifier(&t.name) {
+            continue;
+        }
+        let pk = primary_key_name(&t.name);
+        let folded = folding.fold(&pk);
+        if let Some(owner) = relation_names.get(&folded) {
+            problems.push(Problem::new(
+                Code::DuplicateTable,
+                table_path(i).key("name"),
+                format!(
+                    "the primary key of table {} is named {}, which is already used by {owner}; rename one of the tables",
+                    show(&t.name),
+                    show(&pk)
+                ),
+            ));
+        } else {
+            relation_names.insert(folded, format!("the primary key constraint of table {}", show(&t.name)));
         }
     }
     let none = Paths::default();
@@ -555,12 +588,9 @@ pub fn default_fits(d: &Literal, c: &Column) -> Result<(), String> {
 }
 
 fn show_literal(d: &Literal) -> String {
-    let s = serde_json::to_string(d).unwrap_or_default();
-    if s.len() > 60 {
-        let cut: String = s.chars().take(57).collect();
-        format!("{cut}...")
-    } else {
-        s
+    match d {
+        Literal::String(s) => show(s),
+        other => serde_json::to_string(other).unwrap_or_default(),
     }
 }
 
@@ -683,8 +713,65 @@ fn is_uuid(s: &str) -> bool {
         })
 }
 
+/// The dataset members the semantic checks look at, each present only when it has
+/// the right JSON type (structural problems are reported separately).
+#[derive(Debug, Default)]
+pub struct DatasetFields<'a> {
+    /// `environmentId`.
+    pub environment_id: Option<&'a str>,
+    /// `datasetId`.
+    pub dataset_id: Option<&'a str>,
+    /// `datasetAlias`.
+    pub dataset_alias: Option<&'a str>,
+    /// `schema`.
+    pub schema: Option<&'a str>,
+    /// `eventBusName`.
+    pub event_bus_name: Option<&'a str>,
+    /// `allowDestructive` entries (index, key) that are strings.
+    pub allow_destructive: Vec<(usize, &'a str)>,
+}
+
+impl<'a> DatasetFields<'a> {
+    /// From a typed config.
+    pub fn from_config(ds: &'a DatasetConfig) -> Self {
+        DatasetFields {
+            environment_id: Some(&ds.environment_id),
+            dataset_id: Some(&ds.dataset_id),
+            dataset_alias: ds.dataset_alias.as_deref(),
+            schema: Some(&ds.schema),
+            event_bus_name: ds.event_bus_name.as_deref(),
+            allow_destructive: match &ds.allow_destructive {
+                Some(AllowDestructive::Keys(keys)) => keys.iter().map(String::as_str).enumerate().collect(),
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    /// From a JSON value that failed the typed parse.
+    pub fn from_value(v: &'a serde_json::Value) -> Self {
+        let s = |k: &str| v.get(k).and_then(serde_json::Value::as_str);
+        DatasetFields {
+            environment_id: s("environmentId"),
+            dataset_id: s("datasetId"),
+            dataset_alias: s("datasetAlias"),
+            schema: s("schema"),
+            event_bus_name: s("eventBusName"),
+            allow_destructive: v
+                .get("allowDestructive")
+                .and_then(serde_json::Value::as_array)
+                .map(|a| a.iter().enumerate().filter_map(|(i, k)| k.as_str().map(|k| (i, k))).collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// Semantic checks on a dataset config.
 pub fn dataset(ds: &DatasetConfig) -> Vec<Problem> {
+    dataset_fields(&DatasetFields::from_config(ds))
+}
+
+/// Semantic checks on the members of a dataset config that have the right JSON type.
+pub fn dataset_fields(ds: &DatasetFields<'_>) -> Vec<Problem> {
     let root = JsonPath::root();
     let mut problems = Vec::new();
     let id_ok = |s: &str, extra: &[u8]| {
@@ -692,14 +779,10 @@ pub fn dataset(ds: &DatasetConfig) -> Vec<Problem> {
         !b.is_empty()
             && b.len() <= 128
             && b[0].is_ascii_alphanumeric()
-            && b.iter()
-                .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-' || extra.contains(c))
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-' || extra.contains(c))
     };
-    for (field, value) in [
-        ("environmentId", &ds.environment_id),
-        ("datasetId", &ds.dataset_id),
-    ] {
-        if !id_ok(value, b"") {
+    for (field, value) in [("environmentId", ds.environment_id), ("datasetId", ds.dataset_id)] {
+        if let Some(value) = value.filter(|v| !id_ok(v, b"")) {
             problems.push(Problem::new(
                 Code::InvalidDatasetField,
                 root.key(field),
@@ -707,31 +790,23 @@ pub fn dataset(ds: &DatasetConfig) -> Vec<Problem> {
             ));
         }
     }
-    if let Some(alias) = &ds.dataset_alias {
-        if !id_ok(alias, b".") {
-            problems.push(Problem::new(
-                Code::InvalidDatasetField,
-                root.key("datasetAlias"),
-                format!("datasetAlias {} must be 1 to 128 ASCII letters, digits, '_', '-' or '.', starting with a letter or digit", show(alias)),
-            ));
-        }
+    if let Some(alias) = ds.dataset_alias.filter(|a| !id_ok(a, b".")) {
+        problems.push(Problem::new(
+            Code::InvalidDatasetField,
+            root.key("datasetAlias"),
+            format!("datasetAlias {} must be 1 to 128 ASCII letters, digits, '_', '-' or '.', starting with a letter or digit", show(alias)),
+        ));
     }
-    check_identifier(&ds.schema, "schema", &root.key("schema"), &mut problems);
-    if let Some(bus) = &ds.event_bus_name {
-        let name = bus
-            .rsplit_once(":event-bus/")
-            .map_or(bus.as_str(), |(arn, name)| {
-                if arn.starts_with("arn:") {
-                    name
-                } else {
-                    bus
-                }
-            });
+    if let Some(schema) = ds.schema {
+        check_identifier(schema, "schema", &root.key("schema"), &mut problems);
+    }
+    if let Some(bus) = ds.event_bus_name {
+        let name = bus.rsplit_once(":event-bus/").map_or(bus, |(arn, name)| {
+            if arn.starts_with("arn:") { name } else { bus }
+        });
         let ok = !name.is_empty()
             && name.len() <= 256
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b));
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b));
         if !ok {
             problems.push(Problem::new(
                 Code::InvalidDatasetField,
@@ -740,15 +815,13 @@ pub fn dataset(ds: &DatasetConfig) -> Vec<Problem> {
             ));
         }
     }
-    if let Some(AllowDestructive::Keys(keys)) = &ds.allow_destructive {
-        for (i, key) in keys.iter().enumerate() {
-            if !is_step_key(key) {
-                problems.push(Problem::new(
-                    Code::InvalidStepKey,
-                    root.key("allowDestructive").index(i),
-                    format!("{} is not a plan step key; use the key printed by `depot-migrate plan`, like \"dropColumn:dog.weight\"", show(key)),
-                ));
-            }
+    for (i, key) in &ds.allow_destructive {
+        if !is_step_key(key) {
+            problems.push(Problem::new(
+                Code::InvalidStepKey,
+                root.key("allowDestructive").index(*i),
+                format!("{} is not a plan step key; use the key printed by `depot-migrate plan`, like \"dropColumn:dog.weight\"", show(key)),
+            ));
         }
     }
     problems

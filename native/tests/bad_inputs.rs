@@ -34,7 +34,9 @@ fn corpus_dir() -> PathBuf {
 }
 
 fn scratch_dir(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bad_inputs").join(test);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("bad_inputs")
+        .join(test);
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     dir
 }
@@ -48,7 +50,12 @@ fn is_corpus_file(name: &str) -> bool {
 fn corpus_files() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(corpus_dir())
         .expect("tests/bad-inputs exists")
-        .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .filter(|n| is_corpus_file(n))
         .collect();
     names.sort();
@@ -127,27 +134,25 @@ fn is_json_path(path: &str) -> bool {
         if let Some(r) = rest.strip_prefix('.') {
             let n = r
                 .char_indices()
-                .find(|&(i, c)| !(c.is_ascii_alphanumeric() || c == '_') || (i == 0 && c.is_ascii_digit()))
+                .find(|&(i, c)| {
+                    !(c.is_ascii_alphanumeric() || c == '_') || (i == 0 && c.is_ascii_digit())
+                })
                 .map_or(r.len(), |(i, _)| i);
             if n == 0 {
                 return false;
             }
             rest = &r[n..];
         } else if let Some(r) = rest.strip_prefix("['") {
-            let mut chars = r.char_indices();
             let mut end = None;
-            while let Some((i, c)) = chars.next() {
-                match c {
-                    '\\' => {
-                        if chars.next().is_none() {
-                            return false;
-                        }
-                    }
-                    '\'' => {
-                        end = Some(i);
-                        break;
-                    }
-                    _ => {}
+            let mut escaped = false;
+            for (i, c) in r.char_indices() {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == '\'' {
+                    end = Some(i);
+                    break;
                 }
             }
             let Some(end) = end else { return false };
@@ -180,11 +185,15 @@ fn parse_strict<'a>(file: &str, line: &'a str) -> Result<(&'a str, &'a str, &'a 
         .and_then(|r| r.strip_prefix(':'))
         .ok_or_else(|| format!("does not start with \"{file}:\""))?;
     let (path_colon, after) = rest.split_once(' ').ok_or("has no space after the path")?;
-    let path = path_colon.strip_suffix(':').ok_or("path is not followed by \": \"")?;
+    let path = path_colon
+        .strip_suffix(':')
+        .ok_or("path is not followed by \": \"")?;
     if !path.starts_with('$') {
         return Err(format!("path {path:?} does not start with $"));
     }
-    let (code, message) = after.split_once(": ").ok_or("code is not followed by \": \"")?;
+    let (code, message) = after
+        .split_once(": ")
+        .ok_or("code is not followed by \": \"")?;
     if !is_code(code) {
         return Err(format!("{code:?} is not a DMdddd code"));
     }
@@ -234,13 +243,24 @@ fn expected_json_lists_exactly_the_corpus_files() {
     let listed: BTreeSet<String> = expected.keys().cloned().collect();
     let unlisted: Vec<_> = files.difference(&listed).collect();
     let missing: Vec<_> = listed.difference(&files).collect();
-    assert!(unlisted.is_empty(), "corpus files not in tests/bad-inputs/expected.json: {unlisted:?}");
-    assert!(missing.is_empty(), "expected.json lists files that do not exist: {missing:?}");
-    assert!(corpus_dir().join(VALID_PACKAGE).is_file() && corpus_dir().join(VALID_DATASET).is_file());
+    assert!(
+        unlisted.is_empty(),
+        "corpus files not in tests/bad-inputs/expected.json: {unlisted:?}"
+    );
+    assert!(
+        missing.is_empty(),
+        "expected.json lists files that do not exist: {missing:?}"
+    );
+    assert!(
+        corpus_dir().join(VALID_PACKAGE).is_file() && corpus_dir().join(VALID_DATASET).is_file()
+    );
     for (name, codes) in &expected {
         assert!(!codes.is_empty(), "{name}: expected.json lists no codes");
         for c in codes {
-            assert!(KNOWN_CODES.contains(&c.as_str()), "{name}: unknown code {c} in expected.json");
+            assert!(
+                KNOWN_CODES.contains(&c.as_str()),
+                "{name}: unknown code {c} in expected.json"
+            );
         }
     }
     // The corpus covers every code a file's content can cause (DM1001 is generated below,
@@ -255,7 +275,16 @@ fn expected_json_lists_exactly_the_corpus_files() {
 
 #[test]
 fn the_valid_partner_files_are_valid() {
-    let out = run_in(&corpus_dir(), &["hash", "--package", VALID_PACKAGE, "--dataset", VALID_DATASET]);
+    let out = run_in(
+        &corpus_dir(),
+        &[
+            "hash",
+            "--package",
+            VALID_PACKAGE,
+            "--dataset",
+            VALID_DATASET,
+        ],
+    );
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -274,12 +303,17 @@ fn hash_rejects_every_corpus_file_with_its_codes() {
             problems.push(format!("exit code {:?}, expected 2", run.code));
         }
         if !run.stdout.is_empty() {
-            problems.push(format!("stdout is not empty: {:?}", String::from_utf8_lossy(&run.stdout)));
+            problems.push(format!(
+                "stdout is not empty: {:?}",
+                String::from_utf8_lossy(&run.stdout)
+            ));
         }
         if run.stderr.trim().is_empty() {
             problems.push("stderr is empty".into());
         }
-        if run.stderr.contains("panicked") || String::from_utf8_lossy(&run.stdout).contains("panicked") {
+        if run.stderr.contains("panicked")
+            || String::from_utf8_lossy(&run.stdout).contains("panicked")
+        {
             problems.push("the CLI panicked".into());
         }
         let mut got: BTreeMap<&str, usize> = BTreeMap::new();
@@ -316,11 +350,17 @@ fn validate_reports_the_same_problems_as_hash() {
     for (name, run) in run_corpus("validate") {
         let h = &hash[&name];
         if run.code != Some(2) {
-            failures.push(format!("{name}: validate exit code {:?}, expected 2", run.code));
+            failures.push(format!(
+                "{name}: validate exit code {:?}, expected 2",
+                run.code
+            ));
         } else if !run.stdout.is_empty() {
             failures.push(format!("{name}: validate wrote to stdout"));
         } else if run.stderr != h.stderr {
-            failures.push(format!("{name}: validate stderr\n{}\ndiffers from hash stderr\n{}", run.stderr, h.stderr));
+            failures.push(format!(
+                "{name}: validate stderr\n{}\ndiffers from hash stderr\n{}",
+                run.stderr, h.stderr
+            ));
         }
     }
     fail_if_any("validate on the bad-input corpus", &failures);
@@ -333,10 +373,12 @@ fn every_problem_line_is_one_well_formed_line() {
         for line in lines(&run.stderr) {
             let why = match parse_strict(name, line) {
                 Err(why) => Some(why),
-                Ok((path, code, _)) if !is_json_path(path) => {
-                    Some(format!("path {path:?} is not a complete JSONPath (code read as {code})"))
+                Ok((path, code, _)) if !is_json_path(path) => Some(format!(
+                    "path {path:?} is not a complete JSONPath (code read as {code})"
+                )),
+                Ok((_, code, _)) if !KNOWN_CODES.contains(&code) => {
+                    Some(format!("{code} is not a known code"))
                 }
-                Ok((_, code, _)) if !KNOWN_CODES.contains(&code) => Some(format!("{code} is not a known code")),
                 Ok(_) => None,
             };
             if let Some(why) = why {
@@ -361,7 +403,11 @@ fn no_problem_message_echoes_a_control_character() {
                 .map(|c| format!("U+{:04X}", c as u32))
                 .collect();
             if !bad.is_empty() {
-                failures.push(format!("{name}: raw {} in:\n    {}", bad.join(" "), line.escape_debug()));
+                failures.push(format!(
+                    "{name}: raw {} in:\n    {}",
+                    bad.join(" "),
+                    line.escape_debug()
+                ));
             }
         }
         if name.starts_with("inject-") || name.contains("newline") || name.contains("control") {
@@ -369,7 +415,10 @@ fn no_problem_message_echoes_a_control_character() {
             // problem line of this file.
             for line in lines(&run.stderr) {
                 if !line.starts_with(&format!("{name}:$")) {
-                    failures.push(format!("{name}: a name broke the line format:\n    {}", line.escape_debug()));
+                    failures.push(format!(
+                        "{name}: a name broke the line format:\n    {}",
+                        line.escape_debug()
+                    ));
                 }
             }
         }
@@ -387,7 +436,10 @@ fn no_problem_is_reported_twice() {
         let mut seen = BTreeSet::new();
         for line in lines(&run.stderr) {
             if !seen.insert(line) {
-                failures.push(format!("{name}: reported twice:\n    {}", line.escape_debug()));
+                failures.push(format!(
+                    "{name}: reported twice:\n    {}",
+                    line.escape_debug()
+                ));
             }
         }
     }
@@ -418,12 +470,21 @@ fn write_scratch(test: &str, name: &str, bytes: &[u8]) -> PathBuf {
 
 fn assert_only_dm1001(out: &Output, file: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{file}: exit code; stderr: {stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{file}: exit code; stderr: {stderr}"
+    );
     assert!(out.stdout.is_empty(), "{file}: stdout must be empty");
     assert!(!stderr.contains("panicked"), "{file}: panicked: {stderr}");
     let ls = lines(&stderr);
-    assert_eq!(ls.len(), 1, "{file}: expected exactly one problem, got:\n{stderr}");
-    let (path, code, _) = parse_strict(file, ls[0]).unwrap_or_else(|e| panic!("{file}: {e}: {}", ls[0]));
+    assert_eq!(
+        ls.len(),
+        1,
+        "{file}: expected exactly one problem, got:\n{stderr}"
+    );
+    let (path, code, _) =
+        parse_strict(file, ls[0]).unwrap_or_else(|e| panic!("{file}: {e}: {}", ls[0]));
     assert_eq!((path, code), ("$", "DM1001"), "{file}: {}", ls[0]);
 }
 
@@ -433,12 +494,18 @@ fn a_50_mb_file_is_refused_by_path() {
     std::fs::copy(corpus_dir().join(VALID_DATASET), dir.join(VALID_DATASET)).expect("copy dataset");
     let name = "fifty-mb.package.json";
     write_scratch("refused_by_path", name, &padded_package(50 * 1000 * 1000));
-    let out = run_in(&dir, &["hash", "--package", name, "--dataset", VALID_DATASET]);
+    let out = run_in(
+        &dir,
+        &["hash", "--package", name, "--dataset", VALID_DATASET],
+    );
     assert_only_dm1001(&out, name);
     // Refused before parsing: 50 MB of '[' gives the size problem, not a nesting one.
     let name = "fifty-mb-of-brackets.package.json";
     write_scratch("refused_by_path", name, &vec![b'['; 50 * 1000 * 1000]);
-    let out = run_in(&dir, &["hash", "--package", name, "--dataset", VALID_DATASET]);
+    let out = run_in(
+        &dir,
+        &["hash", "--package", name, "--dataset", VALID_DATASET],
+    );
     assert_only_dm1001(&out, name);
     // A dataset file too.
     let name = "fifty-mb.dataset.json";
@@ -447,7 +514,10 @@ fn a_50_mb_file_is_refused_by_path() {
     ds.extend_from_slice(b"\"}");
     write_scratch("refused_by_path", name, &ds);
     std::fs::copy(corpus_dir().join(VALID_PACKAGE), dir.join(VALID_PACKAGE)).expect("copy package");
-    let out = run_in(&dir, &["hash", "--package", VALID_PACKAGE, "--dataset", name]);
+    let out = run_in(
+        &dir,
+        &["hash", "--package", VALID_PACKAGE, "--dataset", name],
+    );
     assert_only_dm1001(&out, name);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -502,7 +572,10 @@ fn the_size_limit_is_32_mib_exactly() {
     );
     let over = "over-limit.package.json";
     write_scratch("size_limit", over, &padded_package(MAX_FILE_SIZE + 1));
-    let out = run_in(&dir, &["hash", "--package", over, "--dataset", VALID_DATASET]);
+    let out = run_in(
+        &dir,
+        &["hash", "--package", over, "--dataset", VALID_DATASET],
+    );
     assert_only_dm1001(&out, over);
     let out = run_with_stdin(
         &dir,
@@ -525,20 +598,41 @@ fn name_collisions_follow_the_engine_folding() {
         {"name":"cat","columns":[{"name":"id","type":"bigint"}],"indexes":[{"name":"dog_id_idx","columns":["id"]}]}
     ]}"#;
     std::fs::write(dir.join("p.package.json"), package).expect("write");
-    for (engine, collide) in [("postgres", false), ("aurora-postgresql", false), ("sqlite", true), ("snowflake", true)] {
+    for (engine, collide) in [
+        ("postgres", false),
+        ("aurora-postgresql", false),
+        ("sqlite", true),
+        ("snowflake", true),
+    ] {
         let ds: Value = serde_json::json!({
             "environmentId": "e2e404529091ed2", "datasetId": "9afc0c483ed3", "engine": engine, "schema": "dogs"
         });
         std::fs::write(dir.join("d.dataset.json"), ds.to_string()).expect("write");
-        let out = run_in(&dir, &["hash", "--package", "p.package.json", "--dataset", "d.dataset.json"]);
+        let out = run_in(
+            &dir,
+            &[
+                "hash",
+                "--package",
+                "p.package.json",
+                "--dataset",
+                "d.dataset.json",
+            ],
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         if collide {
             assert_eq!(out.status.code(), Some(2), "{engine}: {stderr}");
             for code in ["DM2002", "DM2003", "DM2004"] {
-                assert!(stderr.contains(&format!(": {code}: ")), "{engine}: expected {code}:\n{stderr}");
+                assert!(
+                    stderr.contains(&format!(": {code}: ")),
+                    "{engine}: expected {code}:\n{stderr}"
+                );
             }
         } else {
-            assert_eq!(out.status.code(), Some(0), "{engine}: names differing in case are distinct:\n{stderr}");
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{engine}: names differing in case are distinct:\n{stderr}"
+            );
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -554,7 +648,10 @@ fn line_parsing_helpers_work() {
     assert!(!is_json_path("$.1abc"));
     assert!(!is_json_path("$[x]"));
     let f = "a.package.json";
-    assert_eq!(code_of(f, "a.package.json:$.tables[0]['x: DM9999: y']: DM1007: m"), Some("DM1007"));
+    assert_eq!(
+        code_of(f, "a.package.json:$.tables[0]['x: DM9999: y']: DM1007: m"),
+        Some("DM1007")
+    );
     assert!(parse_strict(f, "a.package.json:$.x: DM1007: m").is_ok());
     assert!(parse_strict(f, "a.package.json:$.x: DM1007: ").is_err());
     assert!(parse_strict(f, "b.package.json:$.x: DM1007: m").is_err());

@@ -72,6 +72,14 @@ pub trait Dialect: Sync {
     fn fold(&self, name: &str) -> String {
         name.to_string()
     }
+    /// Whether two identifiers name the same object on this engine.
+    fn names_equal(&self, a: &str, b: &str) -> bool {
+        a == b
+    }
+    /// A key under which identifiers that name the same object collide.
+    fn name_key(&self, name: &str) -> String {
+        name.to_string()
+    }
     /// A quoted identifier. Identifiers are validated before they get here; quotes are
     /// doubled all the same.
     fn quote(&self, name: &str) -> String {
@@ -115,9 +123,10 @@ pub trait Dialect: Sync {
         }
         def
     }
-    /// The name of a table's primary-key constraint.
+    /// The name of a table's primary-key constraint
+    /// ([`crate::validate::primary_key_name`]).
     fn primary_key_name(&self, table: &str) -> String {
-        format!("{table}_pkey")
+        crate::validate::primary_key_name(table)
     }
     /// A column list `("a", "b")`.
     fn column_list(&self, cols: &[String]) -> String {
@@ -134,6 +143,16 @@ pub trait Dialect: Sync {
             self.table(schema, table),
             self.column_list(columns)
         )]
+    }
+    /// Sets or removes (`None`) a table comment.
+    fn comment_table(&self, schema: &str, table: &str, comment: Option<&str>) -> String {
+        let value = comment.map_or("NULL".to_string(), |c| self.string_literal(c));
+        format!("COMMENT ON TABLE {} IS {value}", self.table(schema, table))
+    }
+    /// Sets or removes (`None`) a column comment.
+    fn comment_column(&self, schema: &str, table: &str, column: &str, comment: Option<&str>) -> String {
+        let value = comment.map_or("NULL".to_string(), |c| self.string_literal(c));
+        format!("COMMENT ON COLUMN {}.{} IS {value}", self.table(schema, table), self.quote(column))
     }
     /// Drops an index.
     fn drop_index(&self, schema: &str, _table: &str, name: &str, _unique: bool) -> Vec<String> {

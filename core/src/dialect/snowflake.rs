@@ -14,6 +14,12 @@ impl Dialect for Snowflake {
     fn engine(&self) -> Engine {
         Engine::Snowflake
     }
+    fn names_equal(&self, a: &str, b: &str) -> bool {
+        a.eq_ignore_ascii_case(b)
+    }
+    fn name_key(&self, name: &str) -> String {
+        name.to_ascii_uppercase()
+    }
     fn supports_transactional_ddl(&self) -> bool {
         false
     }
@@ -50,7 +56,7 @@ impl Dialect for Snowflake {
         name.to_ascii_uppercase()
     }
     fn primary_key_name(&self, table: &str) -> String {
-        format!("{table}_pkey").to_ascii_uppercase()
+        crate::validate::primary_key_name(table).to_ascii_uppercase()
     }
 
     fn column_type(&self, c: &Column) -> String {
@@ -84,6 +90,20 @@ impl Dialect for Snowflake {
             (Literal::String(s), _) => self.string_literal(s),
             (Literal::Number(n), _) => super::number_text(n),
             (Literal::Bool(b), _) => if *b { "TRUE" } else { "FALSE" }.into(),
+        }
+    }
+
+    fn comment_table(&self, schema: &str, table: &str, comment: Option<&str>) -> String {
+        match comment {
+            Some(c) => format!("COMMENT ON TABLE {} IS {}", self.table(schema, table), self.string_literal(c)),
+            None => format!("ALTER TABLE {} UNSET COMMENT", self.table(schema, table)),
+        }
+    }
+
+    fn comment_column(&self, schema: &str, table: &str, column: &str, comment: Option<&str>) -> String {
+        match comment {
+            Some(c) => format!("ALTER TABLE {} MODIFY COLUMN {} COMMENT {}", self.table(schema, table), self.quote(column), self.string_literal(c)),
+            None => format!("ALTER TABLE {} MODIFY COLUMN {} UNSET COMMENT", self.table(schema, table), self.quote(column)),
         }
     }
 

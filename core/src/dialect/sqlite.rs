@@ -13,6 +13,12 @@ impl Dialect for Sqlite {
     fn engine(&self) -> Engine {
         Engine::Sqlite
     }
+    fn names_equal(&self, a: &str, b: &str) -> bool {
+        a.eq_ignore_ascii_case(b)
+    }
+    fn name_key(&self, name: &str) -> String {
+        name.to_ascii_uppercase()
+    }
     fn supports_schemas(&self) -> bool {
         false
     }

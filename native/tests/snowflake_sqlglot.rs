@@ -1,0 +1,61 @@
+//! Every Snowflake statement the planner writes for the shared plan cases
+//! (`tests/plan-cases/`) must parse with sqlglot's Snowflake dialect, as a real statement
+//! and not as sqlglot's opaque `Command` fallback: `tests/sqlglot_check.py` does the
+//! parsing. There is no Snowflake to run them against here (shared/TOOLCHAIN.md).
+//!
+//! Needs `python3` with the pinned sqlglot that `scripts/setup.sh` installs.
+
+#[path = "../../core/tests/common/mod.rs"]
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+/// Every statement of the Snowflake plans: `plan(from, to)` of each case and, for cases
+/// that start from a deployed package, the `plan(None, from)` that created it.
+fn snowflake_statements() -> Vec<String> {
+    let ds = common::strict_dataset("snowflake");
+    let mut out = Vec::new();
+    for case in common::cases() {
+        if let Some(from) = case.from_package(&ds) {
+            let create = depot_migrate_core::plan::plan(None, &from, &ds)
+                .unwrap_or_else(|e| panic!("{}: plan(None, from) failed: {e:?}", case.name));
+            out.extend(create.steps.into_iter().flat_map(|s| s.sql));
+        }
+        out.extend(case.plan(&ds).steps.into_iter().flat_map(|s| s.sql));
+    }
+    out
+}
+
+#[test]
+fn snowflake_sql_parses_with_sqlglot() {
+    let statements = snowflake_statements();
+    assert!(!statements.is_empty(), "no Snowflake statements to check");
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let file = std::env::temp_dir().join(format!("depot-migrate-snowflake-sql-{}.json", std::process::id()));
+    std::fs::write(&file, serde_json::to_string_pretty(&statements).expect("serialize")).expect("write statements");
+
+    let output = Command::new("python3")
+        .arg(root.join("tests/sqlglot_check.py"))
+        .arg(&file)
+        .current_dir(&root)
+        .output()
+        .expect("run python3 tests/sqlglot_check.py (is python3 installed?)");
+    let _ = std::fs::remove_file(&file);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert!(
+        output.status.success(),
+        "sqlglot could not parse some Snowflake statements ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    let parsed: usize = stdout
+        .lines()
+        .find_map(|l| l.strip_suffix(" statements parsed"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no `N statements parsed` line in:\n{stdout}\n{stderr}"));
+    assert!(parsed > 0, "{stdout}");
+    assert_eq!(parsed, statements.len(), "sqlglot parsed a different number of statements than were sent:\n{stdout}");
+}
