@@ -1,15 +1,30 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: builds depot-migrate, validates the example dog
-# dataset and prints the version hash of each package version in examples/.
-# (Later stages apply the plans to SQLite and print lifecycle events to stdout.)
+# The main job on the embedded default (SQLite): builds depot-migrate, validates the
+# example dog dataset, prints the version hash of each package version in examples/
+# and the migration plan from each version to the next.
+# (The executor issue extends this to apply the plans to sqlite:depot.sqlite and print
+# lifecycle events to stdout.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 cargo build --release --quiet -p depot-migrate
 bin=target/release/depot-migrate
 dataset=examples/dogs.dataset.json
-"$bin" validate --dataset "$dataset"
+"$bin" validate --dataset "$dataset" >/dev/null
+echo "== version hashes ($dataset)"
 for pkg in examples/dogs.v*.package.json; do
   "$bin" validate --package "$pkg" --dataset "$dataset" >/dev/null
   printf '%s  %s\n' "$("$bin" hash --package "$pkg" --dataset "$dataset")" "$pkg"
 done
+echo
+echo "== plan: empty -> v1"
+"$bin" plan --format text --package examples/dogs.v1.package.json --dataset "$dataset"
+echo
+echo "== plan: v1 -> v2"
+"$bin" plan --format text --from-package examples/dogs.v1.package.json --package examples/dogs.v2.package.json --dataset "$dataset"
+echo
+echo "== plan: v2 -> v3 (v3 drops dog.weight: refused by $dataset, allowed by examples/dogs.v3-allow.dataset.json)"
+"$bin" plan --format text --from-package examples/dogs.v2.package.json --package examples/dogs.v3.package.json --dataset "$dataset"
+echo
+echo "== SQL: v2 -> v3"
+"$bin" plan --format sql --from-package examples/dogs.v2.package.json --package examples/dogs.v3.package.json --dataset "$dataset"

@@ -405,3 +405,76 @@ proptest! {
         }
     }
 }
+
+// ---- data survives -------------------------------------------------------------------
+
+/// A table rebuild on SQLite (type change, NOT NULL with a default, a renamed and a
+/// dropped column) keeps every row, backfills NULLs with the default and casts values.
+#[test]
+fn sqlite_rebuild_keeps_rows_and_backfills_defaults() {
+    let a = json!({"namespace": "n", "tables": [{"name": "dog", "primaryKey": ["id"], "indexes": [{"name": "dog_name_idx", "columns": ["name"]}], "columns": [
+        {"name": "id", "type": "bigint", "nullable": false},
+        {"name": "name", "type": "string"},
+        {"name": "weight", "type": "int"},
+        {"name": "owner_name", "type": "string"},
+        {"name": "gone", "type": "string"}]}]});
+    let b = json!({"namespace": "n", "tables": [{"name": "dog", "primaryKey": ["id"], "indexes": [{"name": "dog_name_idx", "columns": ["name"]}], "columns": [
+        {"name": "id", "type": "bigint", "nullable": false},
+        {"name": "name", "type": "string", "nullable": false, "default": "unnamed"},
+        {"name": "weight", "type": "double"},
+        {"name": "owner", "type": "string", "renamedFrom": "owner_name"}]}]});
+    let ds = dataset("sqlite", "main");
+    let (pa, pb) = (package(&a), package(&b));
+    let mut conn = rusqlite::Connection::open_in_memory().expect("sqlite");
+    sqlite_apply(&mut conn, &statements(&plan(None, &pa, &ds).expect("plan"))).expect("create");
+    conn.execute_batch("INSERT INTO dog VALUES (1, 'rex', 12, 'ann', 'x'); INSERT INTO dog VALUES (2, NULL, 7, 'bob', 'y');").expect("rows");
+    let p = plan(Some(&pa), &pb, &ds).expect("plan");
+    assert!(p.steps.iter().any(|s| s.kind == "rebuildTable"), "{}", p.sql_script());
+    assert!(p.steps.iter().any(|s| s.destructive_changes.contains(&"dropColumn:dog.gone".to_string())));
+    sqlite_apply(&mut conn, &statements(&p)).expect("migrate");
+    let rows: Vec<(i64, String, f64, String)> = conn
+        .prepare("SELECT id, name, weight, owner FROM dog ORDER BY id").expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).expect("query")
+        .map(|r| r.expect("row")).collect();
+    assert_eq!(rows, vec![(1, "rex".into(), 12.0, "ann".into()), (2, "unnamed".into(), 7.0, "bob".into())]);
+    // The index came back with the rebuilt table.
+    let idx: i64 = conn.query_row("SELECT count(*) FROM pragma_index_list('dog') WHERE name = 'dog_name_idx'", [], |r| r.get(0)).expect("index");
+    assert_eq!(idx, 1);
+}
+
+/// On Postgres, nullable -> NOT NULL with a default backfills existing NULLs with an
+/// explicit UPDATE first; without a default the step is marked mayFail and, over NULLs,
+/// fails and rolls back the whole transaction.
+#[test]
+fn postgres_not_null_backfills_or_fails_cleanly() {
+    let mut client = postgres::Client::connect(&pg_url(), postgres::NoTls).expect("connect to the test PostgreSQL");
+    let schema = "conv_data";
+    let ds = dataset("postgres", schema);
+    let col = |extra: Value| {
+        let mut c = json!({"name": "name", "type": "string"});
+        for (k, v) in extra.as_object().expect("obj") {
+            c[k] = v.clone();
+        }
+        package(&json!({"namespace": "n", "tables": [{"name": "dog", "primaryKey": ["id"], "columns": [{"name": "id", "type": "bigint"}, c]}]}))
+    };
+    let (a, with_default, without_default) = (col(json!({})), col(json!({"nullable": false, "default": "unnamed"})), col(json!({"nullable": false})));
+    client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).expect("reset");
+    pg_apply(&mut client, &statements(&plan(None, &a, &ds).expect("plan"))).expect("create");
+    client.batch_execute(&format!("INSERT INTO {schema}.dog VALUES (1, 'rex'), (2, NULL)")).expect("rows");
+
+    let failing = plan(Some(&a), &without_default, &ds).expect("plan");
+    let step = failing.steps.iter().find(|s| s.kind == "setNotNull").expect("setNotNull step");
+    assert!(step.may_fail, "SET NOT NULL without a default may fail: {step:?}");
+    let err = pg_apply(&mut client, &statements(&failing)).expect_err("NULLs present");
+    assert!(err.contains("23502"), "not-null violation expected: {err}");
+    let nulls: i64 = client.query_one(&format!("SELECT count(*) FROM {schema}.dog WHERE name IS NULL"), &[]).expect("count").get(0);
+    assert_eq!(nulls, 1, "the failed plan rolled back");
+
+    let backfill = plan(Some(&a), &with_default, &ds).expect("plan");
+    let step = backfill.steps.iter().find(|s| s.kind == "setNotNull").expect("setNotNull step");
+    assert!(step.sql[0].starts_with("UPDATE"), "backfill first: {:?}", step.sql);
+    pg_apply(&mut client, &statements(&backfill)).expect("backfill and set not null");
+    let names: Vec<String> = client.query(&format!("SELECT name FROM {schema}.dog ORDER BY id"), &[]).expect("rows").iter().map(|r| r.get(0)).collect();
+    assert_eq!(names, vec!["rex", "unnamed"]);
+    client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).expect("cleanup");
+}
