@@ -9,7 +9,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 # Python: the independent RFC 8785 implementation the test vectors are checked against,
 # and jsonschema for the schema checks in scripts.
-PY_PACKAGES=(rfc8785==0.1.4)
+PY_PACKAGES=(rfc8785==0.1.4 sqlglot==30.30.0)
 missing=()
 for spec in "${PY_PACKAGES[@]}"; do
   name="${spec%%==*}"

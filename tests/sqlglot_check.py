@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks that Snowflake SQL statements parse with sqlglot's Snowflake dialect.
 
-Usage: python3 tests/sqlglot_check.py FILE
+Usage: python3 tests/sqlglot_check.py [--strict] FILE
 
 FILE holds a JSON list of SQL statements (strings, without a trailing `;`). Each is
 parsed with `sqlglot.parse_one(stmt, read="snowflake")`. A statement fails when sqlglot
@@ -11,8 +11,15 @@ without raising, so broken SQL would otherwise pass (shared/TOOLCHAIN.md, "Snowf
 sqlglot's own "Falling back to parsing as a 'Command'" log lines are silenced: the
 failures printed here say the same.
 
+A few statement forms that Snowflake documents are beyond sqlglot's Snowflake parser
+(it reads them as `Command`). They are listed in KNOWN_GAPS, each as a whole-statement
+pattern over quoted identifiers, so that nothing else slips through with them; a
+statement that matches one is accepted and listed on stderr. `--strict` turns the list
+off and shows what sqlglot alone makes of every statement.
+
 Prints each failing statement with the reason and exits 1 if any failed; else prints
-`N statements parsed` and exits 0. Exits 2 for a bad FILE or a missing sqlglot.
+`N statements parsed` (N counts the KNOWN_GAPS statements too; a line after it says how
+many those were) and exits 0. Exits 2 for a bad FILE or a missing sqlglot.
 
 sqlglot is pinned (scripts/setup.sh installs it): sqlglot==30.30.0.
 """
@@ -24,9 +31,32 @@ import sys
 SQLGLOT_VERSION = "30.30.0"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
+_ID = r'"[A-Za-z_][A-Za-z0-9_]*"'
+_TABLE = rf"{_ID}(?:\.{_ID}){{0,2}}"
+# Forms that Snowflake documents and sqlglot 30.30.0 reads as an opaque Command.
+KNOWN_GAPS = [
+    (
+        re.compile(rf"ALTER TABLE {_TABLE} RENAME CONSTRAINT {_ID} TO {_ID}"),
+        "ALTER TABLE ... RENAME CONSTRAINT (docs.snowflake.com/en/sql-reference/constraints-alter)",
+    ),
+    (
+        re.compile(rf"ALTER TABLE {_TABLE} (?:ALTER|MODIFY) COLUMN {_ID} UNSET COMMENT"),
+        "ALTER TABLE ... { ALTER | MODIFY } COLUMN ... UNSET COMMENT (docs.snowflake.com/en/sql-reference/sql/alter-table-column)",
+    ),
+]
 
-def check(statements):
-    """Returns a list of (statement, reason) for the statements that do not parse."""
+
+def known_gap(stmt):
+    """The description of the KNOWN_GAPS form the whole statement matches, if any."""
+    for pattern, what in KNOWN_GAPS:
+        if pattern.fullmatch(stmt):
+            return what
+    return None
+
+
+def check(statements, strict=False):
+    """Returns (failures, gaps): (statement, reason) for the statements that do not parse,
+    and (statement, form) for those accepted as KNOWN_GAPS (never when `strict`)."""
     import logging
 
     import sqlglot
@@ -34,7 +64,12 @@ def check(statements):
 
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     failures = []
+    gaps = []
     for stmt in statements:
+        gap = None if strict else known_gap(stmt)
+        if gap is not None:
+            gaps.append((stmt, gap))
+            continue
         try:
             tree = sqlglot.parse_one(stmt, read="snowflake")
         except Exception as e:  # sqlglot raises ParseError, TokenError and others
@@ -53,13 +88,17 @@ def check(statements):
             inner = tree.find(exp.Command)
             if inner is not None:
                 failures.append((stmt, f"part not understood: sqlglot fell back to an opaque Command for `{inner.sql(dialect='snowflake')}`"))
-    return failures
+    return failures, gaps
 
 
 def main(argv):
-    if len(argv) != 2:
-        print("usage: sqlglot_check.py FILE  (FILE: a JSON list of SQL statements)", file=sys.stderr)
+    args = argv[1:]
+    strict = "--strict" in args
+    args = [a for a in args if a != "--strict"]
+    if len(args) != 1:
+        print("usage: sqlglot_check.py [--strict] FILE  (FILE: a JSON list of SQL statements)", file=sys.stderr)
         return 2
+    path = args[0]
     try:
         import sqlglot
     except ImportError:
@@ -71,22 +110,26 @@ def main(argv):
             file=sys.stderr,
         )
     try:
-        with open(argv[1], encoding="utf-8") as f:
+        with open(path, encoding="utf-8") as f:
             statements = json.load(f)
     except (OSError, ValueError) as e:
-        print(f"cannot read {argv[1]}: {e}", file=sys.stderr)
+        print(f"cannot read {path}: {e}", file=sys.stderr)
         return 2
     if not isinstance(statements, list) or not all(isinstance(s, str) for s in statements):
-        print(f"{argv[1]}: expected a JSON list of strings", file=sys.stderr)
+        print(f"{path}: expected a JSON list of strings", file=sys.stderr)
         return 2
 
-    failures = check(statements)
+    failures, gaps = check(statements, strict)
+    for stmt, what in gaps:
+        print(f"accepted, a known sqlglot gap: {what}\n  {stmt}", file=sys.stderr)
     for stmt, reason in failures:
         print(f"FAIL: {reason}\n  {stmt}")
     if failures:
         print(f"{len(failures)} of {len(statements)} statements failed to parse")
         return 1
     print(f"{len(statements)} statements parsed")
+    if gaps:
+        print(f"({len(gaps)} of them in forms that Snowflake documents and sqlglot cannot parse: KNOWN_GAPS)")
     return 0
 
 

@@ -11,7 +11,16 @@ use serde_json::{json, Value};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-const TYPES: &[&str] = &["bigint", "string", "int", "double", "boolean", "date", "timestamptz", "uuid"];
+const TYPES: &[&str] = &[
+    "bigint",
+    "string",
+    "int",
+    "double",
+    "boolean",
+    "date",
+    "timestamptz",
+    "uuid",
+];
 
 fn table(i: usize, changed: bool) -> Value {
     let mut cols = vec![json!({"name": "id", "type": "bigint", "nullable": false})];
@@ -42,7 +51,9 @@ fn table(i: usize, changed: bool) -> Value {
 fn packages(tables: usize) -> (Package, Package) {
     let a = json!({"namespace": "bench", "tables": (0..tables).map(|i| table(i, false)).collect::<Vec<_>>()});
     let b = json!({"namespace": "bench", "tables": (0..tables).map(|i| table(i, i % 10 == 0)).collect::<Vec<_>>()});
-    let parse = |v: &Value| load::parse_package(v.to_string().as_bytes(), None).expect("generated package is valid");
+    let parse = |v: &Value| {
+        load::parse_package(v.to_string().as_bytes(), None).expect("generated package is valid")
+    };
     (parse(&a), parse(&b))
 }
 
@@ -62,29 +73,66 @@ fn main() {
     let test_mode = std::env::args().any(|a| a == "--test");
     let tables = if test_mode { 200 } else { 10_000 };
     let (a, b) = packages(tables);
-    let ds = load::parse_dataset(br#"{"environmentId":"e","datasetId":"d","engine":"postgres","schema":"bench"}"#).expect("dataset");
+    let ds = load::parse_dataset(
+        br#"{"environmentId":"e","datasetId":"d","engine":"postgres","schema":"bench"}"#,
+    )
+    .expect("dataset");
     let p = plan(Some(&a), &b, &ds).expect("plan");
     // 10% of the tables change: each gets a type change, a rename, an added and a
     // dropped column and a new index.
     let changed = tables / 10;
-    assert_eq!(p.steps.iter().filter(|s| s.kind == "renameColumn").count(), changed);
-    assert_eq!(p.steps.iter().filter(|s| s.kind == "createIndex").count(), changed);
-    assert_eq!(p.steps.iter().filter(|s| s.kind == "dropColumn").count(), changed);
+    assert_eq!(
+        p.steps.iter().filter(|s| s.kind == "renameColumn").count(),
+        changed
+    );
+    assert_eq!(
+        p.steps.iter().filter(|s| s.kind == "createIndex").count(),
+        changed
+    );
+    assert_eq!(
+        p.steps.iter().filter(|s| s.kind == "dropColumn").count(),
+        changed
+    );
     assert!(plan(Some(&b), &b, &ds).expect("plan").steps.is_empty());
 
-    let mut c = Criterion::default().configure_from_args().sample_size(10).measurement_time(Duration::from_secs(5));
-    c.bench_function("plan_10pct_changed", |bench| bench.iter(|| plan(Some(black_box(&a)), black_box(&b), &ds)));
-    c.bench_function("version_hash_both", |bench| bench.iter(|| (version_hash(black_box(&a), &ds), version_hash(black_box(&b), &ds))));
+    let mut c = Criterion::default()
+        .configure_from_args()
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
+    c.bench_function("plan_10pct_changed", |bench| {
+        bench.iter(|| plan(Some(black_box(&a)), black_box(&b), &ds))
+    });
+    c.bench_function("version_hash_both", |bench| {
+        bench.iter(|| {
+            (
+                version_hash(black_box(&a), &ds),
+                version_hash(black_box(&b), &ds),
+            )
+        })
+    });
     c.final_summary();
 
     let runs = if test_mode { 3 } else { 11 };
-    let plan_t = median(|| { black_box(plan(Some(&a), &b, &ds).expect("plan")); }, runs);
-    let hash_t = median(|| { black_box((version_hash(&a, &ds), version_hash(&b, &ds))); }, runs);
+    let plan_t = median(
+        || {
+            black_box(plan(Some(&a), &b, &ds).expect("plan"));
+        },
+        runs,
+    );
+    let hash_t = median(
+        || {
+            black_box((version_hash(&a, &ds), version_hash(&b, &ds)));
+        },
+        runs,
+    );
     println!(
         "plan of {tables} tables x 20 columns, {changed} changed ({} steps): {:.1} ms; version hashes of both: {:.1} ms",
         p.steps.len(),
         plan_t.as_secs_f64() * 1e3,
         hash_t.as_secs_f64() * 1e3
     );
-    println!("RATIO plan/hash = {:.2} (goal <= 5.0; plan goal < 1000 ms)", plan_t.as_secs_f64() / hash_t.as_secs_f64());
+    println!(
+        "RATIO plan/hash = {:.2} (goal <= 5.0; plan goal < 1000 ms)",
+        plan_t.as_secs_f64() / hash_t.as_secs_f64()
+    );
 }

@@ -21,7 +21,11 @@ pub struct VersionHash(String);
 impl<'de> serde::Deserialize<'de> for VersionHash {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        VersionHash::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("{s:?} is not a version hash (64 lowercase hex digits)")))
+        VersionHash::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "{s:?} is not a version hash (64 lowercase hex digits)"
+            ))
+        })
     }
 }
 

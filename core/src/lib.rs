@@ -21,13 +21,13 @@
 //!
 //! Error codes are listed in `docs/errors.md`.
 
+pub mod dialect;
 pub mod error;
 pub mod hash;
 pub mod jcs;
 pub mod load;
 pub mod model;
 pub mod plan;
-pub mod dialect;
 pub mod validate;
 
 pub use error::{Code, Invalid, JsonPath, Problem};

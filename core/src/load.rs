@@ -26,7 +26,8 @@ pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 pub fn parse_package(bytes: &[u8], engine: Option<Engine>) -> Result<Package, Invalid> {
     let text = check_bytes(bytes)?;
     let mut de = serde_json::Deserializer::from_str(text);
-    let typed: Result<crate::model::MapOnly<Package>, _> = serde_path_to_error::deserialize(&mut de);
+    let typed: Result<crate::model::MapOnly<Package>, _> =
+        serde_path_to_error::deserialize(&mut de);
     let typed = typed.map_err(|e| e.to_string()).map(|m| m.0).and_then(|p| {
         de.end().map_err(|e| e.to_string())?;
         Ok(p)
@@ -68,7 +69,8 @@ pub fn parse_package(bytes: &[u8], engine: Option<Engine>) -> Result<Package, In
 pub fn parse_dataset(bytes: &[u8]) -> Result<DatasetConfig, Invalid> {
     let text = check_bytes(bytes)?;
     let mut de = serde_json::Deserializer::from_str(text);
-    let typed: Result<crate::model::MapOnly<DatasetConfig>, _> = serde_path_to_error::deserialize(&mut de);
+    let typed: Result<crate::model::MapOnly<DatasetConfig>, _> =
+        serde_path_to_error::deserialize(&mut de);
     let typed = typed.map_err(|e| e.to_string()).map(|m| m.0).and_then(|p| {
         de.end().map_err(|e| e.to_string())?;
         Ok(p)
@@ -86,7 +88,9 @@ pub fn parse_dataset(bytes: &[u8]) -> Result<DatasetConfig, Invalid> {
             let value = parse_value(text)?;
             let mut problems = duplicate_members(text);
             walk_dataset(&value, &mut problems);
-            problems.extend(validate::dataset_fields(&validate::DatasetFields::from_value(&value)));
+            problems.extend(validate::dataset_fields(
+                &validate::DatasetFields::from_value(&value),
+            ));
             if problems.is_empty() {
                 problems.push(fallback_problem(&serde_message));
             }
@@ -122,15 +126,33 @@ pub fn duplicate_members(text: &str) -> Vec<Problem> {
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("any JSON value")
         }
-        fn visit_bool<E>(self, _: bool) -> Result<(), E> { Ok(()) }
-        fn visit_i64<E>(self, _: i64) -> Result<(), E> { Ok(()) }
-        fn visit_u64<E>(self, _: u64) -> Result<(), E> { Ok(()) }
-        fn visit_f64<E>(self, _: f64) -> Result<(), E> { Ok(()) }
-        fn visit_str<E>(self, _: &str) -> Result<(), E> { Ok(()) }
-        fn visit_unit<E>(self) -> Result<(), E> { Ok(()) }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
             let mut i = 0;
-            while seq.next_element_seed(Seed { path: self.path.index(i), out: self.out })?.is_some() {
+            while seq
+                .next_element_seed(Seed {
+                    path: self.path.index(i),
+                    out: self.out,
+                })?
+                .is_some()
+            {
                 i += 1;
             }
             Ok(())
@@ -143,17 +165,27 @@ pub fn duplicate_members(text: &str) -> Vec<Problem> {
                     self.out.push(Problem::new(
                         Code::DuplicateMember,
                         path.clone(),
-                        format!("member {} appears more than once in this object; keep one of them", crate::error::show(&key)),
+                        format!(
+                            "member {} appears more than once in this object; keep one of them",
+                            crate::error::show(&key)
+                        ),
                     ));
                 }
-                map.next_value_seed(Seed { path, out: self.out })?;
+                map.next_value_seed(Seed {
+                    path,
+                    out: self.out,
+                })?;
             }
             Ok(())
         }
     }
     let mut out = Vec::new();
     let mut de = serde_json::Deserializer::from_str(text);
-    let _ = Seed { path: JsonPath::root(), out: &mut out }.deserialize(&mut de);
+    let _ = Seed {
+        path: JsonPath::root(),
+        out: &mut out,
+    }
+    .deserialize(&mut de);
     out
 }
 

@@ -50,7 +50,11 @@ pub struct Table {
     #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
     pub primary_key: Option<Vec<String>>,
     /// Secondary indexes.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "optional_objects")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "optional_objects"
+    )]
     pub indexes: Option<Vec<Index>>,
     /// Table comment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -137,12 +141,16 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for MapOnly<T> {
     }
 }
 
-fn objects<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+fn objects<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Vec<T>, D::Error> {
     let v: Vec<MapOnly<T>> = Vec::deserialize(d)?;
     Ok(v.into_iter().map(|m| m.0).collect())
 }
 
-fn optional_objects<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Vec<T>>, D::Error> {
+fn optional_objects<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Vec<T>>, D::Error> {
     let v: Option<Vec<MapOnly<T>>> = Option::deserialize(d)?;
     Ok(v.map(|v| v.into_iter().map(|m| m.0).collect()))
 }

@@ -117,7 +117,13 @@ struct Draft {
 }
 
 impl Draft {
-    fn new(kind: &'static str, table: &str, target: String, summary: String, sql: Vec<String>) -> Draft {
+    fn new(
+        kind: &'static str,
+        table: &str,
+        target: String,
+        summary: String,
+        sql: Vec<String>,
+    ) -> Draft {
         Draft {
             kind,
             target,
@@ -166,9 +172,16 @@ const SHARE: &str = "SHARE lock: blocks writes while the index builds";
 /// assert_eq!(p.steps[0].key, "addColumn:dog.owner");
 /// assert_eq!(p.steps[0].sql, vec![r#"ALTER TABLE "dogs"."dog" ADD COLUMN "owner" text"#]);
 /// ```
-pub fn plan(from: Option<&Package>, to: &Package, dataset: &DatasetConfig) -> Result<Plan, Invalid> {
+pub fn plan(
+    from: Option<&Package>,
+    to: &Package,
+    dataset: &DatasetConfig,
+) -> Result<Plan, Invalid> {
     let d = for_engine(dataset.engine);
-    let planner = Planner { d, schema: &dataset.schema };
+    let planner = Planner {
+        d,
+        schema: &dataset.schema,
+    };
     let drafts = planner.diff(from, to)?;
     let transactional = d.supports_transactional_ddl();
     let steps: Vec<Step> = drafts
@@ -185,24 +198,55 @@ pub fn plan(from: Option<&Package>, to: &Package, dataset: &DatasetConfig) -> Re
             destructive_changes: dr.destructive_changes,
             may_fail: dr.may_fail,
             transactional,
-            locks: if d.supports_transactional_ddl() && d.supports_schemas() { dr.locks.map(str::to_string) } else { None },
+            locks: if d.supports_transactional_ddl() && d.supports_schemas() {
+                dr.locks.map(str::to_string)
+            } else {
+                None
+            },
         })
         .collect();
     let mut notes = Vec::new();
-    if !d.enforces_constraints() && to.tables.iter().any(|t| t.primary_key.is_some() || t.indexes.iter().flatten().any(|i| i.unique == Some(true))) {
-        notes.push(format!("{}: primary-key and unique constraints are declared but not enforced", d.engine().as_str()));
+    if !d.enforces_constraints()
+        && to.tables.iter().any(|t| {
+            t.primary_key.is_some() || t.indexes.iter().flatten().any(|i| i.unique == Some(true))
+        })
+    {
+        notes.push(format!(
+            "{}: primary-key and unique constraints are declared but not enforced",
+            d.engine().as_str()
+        ));
     }
     if !d.supports_secondary_indexes() {
         for t in &to.tables {
-            for ix in t.indexes.iter().flatten().filter(|i| i.unique != Some(true)) {
-                notes.push(format!("{}: index {} on {} is not created (no secondary indexes)", d.engine().as_str(), ix.name, t.name));
+            for ix in t
+                .indexes
+                .iter()
+                .flatten()
+                .filter(|i| i.unique != Some(true))
+            {
+                notes.push(format!(
+                    "{}: index {} on {} is not created (no secondary indexes)",
+                    d.engine().as_str(),
+                    ix.name,
+                    t.name
+                ));
             }
         }
     }
-    if !d.supports_comments() && to.tables.iter().any(|t| t.comment.is_some() || t.columns.iter().any(|c| c.comment.is_some())) {
+    if !d.supports_comments()
+        && to
+            .tables
+            .iter()
+            .any(|t| t.comment.is_some() || t.columns.iter().any(|c| c.comment.is_some()))
+    {
         notes.push(format!("{}: comments are not stored", d.engine().as_str()));
     }
-    if d.engine() == crate::Engine::Sqlite && to.tables.iter().any(|t| t.columns.iter().any(|c| c.max_length.is_some())) {
+    if d.engine() == crate::Engine::Sqlite
+        && to
+            .tables
+            .iter()
+            .any(|t| t.columns.iter().any(|c| c.max_length.is_some()))
+    {
         notes.push("sqlite: maxLength is declared but not enforced".to_string());
     }
     let destructive = steps.iter().any(|s| s.destructive);
@@ -240,7 +284,11 @@ fn same(d: &dyn Dialect, a: &str, b: &str) -> bool {
 }
 
 /// Old items by their folded name.
-fn name_index<'o, T>(d: &dyn Dialect, old: &'o [T], name_of: impl Fn(&T) -> &str) -> HashMap<String, usize> {
+fn name_index<T>(
+    d: &dyn Dialect,
+    old: &[T],
+    name_of: impl Fn(&T) -> &str,
+) -> HashMap<String, usize> {
     let mut m = HashMap::with_capacity(old.len());
     for (i, o) in old.iter().enumerate() {
         m.entry(d.name_key(name_of(o))).or_insert(i);
@@ -276,7 +324,10 @@ fn counterpart(
 }
 
 fn spec<'c>(d: &dyn Dialect, c: &'c Column, pk: &[String]) -> ColumnSpec<'c> {
-    ColumnSpec { column: c, nullable: c.is_nullable(pk.iter().any(|k| d.names_equal(k, &c.name))) }
+    ColumnSpec {
+        column: c,
+        nullable: c.is_nullable(pk.iter().any(|k| d.names_equal(k, &c.name))),
+    }
 }
 
 /// How a type change behaves: safe widening, or lossy (destructive and may fail).
@@ -296,7 +347,11 @@ fn type_change_is_widening(old: &Column, new: &Column) -> bool {
             }
             _ => true,
         },
-        (Int, Bigint) | (Int, Double) | (Date, Timestamp) | (Date, Timestamptz) | (Timestamp, Timestamptz) => true,
+        (Int, Bigint)
+        | (Int, Double)
+        | (Date, Timestamp)
+        | (Date, Timestamptz)
+        | (Timestamp, Timestamptz) => true,
         (Int, Decimal) => new.precision.unwrap_or(38) - new.scale.unwrap_or(0) >= 10,
         (Bigint, Decimal) => new.precision.unwrap_or(38) - new.scale.unwrap_or(0) >= 19,
         (_, String) => new.max_length.is_none(),
@@ -318,6 +373,15 @@ fn has_direct_cast(from: ColumnType, to: ColumnType) -> bool {
         || matches!((from, to), (Boolean, Int) | (Int, Boolean))
 }
 
+/// Whether Postgres converts `from` to `to` by assignment (what `ALTER TYPE` without
+/// `USING` applies), failing on values that do not fit rather than truncating them.
+fn has_assignment_cast(from: ColumnType, to: ColumnType) -> bool {
+    use ColumnType::*;
+    let numeric = |t| matches!(t, Int | Bigint | Decimal | Double);
+    let temporal = |t| matches!(t, Date | Timestamp | Timestamptz);
+    from == to || to == String || (numeric(from) && numeric(to)) || (temporal(from) && temporal(to))
+}
+
 impl Planner<'_> {
     fn t(&self, name: &str) -> String {
         self.d.table(self.schema, name)
@@ -336,7 +400,11 @@ impl Planner<'_> {
         let old_index = name_index(d, old_tables, |o: &Table| &o.name);
         for (i, t) in to.tables.iter().enumerate() {
             let path = JsonPath::root().key("tables").index(i).key("renamedFrom");
-            let hints = t.renamed_from.as_ref().map(|h| h.names()).unwrap_or_default();
+            let hints = t
+                .renamed_from
+                .as_ref()
+                .map(|h| h.names())
+                .unwrap_or_default();
             match counterpart(d, &t.name, hints, &old_index, &path) {
                 Ok(Some((o, renamed))) => pairs.push((Some(o), renamed)),
                 Ok(None) => pairs.push((None, false)),
@@ -354,8 +422,17 @@ impl Planner<'_> {
                 let old = &old_tables[o];
                 let old_cols = name_index(d, &old.columns, |c: &Column| &c.name);
                 for (j, c) in t.columns.iter().enumerate() {
-                    let path = JsonPath::root().key("tables").index(i).key("columns").index(j).key("renamedFrom");
-                    let hints = c.renamed_from.as_ref().map(|h| h.names()).unwrap_or_default();
+                    let path = JsonPath::root()
+                        .key("tables")
+                        .index(i)
+                        .key("columns")
+                        .index(j)
+                        .key("renamedFrom");
+                    let hints = c
+                        .renamed_from
+                        .as_ref()
+                        .map(|h| h.names())
+                        .unwrap_or_default();
                     match counterpart(d, &c.name, hints, &old_cols, &path) {
                         Ok(x) => v.push(x.map_or((None, false), |(a, b)| (Some(a), b))),
                         Err(p) => {
@@ -373,7 +450,16 @@ impl Planner<'_> {
 
         let mut drafts = Vec::new();
         if from.is_none() && d.supports_schemas() {
-            drafts.push(Draft::new("createSchema", "", self.schema.to_string(), format!("create schema {}", self.schema), vec![format!("CREATE SCHEMA IF NOT EXISTS {}", self.q(self.schema))]));
+            drafts.push(Draft::new(
+                "createSchema",
+                "",
+                self.schema.to_string(),
+                format!("create schema {}", self.schema),
+                vec![format!(
+                    "CREATE SCHEMA IF NOT EXISTS {}",
+                    self.q(self.schema)
+                )],
+            ));
         }
         let kept: HashSet<usize> = pairs.iter().filter_map(|p| p.0).collect();
         // Tables identical to their counterpart (the common case) need no work.
@@ -387,48 +473,117 @@ impl Planner<'_> {
         // 1. Drop indexes that go away or change, and primary keys that change, before
         //    the columns they use are dropped or altered.
         for (i, t) in to.tables.iter().enumerate() {
-            let Some(o) = pairs[i].0.filter(|_| !unchanged[i]) else { continue };
+            let Some(o) = pairs[i].0.filter(|_| !unchanged[i]) else {
+                continue;
+            };
             let old = &old_tables[o];
             let rebuild = self.needs_rebuild(old, t, &col_pairs[i]);
             for ix in old.indexes.iter().flatten() {
-                let new_ix = t.indexes.iter().flatten().find(|n| same(d, &n.name, &ix.name));
+                let new_ix = t
+                    .indexes
+                    .iter()
+                    .flatten()
+                    .find(|n| same(d, &n.name, &ix.name));
                 let changed = match new_ix {
                     None => true,
                     Some(n) => !self.index_equal(old, ix, t, n, &col_pairs[i]),
                 };
                 // A rebuilt SQLite table loses its indexes anyway.
                 if changed || rebuild {
-                    let sql = d.drop_index(self.schema, &old.name, &ix.name, ix.unique == Some(true));
+                    let sql =
+                        d.drop_index(self.schema, &old.name, &ix.name, ix.unique == Some(true));
                     if !sql.is_empty() {
-                        drafts.push(Draft::new("dropIndex", &old.name, format!("{}.{}", old.name, ix.name), format!("drop index {} on {}", ix.name, old.name), sql).locks(ACCESS_EXCLUSIVE));
+                        drafts.push(
+                            Draft::new(
+                                "dropIndex",
+                                &old.name,
+                                format!("{}.{}", old.name, ix.name),
+                                format!("drop index {} on {}", ix.name, old.name),
+                                sql,
+                            )
+                            .locks(ACCESS_EXCLUSIVE),
+                        );
                     }
                 }
             }
-            if !rebuild && d.supports_alter_column() && !self.pk_equal(old, t, &col_pairs[i]) && old.primary_key.is_some() {
+            if !rebuild
+                && d.supports_alter_column()
+                && !self.pk_equal(old, t, &col_pairs[i])
+                && old.primary_key.is_some()
+            {
                 let sql = if d.names_primary_key_after_table() {
-                    vec![format!("ALTER TABLE {} DROP CONSTRAINT {}", self.t(&old.name), self.q(&d.primary_key_name(&old.name)))]
+                    vec![format!(
+                        "ALTER TABLE {} DROP CONSTRAINT {}",
+                        self.t(&old.name),
+                        self.q(&d.primary_key_name(&old.name))
+                    )]
                 } else {
-                    vec![format!("ALTER TABLE {} DROP PRIMARY KEY", self.t(&old.name))]
+                    vec![format!(
+                        "ALTER TABLE {} DROP PRIMARY KEY",
+                        self.t(&old.name)
+                    )]
                 };
-                drafts.push(Draft::new("dropPrimaryKey", &old.name, old.name.clone(), format!("drop primary key of {}", old.name), sql).locks(ACCESS_EXCLUSIVE));
+                drafts.push(
+                    Draft::new(
+                        "dropPrimaryKey",
+                        &old.name,
+                        old.name.clone(),
+                        format!("drop primary key of {}", old.name),
+                        sql,
+                    )
+                    .locks(ACCESS_EXCLUSIVE),
+                );
             }
         }
         // 2. Drop tables that go away.
         for (o, old) in old_tables.iter().enumerate() {
             if !kept.contains(&o) {
-                drafts.push(Draft::new("dropTable", &old.name, old.name.clone(), format!("drop table {}", old.name), vec![format!("DROP TABLE {}", self.t(&old.name))]).destructive().locks(ACCESS_EXCLUSIVE));
+                drafts.push(
+                    Draft::new(
+                        "dropTable",
+                        &old.name,
+                        old.name.clone(),
+                        format!("drop table {}", old.name),
+                        vec![format!("DROP TABLE {}", self.t(&old.name))],
+                    )
+                    .destructive()
+                    .locks(ACCESS_EXCLUSIVE),
+                );
             }
         }
         // 3. Per kept table: rename, column changes.
         for (i, t) in to.tables.iter().enumerate() {
-            let Some(o) = pairs[i].0.filter(|_| !unchanged[i]) else { continue };
+            let Some(o) = pairs[i].0.filter(|_| !unchanged[i]) else {
+                continue;
+            };
             let old = &old_tables[o];
             if pairs[i].1 {
-                let mut sql = vec![format!("ALTER TABLE {} RENAME TO {}", self.t(&old.name), self.q(&t.name))];
-                if old.primary_key.is_some() && d.names_primary_key_after_table() && self.pk_equal(old, t, &col_pairs[i]) {
-                    sql.push(format!("ALTER TABLE {} RENAME CONSTRAINT {} TO {}", self.t(&t.name), self.q(&d.primary_key_name(&old.name)), self.q(&d.primary_key_name(&t.name))));
+                let mut sql = vec![format!(
+                    "ALTER TABLE {} RENAME TO {}",
+                    self.t(&old.name),
+                    self.q(&t.name)
+                )];
+                if old.primary_key.is_some()
+                    && d.names_primary_key_after_table()
+                    && self.pk_equal(old, t, &col_pairs[i])
+                {
+                    sql.push(format!(
+                        "ALTER TABLE {} RENAME CONSTRAINT {} TO {}",
+                        self.t(&t.name),
+                        self.q(&d.primary_key_name(&old.name)),
+                        self.q(&d.primary_key_name(&t.name))
+                    ));
                 }
-                drafts.push(Draft::new("renameTable", &t.name, t.name.clone(), format!("rename table {} to {}", old.name, t.name), sql).locks(ACCESS_EXCLUSIVE));
+                drafts.push(
+                    Draft::new(
+                        "renameTable",
+                        &t.name,
+                        t.name.clone(),
+                        format!("rename table {} to {}", old.name, t.name),
+                        sql,
+                    )
+                    .locks(ACCESS_EXCLUSIVE),
+                );
             }
             if self.needs_rebuild(old, t, &col_pairs[i]) {
                 drafts.push(self.rebuild(old, t, &col_pairs[i]));
@@ -452,14 +607,33 @@ impl Planner<'_> {
             if let Some(old) = old {
                 if !rebuild && d.supports_alter_column() && !self.pk_equal(old, t, &col_pairs[i]) {
                     if let Some(pk) = &t.primary_key {
-                        let sql = vec![format!("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY {}", self.t(&t.name), self.q(&d.primary_key_name(&t.name)), d.column_list(pk))];
-                        drafts.push(Draft::new("addPrimaryKey", &t.name, t.name.clone(), format!("add primary key ({}) to {}", pk.join(", "), t.name), sql).may_fail(d.enforces_constraints()).locks(SCAN));
+                        let sql = vec![format!(
+                            "ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY {}",
+                            self.t(&t.name),
+                            self.q(&d.primary_key_name(&t.name)),
+                            d.column_list(pk)
+                        )];
+                        drafts.push(
+                            Draft::new(
+                                "addPrimaryKey",
+                                &t.name,
+                                t.name.clone(),
+                                format!("add primary key ({}) to {}", pk.join(", "), t.name),
+                                sql,
+                            )
+                            .may_fail(d.enforces_constraints())
+                            .locks(SCAN),
+                        );
                     }
                 }
             }
             for ix in t.indexes.iter().flatten() {
                 let keep = old.is_some_and(|old| {
-                    !rebuild && old.indexes.iter().flatten().any(|oi| same(d, &oi.name, &ix.name) && self.index_equal(old, oi, t, ix, &col_pairs[i]))
+                    !rebuild
+                        && old.indexes.iter().flatten().any(|oi| {
+                            same(d, &oi.name, &ix.name)
+                                && self.index_equal(old, oi, t, ix, &col_pairs[i])
+                        })
                 });
                 if keep {
                     continue;
@@ -470,22 +644,52 @@ impl Planner<'_> {
                     continue;
                 }
                 drafts.push(
-                    Draft::new("createIndex", &t.name, format!("{}.{}", t.name, ix.name), format!("create {}index {} on {} ({})", if unique { "unique " } else { "" }, ix.name, t.name, ix.columns.join(", ")), sql)
-                        .may_fail(unique && old.is_some() && d.enforces_constraints())
-                        .locks(SHARE),
+                    Draft::new(
+                        "createIndex",
+                        &t.name,
+                        format!("{}.{}", t.name, ix.name),
+                        format!(
+                            "create {}index {} on {} ({})",
+                            if unique { "unique " } else { "" },
+                            ix.name,
+                            t.name,
+                            ix.columns.join(", ")
+                        ),
+                        sql,
+                    )
+                    .may_fail(unique && old.is_some() && d.enforces_constraints())
+                    .locks(SHARE),
                 );
             }
             if d.supports_comments() {
                 let old_comment = old.and_then(|o| o.comment.as_deref());
                 if t.comment.as_deref() != old_comment {
-                    drafts.push(Draft::new("commentTable", &t.name, t.name.clone(), format!("set comment on {}", t.name), vec![d.comment_table(self.schema, &t.name, t.comment.as_deref())]));
+                    drafts.push(Draft::new(
+                        "commentTable",
+                        &t.name,
+                        t.name.clone(),
+                        format!("set comment on {}", t.name),
+                        vec![d.comment_table(self.schema, &t.name, t.comment.as_deref())],
+                    ));
                 }
                 for (j, c) in t.columns.iter().enumerate() {
-                    let old_c = old.and_then(|o| col_pairs[i].get(j).and_then(|p| p.0).map(|k| &o.columns[k]));
+                    let old_c = old
+                        .and_then(|o| col_pairs[i].get(j).and_then(|p| p.0).map(|k| &o.columns[k]));
                     let old_comment = old_c.and_then(|c| c.comment.as_deref());
                     let fresh = old_c.is_none();
                     if c.comment.as_deref() != old_comment && !(fresh && c.comment.is_none()) {
-                        drafts.push(Draft::new("commentColumn", &t.name, format!("{}.{}", t.name, c.name), format!("set comment on {}.{}", t.name, c.name), vec![d.comment_column(self.schema, &t.name, &c.name, c.comment.as_deref())]));
+                        drafts.push(Draft::new(
+                            "commentColumn",
+                            &t.name,
+                            format!("{}.{}", t.name, c.name),
+                            format!("set comment on {}.{}", t.name, c.name),
+                            vec![d.comment_column(
+                                self.schema,
+                                &t.name,
+                                &c.name,
+                                c.comment.as_deref(),
+                            )],
+                        ));
                     }
                 }
             }
@@ -496,43 +700,91 @@ impl Planner<'_> {
     fn create_table(&self, t: &Table) -> Draft {
         let d = self.d;
         let pk: &[String] = t.primary_key.as_deref().unwrap_or(&[]);
-        let mut defs: Vec<String> = t.columns.iter().map(|c| d.column_definition(spec(self.d, c, pk))).collect();
+        let mut defs: Vec<String> = t
+            .columns
+            .iter()
+            .map(|c| d.column_definition(spec(self.d, c, pk)))
+            .collect();
         if !pk.is_empty() {
-            defs.push(format!("CONSTRAINT {} PRIMARY KEY {}", self.q(&d.primary_key_name(&t.name)), d.column_list(pk)));
+            defs.push(format!(
+                "CONSTRAINT {} PRIMARY KEY {}",
+                self.q(&d.primary_key_name(&t.name)),
+                d.column_list(pk)
+            ));
         }
-        Draft::new("createTable", &t.name, t.name.clone(), format!("create table {} ({} columns)", t.name, t.columns.len()), vec![format!("CREATE TABLE {} ({})", self.t(&t.name), defs.join(", "))])
+        Draft::new(
+            "createTable",
+            &t.name,
+            t.name.clone(),
+            format!("create table {} ({} columns)", t.name, t.columns.len()),
+            vec![format!(
+                "CREATE TABLE {} ({})",
+                self.t(&t.name),
+                defs.join(", ")
+            )],
+        )
     }
 
-    fn old_col<'o>(&self, old: &'o Table, pairs: &[(Option<usize>, bool)], j: usize) -> Option<&'o Column> {
+    fn old_col<'o>(
+        &self,
+        old: &'o Table,
+        pairs: &[(Option<usize>, bool)],
+        j: usize,
+    ) -> Option<&'o Column> {
         pairs.get(j).and_then(|p| p.0).map(|k| &old.columns[k])
     }
 
     /// The old name of a new-package column, through renames.
-    fn old_name_of(&self, old: &Table, new: &Table, pairs: &[(Option<usize>, bool)], name: &str) -> Option<String> {
-        let j = new.columns.iter().position(|c| same(self.d, &c.name, name))?;
+    fn old_name_of(
+        &self,
+        old: &Table,
+        new: &Table,
+        pairs: &[(Option<usize>, bool)],
+        name: &str,
+    ) -> Option<String> {
+        let j = new
+            .columns
+            .iter()
+            .position(|c| same(self.d, &c.name, name))?;
         self.old_col(old, pairs, j).map(|c| c.name.clone())
     }
 
     fn pk_equal(&self, old: &Table, new: &Table, pairs: &[(Option<usize>, bool)]) -> bool {
         match (&old.primary_key, &new.primary_key) {
             (None, None) => true,
-            (Some(a), Some(b)) => a.len() == b.len() && b.iter().zip(a).all(|(n, o)| self.old_name_of(old, new, pairs, n).is_some_and(|on| same(self.d, &on, o))),
+            (Some(a), Some(b)) => {
+                a.len() == b.len()
+                    && b.iter().zip(a).all(|(n, o)| {
+                        self.old_name_of(old, new, pairs, n)
+                            .is_some_and(|on| same(self.d, &on, o))
+                    })
+            }
             _ => false,
         }
     }
 
-    fn index_equal(&self, old: &Table, oi: &Index, new: &Table, ni: &Index, pairs: &[(Option<usize>, bool)]) -> bool {
+    fn index_equal(
+        &self,
+        old: &Table,
+        oi: &Index,
+        new: &Table,
+        ni: &Index,
+        pairs: &[(Option<usize>, bool)],
+    ) -> bool {
         oi.unique.unwrap_or(false) == ni.unique.unwrap_or(false)
             && oi.columns.len() == ni.columns.len()
             && ni.columns.iter().zip(&oi.columns).all(|(n, o)| {
                 // A renamed column keeps its index; a column dropped and re-added does not.
-                self.old_name_of(old, new, pairs, n).is_some_and(|on| same(self.d, &on, o))
+                self.old_name_of(old, new, pairs, n)
+                    .is_some_and(|on| same(self.d, &on, o))
             })
     }
 
     fn column_differs(&self, o: &Column, n: &Column, opk: &[String], npk: &[String]) -> bool {
         let d = self.d;
-        d.column_type(o) != d.column_type(n) || spec(self.d, o, opk).nullable != spec(self.d, n, npk).nullable || o.default != n.default
+        d.column_type(o) != d.column_type(n)
+            || spec(self.d, o, opk).nullable != spec(self.d, n, npk).nullable
+            || o.default != n.default
     }
 
     /// SQLite cannot alter columns or primary keys in place: rebuild the table.
@@ -572,9 +824,17 @@ impl Planner<'_> {
         let tmp = format!("_depot_new_{}", t.name);
         let opk: &[String] = old.primary_key.as_deref().unwrap_or(&[]);
         let npk: &[String] = t.primary_key.as_deref().unwrap_or(&[]);
-        let mut defs: Vec<String> = t.columns.iter().map(|c| d.column_definition(spec(self.d, c, npk))).collect();
+        let mut defs: Vec<String> = t
+            .columns
+            .iter()
+            .map(|c| d.column_definition(spec(self.d, c, npk)))
+            .collect();
         if !npk.is_empty() {
-            defs.push(format!("CONSTRAINT {} PRIMARY KEY {}", self.q(&d.primary_key_name(&t.name)), d.column_list(npk)));
+            defs.push(format!(
+                "CONSTRAINT {} PRIMARY KEY {}",
+                self.q(&d.primary_key_name(&t.name)),
+                d.column_list(npk)
+            ));
         }
         let mut targets = Vec::new();
         let mut sources = Vec::new();
@@ -589,12 +849,12 @@ impl Planner<'_> {
             };
             targets.push(self.q(&c.name));
             let mut src = self.q(&o.name);
-            if d.column_type(o) != d.column_type(c) {
-                src = format!("CAST({} AS {})", src, d.column_type(c));
-                if !type_change_is_widening(o, c) {
-                    changes.push(format!("alterColumnType:{}.{}", t.name, c.name));
-                    may_fail = true;
-                }
+            // No CAST: SQLite's CAST keeps only the leading number of a text value for
+            // numeric-affinity types (DATE, JSON, ...); the new column's affinity converts
+            // what converts losslessly and keeps the rest as it is.
+            if d.column_type(o) != d.column_type(c) && !type_change_is_widening(o, c) {
+                changes.push(format!("alterColumnType:{}.{}", t.name, c.name));
+                may_fail = true;
             }
             if spec(self.d, o, opk).nullable && !spec(self.d, c, npk).nullable {
                 if let Some(def) = &c.default {
@@ -610,13 +870,34 @@ impl Planner<'_> {
                 changes.push(format!("dropColumn:{}.{}", t.name, o.name));
             }
         }
-        let mut sql = vec![format!("CREATE TABLE {} ({})", self.q(&tmp), defs.join(", "))];
+        let mut sql = vec![format!(
+            "CREATE TABLE {} ({})",
+            self.q(&tmp),
+            defs.join(", ")
+        )];
         if !targets.is_empty() {
-            sql.push(format!("INSERT INTO {} ({}) SELECT {} FROM {}", self.q(&tmp), targets.join(", "), sources.join(", "), self.t(&t.name)));
+            sql.push(format!(
+                "INSERT INTO {} ({}) SELECT {} FROM {}",
+                self.q(&tmp),
+                targets.join(", "),
+                sources.join(", "),
+                self.t(&t.name)
+            ));
         }
         sql.push(format!("DROP TABLE {}", self.t(&t.name)));
-        sql.push(format!("ALTER TABLE {} RENAME TO {}", self.q(&tmp), self.q(&t.name)));
-        let mut dr = Draft::new("rebuildTable", &t.name, t.name.clone(), format!("rebuild table {} (create new, copy, drop, rename)", t.name), sql).may_fail(may_fail);
+        sql.push(format!(
+            "ALTER TABLE {} RENAME TO {}",
+            self.q(&tmp),
+            self.q(&t.name)
+        ));
+        let mut dr = Draft::new(
+            "rebuildTable",
+            &t.name,
+            t.name.clone(),
+            format!("rebuild table {} (create new, copy, drop, rename)", t.name),
+            sql,
+        )
+        .may_fail(may_fail);
         if !changes.is_empty() {
             dr.destructive = true;
             dr.destructive_changes = changes;
@@ -624,7 +905,13 @@ impl Planner<'_> {
         dr
     }
 
-    fn column_changes(&self, old: &Table, t: &Table, pairs: &[(Option<usize>, bool)], drafts: &mut Vec<Draft>) {
+    fn column_changes(
+        &self,
+        old: &Table,
+        t: &Table,
+        pairs: &[(Option<usize>, bool)],
+        drafts: &mut Vec<Draft>,
+    ) {
         let d = self.d;
         let tn = &t.name;
         let tt = self.t(tn);
@@ -634,7 +921,20 @@ impl Planner<'_> {
         for (j, c) in t.columns.iter().enumerate() {
             if let (Some(k), true) = pairs[j] {
                 let o = &old.columns[k];
-                drafts.push(Draft::new("renameColumn", tn, format!("{tn}.{}", c.name), format!("rename column {tn}.{} to {}", o.name, c.name), vec![format!("ALTER TABLE {tt} RENAME COLUMN {} TO {}", self.q(&o.name), self.q(&c.name))]).locks(ACCESS_EXCLUSIVE));
+                drafts.push(
+                    Draft::new(
+                        "renameColumn",
+                        tn,
+                        format!("{tn}.{}", c.name),
+                        format!("rename column {tn}.{} to {}", o.name, c.name),
+                        vec![format!(
+                            "ALTER TABLE {tt} RENAME COLUMN {} TO {}",
+                            self.q(&o.name),
+                            self.q(&c.name)
+                        )],
+                    )
+                    .locks(ACCESS_EXCLUSIVE),
+                );
             }
         }
         // Added columns.
@@ -644,8 +944,21 @@ impl Planner<'_> {
             }
             let s = spec(self.d, c, npk);
             let may_fail = !s.nullable && c.default.is_none();
-            let sql = vec![format!("ALTER TABLE {tt} ADD COLUMN {}", d.column_definition(s))];
-            drafts.push(Draft::new("addColumn", tn, format!("{tn}.{}", c.name), format!("add column {tn}.{}", c.name), sql).may_fail(may_fail).locks(ACCESS_EXCLUSIVE));
+            let sql = vec![format!(
+                "ALTER TABLE {tt} ADD COLUMN {}",
+                d.column_definition(s)
+            )];
+            drafts.push(
+                Draft::new(
+                    "addColumn",
+                    tn,
+                    format!("{tn}.{}", c.name),
+                    format!("add column {tn}.{}", c.name),
+                    sql,
+                )
+                .may_fail(may_fail)
+                .locks(ACCESS_EXCLUSIVE),
+            );
         }
         // Altered columns.
         for (j, c) in t.columns.iter().enumerate() {
@@ -655,23 +968,58 @@ impl Planner<'_> {
             let (os, ns) = (spec(self.d, o, opk), spec(self.d, c, npk));
             let type_changed = d.column_type(o) != d.column_type(c);
             let default_changed = o.default != c.default;
-            let rebuild_column = (type_changed && !d.supports_in_place_type_change(o, c)) || (default_changed && c.default.is_some() && !d.supports_set_default());
+            // Snowflake can neither SET DEFAULT to a constant nor reliably DROP DEFAULT (not
+            // for a default added by ALTER TABLE), so any default change rebuilds.
+            let rebuild_column = (type_changed && !d.supports_in_place_type_change(o, c))
+                || (default_changed && !d.supports_set_default());
             if rebuild_column {
                 // Snowflake idiom: add a new column, copy, drop the old, rename.
                 let tmp = format!("{}_depot_new", c.name);
-                let mut sql = vec![format!("ALTER TABLE {tt} ADD COLUMN {}", d.column_definition(ColumnSpec { column: &Column { name: tmp.clone(), ..c.clone() }, nullable: true }))];
-                let src = if type_changed { format!("CAST({} AS {})", cq, d.column_type(c)) } else { cq.clone() };
+                // IF NOT EXISTS: a retry after a failed copy finds the column there.
+                let mut sql = vec![format!(
+                    "ALTER TABLE {tt} ADD COLUMN IF NOT EXISTS {}",
+                    d.column_definition(ColumnSpec {
+                        column: &Column {
+                            name: tmp.clone(),
+                            ..c.clone()
+                        },
+                        nullable: true
+                    })
+                )];
+                let src = if type_changed {
+                    format!("CAST({} AS {})", cq, d.column_type(c))
+                } else {
+                    cq.clone()
+                };
                 let src = match (&c.default, ns.nullable) {
                     (Some(def), false) => format!("COALESCE({src}, {})", d.literal(def, c)),
                     _ => src,
                 };
                 sql.push(format!("UPDATE {tt} SET {} = {src}", self.q(&tmp)));
                 if !ns.nullable {
-                    sql.push(format!("ALTER TABLE {tt} ALTER COLUMN {} SET NOT NULL", self.q(&tmp)));
+                    sql.push(format!(
+                        "ALTER TABLE {tt} ALTER COLUMN {} SET NOT NULL",
+                        self.q(&tmp)
+                    ));
                 }
                 sql.push(format!("ALTER TABLE {tt} DROP COLUMN {cq}"));
-                sql.push(format!("ALTER TABLE {tt} RENAME COLUMN {} TO {cq}", self.q(&tmp)));
-                let mut dr = Draft::new("rebuildColumn", tn, format!("{tn}.{}", c.name), format!("rebuild column {tn}.{} (add, copy, drop, rename)", c.name), sql).may_fail(type_changed || (!ns.nullable && os.nullable));
+                sql.push(format!(
+                    "ALTER TABLE {tt} RENAME COLUMN {} TO {cq}",
+                    self.q(&tmp)
+                ));
+                if let Some(comment) = c.comment.as_deref().filter(|_| d.supports_comments()) {
+                    sql.push(d.comment_column(self.schema, tn, &c.name, Some(comment)));
+                }
+                let lossy = type_changed && !type_change_is_widening(o, c);
+                let null_fill = !ns.nullable && os.nullable && c.default.is_none();
+                let mut dr = Draft::new(
+                    "rebuildColumn",
+                    tn,
+                    format!("{tn}.{}", c.name),
+                    format!("rebuild column {tn}.{} (add, copy, drop, rename)", c.name),
+                    sql,
+                )
+                .may_fail(lossy || null_fill);
                 if type_changed && !type_change_is_widening(o, c) {
                     dr.destructive = true;
                     dr.destructive_changes = vec![format!("alterColumnType:{tn}.{}", c.name)];
@@ -685,16 +1033,61 @@ impl Planner<'_> {
                     sql.push(format!("ALTER TABLE {tt} ALTER COLUMN {cq} DROP DEFAULT"));
                 }
                 if d.supports_transactional_ddl() {
-                    let via = if has_direct_cast(o.column_type, c.column_type) { String::new() } else { "::text".to_string() };
-                    sql.push(format!("ALTER TABLE {tt} ALTER COLUMN {cq} TYPE {} USING {cq}{via}::{}", d.column_type(c), d.column_type(c)));
+                    // Without USING, Postgres applies the assignment cast, which fails on
+                    // values that do not fit (an explicit cast would silently truncate a
+                    // varchar); USING only where no assignment cast exists.
+                    if has_assignment_cast(o.column_type, c.column_type) {
+                        sql.push(format!(
+                            "ALTER TABLE {tt} ALTER COLUMN {cq} TYPE {}",
+                            d.column_type(c)
+                        ));
+                    } else {
+                        let via = if has_direct_cast(o.column_type, c.column_type) {
+                            String::new()
+                        } else {
+                            "::text".to_string()
+                        };
+                        sql.push(format!(
+                            "ALTER TABLE {tt} ALTER COLUMN {cq} TYPE {} USING {cq}{via}::{}",
+                            d.column_type(c),
+                            d.column_type(c)
+                        ));
+                    }
                 } else {
-                    sql.push(format!("ALTER TABLE {tt} ALTER COLUMN {cq} SET DATA TYPE {}", d.column_type(c)));
+                    sql.push(format!(
+                        "ALTER TABLE {tt} ALTER COLUMN {cq} SET DATA TYPE {}",
+                        d.column_type(c)
+                    ));
                 }
-                if let Some(def) = c.default.as_ref().filter(|_| o.default.is_some() && d.supports_set_default()) {
-                    sql.push(format!("ALTER TABLE {tt} ALTER COLUMN {cq} SET DEFAULT {}", d.literal(def, c)));
+                if let Some(def) = c
+                    .default
+                    .as_ref()
+                    .filter(|_| o.default.is_some() && d.supports_set_default())
+                {
+                    sql.push(format!(
+                        "ALTER TABLE {tt} ALTER COLUMN {cq} SET DEFAULT {}",
+                        d.literal(def, c)
+                    ));
                 }
                 let widening = type_change_is_widening(o, c);
-                let mut dr = Draft::new("alterColumnType", tn, format!("{tn}.{}", c.name), format!("change type of {tn}.{} from {} to {}", c.name, d.column_type(o), d.column_type(c)), sql).may_fail(!widening).locks(REWRITE);
+                let mut dr = Draft::new(
+                    "alterColumnType",
+                    tn,
+                    format!("{tn}.{}", c.name),
+                    format!(
+                        "change type of {tn}.{} from {} to {}",
+                        c.name,
+                        d.column_type(o),
+                        d.column_type(c)
+                    ),
+                    sql,
+                )
+                .may_fail(!widening)
+                .locks(if o.column_type == c.column_type && widening {
+                    ACCESS_EXCLUSIVE
+                } else {
+                    REWRITE
+                });
                 if !widening {
                     dr = dr.destructive();
                     dr.may_fail = true;
@@ -704,18 +1097,48 @@ impl Planner<'_> {
             let default_handled = type_changed && o.default.is_some() && d.supports_set_default();
             if default_changed && !(default_handled && c.default.is_some()) {
                 let sql = match &c.default {
-                    Some(def) => format!("ALTER TABLE {tt} ALTER COLUMN {cq} SET DEFAULT {}", d.literal(def, c)),
+                    Some(def) => format!(
+                        "ALTER TABLE {tt} ALTER COLUMN {cq} SET DEFAULT {}",
+                        d.literal(def, c)
+                    ),
                     None => format!("ALTER TABLE {tt} ALTER COLUMN {cq} DROP DEFAULT"),
                 };
-                let kind = if c.default.is_some() { "setDefault" } else { "dropDefault" };
-                drafts.push(Draft::new(kind, tn, format!("{tn}.{}", c.name), format!("{} default of {tn}.{}", if c.default.is_some() { "set" } else { "drop" }, c.name), vec![sql]).locks(ACCESS_EXCLUSIVE));
+                let kind = if c.default.is_some() {
+                    "setDefault"
+                } else {
+                    "dropDefault"
+                };
+                drafts.push(
+                    Draft::new(
+                        kind,
+                        tn,
+                        format!("{tn}.{}", c.name),
+                        format!(
+                            "{} default of {tn}.{}",
+                            if c.default.is_some() { "set" } else { "drop" },
+                            c.name
+                        ),
+                        vec![sql],
+                    )
+                    .locks(ACCESS_EXCLUSIVE),
+                );
             }
             if os.nullable != ns.nullable {
                 if ns.nullable {
                     // Primary-key columns lose NOT NULL with their constraint.
-                    let implied = opk.iter().any(|k| same(d, k, &o.name)) && !d.enforces_constraints();
+                    let implied =
+                        opk.iter().any(|k| same(d, k, &o.name)) && !d.enforces_constraints();
                     if !implied {
-                        drafts.push(Draft::new("dropNotNull", tn, format!("{tn}.{}", c.name), format!("allow NULL in {tn}.{}", c.name), vec![format!("ALTER TABLE {tt} ALTER COLUMN {cq} DROP NOT NULL")]).locks(ACCESS_EXCLUSIVE));
+                        drafts.push(
+                            Draft::new(
+                                "dropNotNull",
+                                tn,
+                                format!("{tn}.{}", c.name),
+                                format!("allow NULL in {tn}.{}", c.name),
+                                vec![format!("ALTER TABLE {tt} ALTER COLUMN {cq} DROP NOT NULL")],
+                            )
+                            .locks(ACCESS_EXCLUSIVE),
+                        );
                     }
                 } else {
                     let in_new_pk = npk.iter().any(|k| same(d, k, &c.name));
@@ -725,10 +1148,31 @@ impl Planner<'_> {
                     }
                     let mut sql = Vec::new();
                     if let Some(def) = &c.default {
-                        sql.push(format!("UPDATE {tt} SET {cq} = {} WHERE {cq} IS NULL", d.literal(def, c)));
+                        sql.push(format!(
+                            "UPDATE {tt} SET {cq} = {} WHERE {cq} IS NULL",
+                            d.literal(def, c)
+                        ));
                     }
                     sql.push(format!("ALTER TABLE {tt} ALTER COLUMN {cq} SET NOT NULL"));
-                    drafts.push(Draft::new("setNotNull", tn, format!("{tn}.{}", c.name), format!("forbid NULL in {tn}.{}{}", c.name, if c.default.is_some() { " (backfilling the default)" } else { "" }), sql).may_fail(c.default.is_none()).locks(SCAN));
+                    drafts.push(
+                        Draft::new(
+                            "setNotNull",
+                            tn,
+                            format!("{tn}.{}", c.name),
+                            format!(
+                                "forbid NULL in {tn}.{}{}",
+                                c.name,
+                                if c.default.is_some() {
+                                    " (backfilling the default)"
+                                } else {
+                                    ""
+                                }
+                            ),
+                            sql,
+                        )
+                        .may_fail(c.default.is_none())
+                        .locks(SCAN),
+                    );
                 }
             }
         }
@@ -737,7 +1181,17 @@ impl Planner<'_> {
             if pairs.iter().any(|p| p.0 == Some(k)) {
                 continue;
             }
-            drafts.push(Draft::new("dropColumn", tn, format!("{tn}.{}", o.name), format!("drop column {tn}.{}", o.name), vec![format!("ALTER TABLE {tt} DROP COLUMN {}", self.q(&o.name))]).destructive().locks(ACCESS_EXCLUSIVE));
+            drafts.push(
+                Draft::new(
+                    "dropColumn",
+                    tn,
+                    format!("{tn}.{}", o.name),
+                    format!("drop column {tn}.{}", o.name),
+                    vec![format!("ALTER TABLE {tt} DROP COLUMN {}", self.q(&o.name))],
+                )
+                .destructive()
+                .locks(ACCESS_EXCLUSIVE),
+            );
         }
     }
 }

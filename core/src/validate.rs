@@ -163,7 +163,10 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
                 ),
             ));
         } else {
-            relation_names.insert(folded, format!("the primary key constraint of table {}", show(&t.name)));
+            relation_names.insert(
+                folded,
+                format!("the primary key constraint of table {}", show(&t.name)),
+            );
         }
     }
     let none = Paths::default();
@@ -741,7 +744,9 @@ impl<'a> DatasetFields<'a> {
             schema: Some(&ds.schema),
             event_bus_name: ds.event_bus_name.as_deref(),
             allow_destructive: match &ds.allow_destructive {
-                Some(AllowDestructive::Keys(keys)) => keys.iter().map(String::as_str).enumerate().collect(),
+                Some(AllowDestructive::Keys(keys)) => {
+                    keys.iter().map(String::as_str).enumerate().collect()
+                }
                 _ => Vec::new(),
             },
         }
@@ -759,7 +764,12 @@ impl<'a> DatasetFields<'a> {
             allow_destructive: v
                 .get("allowDestructive")
                 .and_then(serde_json::Value::as_array)
-                .map(|a| a.iter().enumerate().filter_map(|(i, k)| k.as_str().map(|k| (i, k))).collect())
+                .map(|a| {
+                    a.iter()
+                        .enumerate()
+                        .filter_map(|(i, k)| k.as_str().map(|k| (i, k)))
+                        .collect()
+                })
                 .unwrap_or_default(),
         }
     }
@@ -779,9 +789,13 @@ pub fn dataset_fields(ds: &DatasetFields<'_>) -> Vec<Problem> {
         !b.is_empty()
             && b.len() <= 128
             && b[0].is_ascii_alphanumeric()
-            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-' || extra.contains(c))
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-' || extra.contains(c))
     };
-    for (field, value) in [("environmentId", ds.environment_id), ("datasetId", ds.dataset_id)] {
+    for (field, value) in [
+        ("environmentId", ds.environment_id),
+        ("datasetId", ds.dataset_id),
+    ] {
         if let Some(value) = value.filter(|v| !id_ok(v, b"")) {
             problems.push(Problem::new(
                 Code::InvalidDatasetField,
@@ -802,11 +816,17 @@ pub fn dataset_fields(ds: &DatasetFields<'_>) -> Vec<Problem> {
     }
     if let Some(bus) = ds.event_bus_name {
         let name = bus.rsplit_once(":event-bus/").map_or(bus, |(arn, name)| {
-            if arn.starts_with("arn:") { name } else { bus }
+            if arn.starts_with("arn:") {
+                name
+            } else {
+                bus
+            }
         });
         let ok = !name.is_empty()
             && name.len() <= 256
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b));
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b));
         if !ok {
             problems.push(Problem::new(
                 Code::InvalidDatasetField,

@@ -15,15 +15,35 @@ fn plan_from_a_package_to_itself_is_empty() {
         let ds = strict_dataset(engine);
         for case in cases() {
             let mut packages = vec![case.to_package(&ds)];
-            packages.extend(case.from_package(&ds));
+            packages.extend(case.old_package(&ds));
             for p in &packages {
-                let same = plan(Some(p), p, &ds).unwrap_or_else(|e| panic!("{engine} {}: {e:?}", case.name));
-                assert!(same.steps.is_empty(), "{engine} {}: plan(A, A) has steps:\n{}", case.name, common::render(&same));
+                let same = plan(Some(p), p, &ds)
+                    .unwrap_or_else(|e| panic!("{engine} {}: {e:?}", case.name));
+                assert!(
+                    same.steps.is_empty(),
+                    "{engine} {}: plan(A, A) has steps:\n{}",
+                    case.name,
+                    common::render(&same)
+                );
                 assert!(!same.destructive, "{engine} {}", case.name);
-                assert_eq!(same.from_version, Some(same.to_version.clone()), "{engine} {}", case.name);
-                let fresh = plan(None, p, &ds).unwrap_or_else(|e| panic!("{engine} {}: {e:?}", case.name));
-                assert!(!fresh.steps.is_empty(), "{engine} {}: plan(None, A) is empty", case.name);
-                assert!(!fresh.destructive, "{engine} {}: creating from empty is destructive", case.name);
+                assert_eq!(
+                    same.from_version,
+                    Some(same.to_version.clone()),
+                    "{engine} {}",
+                    case.name
+                );
+                let fresh =
+                    plan(None, p, &ds).unwrap_or_else(|e| panic!("{engine} {}: {e:?}", case.name));
+                assert!(
+                    !fresh.steps.is_empty(),
+                    "{engine} {}: plan(None, A) is empty",
+                    case.name
+                );
+                assert!(
+                    !fresh.destructive,
+                    "{engine} {}: creating from empty is destructive",
+                    case.name
+                );
             }
         }
     }
@@ -38,17 +58,26 @@ fn same_inputs_give_byte_identical_plans() {
         for case in cases() {
             let a = case.plan(&ds);
             let b = case.plan(&ds);
-            let (ja, jb) = (serde_json::to_string(&a).expect("json"), serde_json::to_string(&b).expect("json"));
+            let (ja, jb) = (
+                serde_json::to_string(&a).expect("json"),
+                serde_json::to_string(&b).expect("json"),
+            );
             assert_eq!(ja, jb, "{engine} {}", case.name);
             assert_eq!(a.plan_hash.len(), 64, "{engine} {}", case.name);
-            assert_eq!(a.plan_hash, plan_hash(&a), "{engine} {}: planHash does not match the plan", case.name);
+            assert_eq!(
+                a.plan_hash,
+                plan_hash(&a),
+                "{engine} {}: planHash does not match the plan",
+                case.name
+            );
             assert_eq!(a.sql_script(), b.sql_script(), "{engine} {}", case.name);
             // Steps are numbered in order.
             for (i, s) in a.steps.iter().enumerate() {
                 assert_eq!(s.index, i, "{engine} {}", case.name);
             }
             // The JSON round-trips to the same plan.
-            let back: depot_migrate_core::plan::Plan = serde_json::from_str(&ja).expect("plan JSON parses back");
+            let back: depot_migrate_core::plan::Plan =
+                serde_json::from_str(&ja).expect("plan JSON parses back");
             assert_eq!(back, a, "{engine} {}", case.name);
         }
     }
@@ -65,9 +94,21 @@ fn step_keys_are_unique() {
             keys.sort_unstable();
             let n = keys.len();
             keys.dedup();
-            assert_eq!(keys.len(), n, "{engine} {}: duplicate step keys in\n{}", case.name, common::render(&p));
+            assert_eq!(
+                keys.len(),
+                n,
+                "{engine} {}: duplicate step keys in\n{}",
+                case.name,
+                common::render(&p)
+            );
             for s in &p.steps {
-                assert!(s.key.starts_with(&format!("{}:", s.kind)), "{engine} {}: key {} does not start with its kind {}", case.name, s.key, s.kind);
+                assert!(
+                    s.key.starts_with(&format!("{}:", s.kind)),
+                    "{engine} {}: key {} does not start with its kind {}",
+                    case.name,
+                    s.key,
+                    s.kind
+                );
             }
         }
     }
@@ -81,9 +122,20 @@ fn destructive_flag_matches_steps() {
         let ds = strict_dataset(engine);
         for case in cases() {
             let p = case.plan(&ds);
-            assert_eq!(p.destructive, p.steps.iter().any(|s| s.destructive), "{engine} {}", case.name);
+            assert_eq!(
+                p.destructive,
+                p.steps.iter().any(|s| s.destructive),
+                "{engine} {}",
+                case.name
+            );
             for s in &p.steps {
-                assert_eq!(s.destructive, !s.destructive_changes.is_empty(), "{engine} {}: step {}", case.name, s.key);
+                assert_eq!(
+                    s.destructive,
+                    !s.destructive_changes.is_empty(),
+                    "{engine} {}: step {}",
+                    case.name,
+                    s.key
+                );
             }
         }
     }
@@ -102,18 +154,41 @@ fn destructive_steps_need_allow_destructive() {
             let disallowed = p.disallowed(&strict);
             for s in p.steps.iter().filter(|s| s.destructive) {
                 for k in &s.destructive_changes {
-                    assert!(disallowed.contains(k), "{engine} {}: {k} of step {} is not disallowed: {disallowed:?}", case.name, s.key);
+                    assert!(
+                        disallowed.contains(k),
+                        "{engine} {}: {k} of step {} is not disallowed: {disallowed:?}",
+                        case.name,
+                        s.key
+                    );
                 }
                 if s.destructive_changes == [s.key.clone()] {
-                    assert!(disallowed.contains(&s.key), "{engine} {}: {}", case.name, s.key);
+                    assert!(
+                        disallowed.contains(&s.key),
+                        "{engine} {}: {}",
+                        case.name,
+                        s.key
+                    );
                 }
             }
-            let all: Vec<String> = p.steps.iter().flat_map(|s| s.destructive_changes.clone()).collect();
+            let all: Vec<String> = p
+                .steps
+                .iter()
+                .flat_map(|s| s.destructive_changes.clone())
+                .collect();
             for k in &disallowed {
-                assert!(all.contains(k), "{engine} {}: {k} disallowed but no step carries it", case.name);
+                assert!(
+                    all.contains(k),
+                    "{engine} {}: {k} disallowed but no step carries it",
+                    case.name
+                );
             }
             assert!(p.disallowed(&open).is_empty(), "{engine} {}", case.name);
-            assert_eq!(disallowed.is_empty(), !p.destructive, "{engine} {}", case.name);
+            assert_eq!(
+                disallowed.is_empty(),
+                !p.destructive,
+                "{engine} {}",
+                case.name
+            );
 
             // Acknowledging every change but one leaves exactly that one disallowed.
             let mut unique = all.clone();
@@ -123,11 +198,20 @@ fn destructive_steps_need_allow_destructive() {
                 let listed: Vec<&String> = unique.iter().filter(|k| *k != skip).collect();
                 let partial = dataset(engine, json!(listed));
                 let p2 = case.plan(&partial);
-                assert_eq!(p2.disallowed(&partial), vec![skip.clone()], "{engine} {}", case.name);
+                assert_eq!(
+                    p2.disallowed(&partial),
+                    vec![skip.clone()],
+                    "{engine} {}",
+                    case.name
+                );
             }
             if !unique.is_empty() {
                 let all_listed = dataset(engine, json!(unique));
-                assert!(case.plan(&all_listed).disallowed(&all_listed).is_empty(), "{engine} {}", case.name);
+                assert!(
+                    case.plan(&all_listed).disallowed(&all_listed).is_empty(),
+                    "{engine} {}",
+                    case.name
+                );
             }
         }
     }
@@ -141,7 +225,11 @@ fn transactional_flag_follows_the_engine() {
         let expected = *engine != "snowflake";
         for case in cases() {
             for s in &case.plan(&ds).steps {
-                assert_eq!(s.transactional, expected, "{engine} {}: step {}", case.name, s.key);
+                assert_eq!(
+                    s.transactional, expected,
+                    "{engine} {}: step {}",
+                    case.name, s.key
+                );
             }
         }
     }
@@ -155,13 +243,27 @@ fn every_step_has_sql() {
         for case in cases() {
             let p = case.plan(&ds);
             for s in &p.steps {
-                assert!(!s.sql.is_empty(), "{engine} {}: step {} has no SQL", case.name, s.key);
+                assert!(
+                    !s.sql.is_empty(),
+                    "{engine} {}: step {} has no SQL",
+                    case.name,
+                    s.key
+                );
                 for q in &s.sql {
-                    assert!(!q.trim().is_empty() && !q.trim_end().ends_with(';'), "{engine} {}: {q:?}", case.name);
+                    assert!(
+                        !q.trim().is_empty() && !q.trim_end().ends_with(';'),
+                        "{engine} {}: {q:?}",
+                        case.name
+                    );
                 }
             }
             let n: usize = p.steps.iter().map(|s| s.sql.len()).sum();
-            assert_eq!(p.sql_script().matches(";\n").count(), n, "{engine} {}", case.name);
+            assert_eq!(
+                p.sql_script().matches(";\n").count(),
+                n,
+                "{engine} {}",
+                case.name
+            );
         }
     }
 }
@@ -184,7 +286,13 @@ fn destructive_cases_are_the_expected_ones() {
         for case in cases() {
             let p = case.plan(&ds);
             let expected = destructive.contains(&case.name.as_str());
-            assert_eq!(p.destructive, expected, "{engine} {}:\n{}", case.name, common::render(&p));
+            assert_eq!(
+                p.destructive,
+                expected,
+                "{engine} {}:\n{}",
+                case.name,
+                common::render(&p)
+            );
         }
     }
 }
@@ -218,7 +326,10 @@ fn ambiguous_rename_hint_is_an_error() {
         let err = plan(Some(&old), &new, &ds).expect_err("ambiguous column rename must fail");
         assert_eq!(err.problems.len(), 1, "{engine}: {err:?}");
         assert_eq!(err.problems[0].code.as_str(), "DM2014", "{engine}: {err:?}");
-        assert_eq!(err.problems[0].path, "$.tables[0].columns[1].renamedFrom", "{engine}: {err:?}");
+        assert_eq!(
+            err.problems[0].path, "$.tables[0].columns[1].renamedFrom",
+            "{engine}: {err:?}"
+        );
 
         // The same for a list hint whose second name is the ambiguous one, and for a table.
         let new_list = package(
@@ -228,9 +339,15 @@ fn ambiguous_rename_hint_is_an_error() {
             ]}]}),
             engine,
         );
-        let err = plan(Some(&old), &new_list, &ds).expect_err("ambiguous column rename (list) must fail");
+        let err =
+            plan(Some(&old), &new_list, &ds).expect_err("ambiguous column rename (list) must fail");
         assert_eq!(err.problems[0].code.as_str(), "DM2014", "{engine}: {err:?}");
-        assert!(err.problems[0].path.starts_with("$.tables[0].columns[1].renamedFrom"), "{engine}: {err:?}");
+        assert!(
+            err.problems[0]
+                .path
+                .starts_with("$.tables[0].columns[1].renamedFrom"),
+            "{engine}: {err:?}"
+        );
 
         let old_tables = package(
             json!({"namespace": "dogs", "tables": [
@@ -245,9 +362,13 @@ fn ambiguous_rename_hint_is_an_error() {
             ]}),
             engine,
         );
-        let err = plan(Some(&old_tables), &new_tables, &ds).expect_err("ambiguous table rename must fail");
+        let err = plan(Some(&old_tables), &new_tables, &ds)
+            .expect_err("ambiguous table rename must fail");
         assert_eq!(err.problems[0].code.as_str(), "DM2014", "{engine}: {err:?}");
-        assert_eq!(err.problems[0].path, "$.tables[0].renamedFrom", "{engine}: {err:?}");
+        assert_eq!(
+            err.problems[0].path, "$.tables[0].renamedFrom",
+            "{engine}: {err:?}"
+        );
     }
 }
 
@@ -257,7 +378,10 @@ fn ambiguous_rename_hint_is_an_error() {
 fn stale_rename_hint_is_ignored() {
     for engine in ENGINES {
         let ds = strict_dataset(engine);
-        let case = cases().into_iter().find(|c| c.name == "rename_hint_already_applied").expect("case");
+        let case = cases()
+            .into_iter()
+            .find(|c| c.name == "rename_hint_already_applied")
+            .expect("case");
         let p = case.plan(&ds);
         assert!(p.steps.is_empty(), "{engine}:\n{}", common::render(&p));
     }
@@ -270,14 +394,26 @@ fn renames_come_from_hints() {
         let ds = strict_dataset(engine);
         for (name, kinds) in [
             ("rename_column", &["renameColumn", "rebuildTable"][..]),
-            ("rename_column_from_list", &["renameColumn", "rebuildTable"][..]),
+            (
+                "rename_column_from_list",
+                &["renameColumn", "rebuildTable"][..],
+            ),
             ("rename_table", &["renameTable"][..]),
         ] {
             let case = cases().into_iter().find(|c| c.name == name).expect("case");
             let p = case.plan(&ds);
             assert!(!p.destructive, "{engine} {name}:\n{}", common::render(&p));
-            assert!(p.steps.iter().any(|s| kinds.contains(&s.kind.as_str())), "{engine} {name}:\n{}", common::render(&p));
-            assert!(!p.steps.iter().any(|s| s.kind == "dropColumn" || s.kind == "dropTable"), "{engine} {name}");
+            assert!(
+                p.steps.iter().any(|s| kinds.contains(&s.kind.as_str())),
+                "{engine} {name}:\n{}",
+                common::render(&p)
+            );
+            assert!(
+                !p.steps
+                    .iter()
+                    .any(|s| s.kind == "dropColumn" || s.kind == "dropTable"),
+                "{engine} {name}"
+            );
         }
     }
 }

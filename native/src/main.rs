@@ -196,21 +196,38 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Plan { package, dataset, from_package, format, detailed_exitcode } => {
+        Command::Plan {
+            package,
+            dataset,
+            from_package,
+            format,
+            detailed_exitcode,
+        } => {
             let (pkg, ds) = load_pair(&package, &dataset)?;
             let from = match &from_package {
                 None => None,
                 Some(f) => {
                     if f == "-" && (package == "-" || dataset == "-") {
-                        return Err(Failure::Usage("only one input can be - (standard input)".into()));
+                        return Err(Failure::Usage(
+                            "only one input can be - (standard input)".into(),
+                        ));
                     }
-                    let file = read_input(f).map_err(|(n, e)| Failure::BadInput(vec![(n, e.problems)]))?;
-                    Some(load::parse_package(&file.bytes, Some(ds.engine)).map_err(|e| Failure::BadInput(vec![(file.name, e.problems)]))?)
+                    let file =
+                        read_input(f).map_err(|(n, e)| Failure::BadInput(vec![(n, e.problems)]))?;
+                    Some(
+                        load::parse_package(&file.bytes, Some(ds.engine))
+                            .map_err(|e| Failure::BadInput(vec![(file.name, e.problems)]))?,
+                    )
                 }
             };
-            let plan = depot_migrate_core::plan::plan(from.as_ref(), &pkg, &ds)
-                .map_err(|e| Failure::BadInput(vec![(input::display_name(&package), e.problems)]))?;
-            let format = if cli.output == Output::Json { PlanFormat::Json } else { format };
+            let plan = depot_migrate_core::plan::plan(from.as_ref(), &pkg, &ds).map_err(|e| {
+                Failure::BadInput(vec![(input::display_name(&package), e.problems)])
+            })?;
+            let format = if cli.output == Output::Json {
+                PlanFormat::Json
+            } else {
+                format
+            };
             match format {
                 PlanFormat::Json => print_json(&serde_json::to_value(&plan).unwrap_or_default()),
                 PlanFormat::Sql => {
@@ -310,7 +327,10 @@ fn load_pair(package: &str, dataset: &str) -> Result<(Package, DatasetConfig), F
 /// A readable summary of a plan, in the spirit of `terraform plan`.
 fn plan_text(plan: &depot_migrate_core::plan::Plan, ds: &DatasetConfig) -> String {
     let mut out = String::new();
-    let from = plan.from_version.as_ref().map_or("(empty)".to_string(), |h| h.as_str()[..12].to_string());
+    let from = plan
+        .from_version
+        .as_ref()
+        .map_or("(empty)".to_string(), |h| h.as_str()[..12].to_string());
     out.push_str(&format!(
         "dataset {} ({}) on {}: {} -> {}\n",
         plan.dataset_id,
@@ -339,7 +359,14 @@ fn plan_text(plan: &depot_migrate_core::plan::Plan, ds: &DatasetConfig) -> Strin
         let mut flags = Vec::new();
         if s.destructive {
             let ok = s.destructive_changes.iter().all(allowed);
-            flags.push(if ok { "DESTRUCTIVE (allowed)" } else { "DESTRUCTIVE (not allowed)" }.to_string());
+            flags.push(
+                if ok {
+                    "DESTRUCTIVE (allowed)"
+                } else {
+                    "DESTRUCTIVE (not allowed)"
+                }
+                .to_string(),
+            );
         }
         if s.may_fail {
             flags.push("may fail on existing data".to_string());
@@ -347,18 +374,28 @@ fn plan_text(plan: &depot_migrate_core::plan::Plan, ds: &DatasetConfig) -> Strin
         if let Some(l) = &s.locks {
             flags.push(l.clone());
         }
-        let flags = if flags.is_empty() { String::new() } else { format!("  [{}]", flags.join("; ")) };
+        let flags = if flags.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", flags.join("; "))
+        };
         out.push_str(&format!("  {sign} {}  ({}){flags}\n", s.summary, s.key));
     }
     for n in &plan.notes {
         out.push_str(&format!("  note: {n}\n"));
     }
-    out.push_str(&format!("Plan: {add} to add, {change} to change, {destroy} to destroy."));
+    out.push_str(&format!(
+        "Plan: {add} to add, {change} to change, {destroy} to destroy."
+    ));
     let disallowed = plan.disallowed(ds);
     if !disallowed.is_empty() {
         out.push_str(&format!(
             "\nRefused as it stands: add {} to allowDestructive in the dataset config to allow.",
-            disallowed.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ")
+            disallowed
+                .iter()
+                .map(|k| format!("{k:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     out

@@ -10,7 +10,6 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
-
 fn dataset(engine: &str, schema: &str) -> DatasetConfig {
     load::parse_dataset(
         json!({"environmentId": "e", "datasetId": "d", "engine": engine, "schema": schema})
@@ -58,8 +57,15 @@ fn pg_catalog(client: &mut postgres::Client, schema: &str) -> BTreeSet<String> {
             r.get::<_, String>(2)
         ));
     }
-    for r in q(client, "SELECT indexname::text, indexdef FROM pg_indexes WHERE schemaname = $1") {
-        out.insert(format!("index {} {}", r.get::<_, String>(0), r.get::<_, String>(1)));
+    for r in q(
+        client,
+        "SELECT indexname::text, indexdef FROM pg_indexes WHERE schemaname = $1",
+    ) {
+        out.insert(format!(
+            "index {} {}",
+            r.get::<_, String>(0),
+            r.get::<_, String>(1)
+        ));
     }
     out
 }
@@ -87,7 +93,12 @@ fn diff(migrated: &BTreeSet<String>, fresh: &BTreeSet<String>, script: &str) -> 
     ))
 }
 
-fn check_pg(client: &mut postgres::Client, schema: &str, a: &Value, b: &Value) -> Result<(), String> {
+fn check_pg(
+    client: &mut postgres::Client,
+    schema: &str,
+    a: &Value,
+    b: &Value,
+) -> Result<(), String> {
     let ds = dataset("postgres", schema);
     let (pa, pb) = (package(a), package(b));
     let reset = |client: &mut postgres::Client| {
@@ -96,7 +107,10 @@ fn check_pg(client: &mut postgres::Client, schema: &str, a: &Value, b: &Value) -
             .expect("reset")
     };
     reset(client);
-    pg_apply(client, &statements(&plan(None, &pa, &ds).map_err(|e| format!("{e:?}"))?))?;
+    pg_apply(
+        client,
+        &statements(&plan(None, &pa, &ds).map_err(|e| format!("{e:?}"))?),
+    )?;
     let step = plan(Some(&pa), &pb, &ds).map_err(|e| format!("{e:?}"))?;
     pg_apply(client, &statements(&step))
         .map_err(|e| format!("plan(A,B) failed: {e}\nplan: {}", step.sql_script()))?;
@@ -106,7 +120,10 @@ fn check_pg(client: &mut postgres::Client, schema: &str, a: &Value, b: &Value) -
         return Err(format!("plan(B, B) is not empty: {}", again.sql_script()));
     }
     reset(client);
-    pg_apply(client, &statements(&plan(None, &pb, &ds).map_err(|e| format!("{e:?}"))?))?;
+    pg_apply(
+        client,
+        &statements(&plan(None, &pb, &ds).map_err(|e| format!("{e:?}"))?),
+    )?;
     let fresh = pg_catalog(client, schema);
     reset(client);
     diff(&migrated, &fresh, &step.sql_script())
@@ -142,7 +159,9 @@ fn sqlite_catalog(conn: &rusqlite::Connection) -> BTreeSet<String> {
             out.insert(r.expect("row"));
         }
         let mut st = conn
-            .prepare(&format!("SELECT name, \"unique\", origin FROM pragma_index_list('{t}')"))
+            .prepare(&format!(
+                "SELECT name, \"unique\", origin FROM pragma_index_list('{t}')"
+            ))
             .expect("prepare");
         let idx: Vec<(String, i64, String)> = st
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -151,7 +170,9 @@ fn sqlite_catalog(conn: &rusqlite::Connection) -> BTreeSet<String> {
             .collect();
         for (name, unique, origin) in idx {
             let mut st = conn
-                .prepare(&format!("SELECT coalesce(name, '') FROM pragma_index_info('{name}') ORDER BY seqno"))
+                .prepare(&format!(
+                    "SELECT coalesce(name, '') FROM pragma_index_info('{name}') ORDER BY seqno"
+                ))
                 .expect("prepare");
             let cols: Vec<String> = st
                 .query_map([], |r| r.get(0))
@@ -160,7 +181,10 @@ fn sqlite_catalog(conn: &rusqlite::Connection) -> BTreeSet<String> {
                 .collect();
             // Automatic index names (sqlite_autoindex_T_N) depend on creation history.
             let shown = if origin == "c" { name } else { origin.clone() };
-            out.insert(format!("index {t}.{shown} unique={unique} ({})", cols.join(",")));
+            out.insert(format!(
+                "index {t}.{shown} unique={unique} ({})",
+                cols.join(",")
+            ));
         }
     }
     out
@@ -178,12 +202,18 @@ fn check_sqlite(a: &Value, b: &Value) -> Result<(), String> {
     let ds = dataset("sqlite", "main");
     let (pa, pb) = (package(a), package(b));
     let mut m = rusqlite::Connection::open_in_memory().expect("sqlite");
-    sqlite_apply(&mut m, &statements(&plan(None, &pa, &ds).map_err(|e| format!("{e:?}"))?))?;
+    sqlite_apply(
+        &mut m,
+        &statements(&plan(None, &pa, &ds).map_err(|e| format!("{e:?}"))?),
+    )?;
     let step = plan(Some(&pa), &pb, &ds).map_err(|e| format!("{e:?}"))?;
     sqlite_apply(&mut m, &statements(&step))
         .map_err(|e| format!("plan(A,B) failed: {e}\nplan: {}", step.sql_script()))?;
     let mut f = rusqlite::Connection::open_in_memory().expect("sqlite");
-    sqlite_apply(&mut f, &statements(&plan(None, &pb, &ds).map_err(|e| format!("{e:?}"))?))?;
+    sqlite_apply(
+        &mut f,
+        &statements(&plan(None, &pb, &ds).map_err(|e| format!("{e:?}"))?),
+    )?;
     diff(&sqlite_catalog(&m), &sqlite_catalog(&f), &step.sql_script())
 }
 
@@ -208,31 +238,154 @@ fn evolutions() -> Vec<(&'static str, Value, Value)> {
     let base_cols = json!([id, name, weight, owner]);
     let v1 = dog(base_cols.clone(), json!({}));
     vec![
-        ("examples v1 -> v2", examples("dogs.v1.package.json"), examples("dogs.v2.package.json")),
-        ("examples v2 -> v3", examples("dogs.v2.package.json"), examples("dogs.v3.package.json")),
-        ("examples v1 -> v3", examples("dogs.v1.package.json"), examples("dogs.v3.package.json")),
-        ("add nullable column", v1.clone(), dog(json!([id, name, weight, owner, {"name": "active", "type": "boolean", "default": true}]), json!({}))),
-        ("add not-null column with default", v1.clone(), dog(json!([id, name, weight, owner, {"name": "born", "type": "date", "nullable": false, "default": "2020-01-01"}]), json!({}))),
-        ("drop column", v1.clone(), dog(json!([id, name, owner]), json!({}))),
-        ("rename column", v1.clone(), dog(json!([id, name, weight, {"name": "owner", "type": "string", "renamedFrom": ["owner_nm", "owner_name"]}]), json!({}))),
-        ("widen and narrow types", v1.clone(), dog(json!([id, {"name": "name", "type": "string", "maxLength": 100, "nullable": false}, {"name": "weight", "type": "decimal", "precision": 12, "scale": 3}, {"name": "owner_name", "type": "string", "maxLength": 50}]), json!({}))),
-        ("type change with default", dog(json!([id, {"name": "n", "type": "int", "default": 5}]), json!({})), dog(json!([id, {"name": "n", "type": "bigint", "default": 7}]), json!({}))),
-        ("type change drops default", dog(json!([id, {"name": "n", "type": "int", "default": 5}]), json!({})), dog(json!([id, {"name": "n", "type": "string"}]), json!({}))),
-        ("nullability both ways", dog(json!([id, {"name": "a", "type": "string", "default": "x"}, {"name": "b", "type": "int", "nullable": false}]), json!({})), dog(json!([id, {"name": "a", "type": "string", "default": "x", "nullable": false}, {"name": "b", "type": "int"}]), json!({}))),
-        ("defaults change", dog(json!([id, {"name": "a", "type": "string", "default": "x"}, {"name": "b", "type": "double"}]), json!({})), dog(json!([id, {"name": "a", "type": "string"}, {"name": "b", "type": "double", "default": 0.5}]), json!({}))),
-        ("rename table with primary key and index", dog(base_cols.clone(), json!({"indexes": [{"name": "dog_name_idx", "columns": ["name"]}]})), json!({"namespace": "dogs", "tables": [{"name": "hound", "renamedFrom": "dog", "columns": base_cols.clone(), "primaryKey": ["id"], "indexes": [{"name": "dog_name_idx", "columns": ["name"]}]}]})),
-        ("primary key change", dog(json!([id, {"name": "code", "type": "string", "maxLength": 10, "nullable": false}]), json!({})), json!({"namespace": "dogs", "tables": [{"name": "dog", "columns": [id, {"name": "code", "type": "string", "maxLength": 10, "nullable": false}], "primaryKey": ["code"]}]})),
-        ("index changes", dog(base_cols.clone(), json!({"indexes": [{"name": "i1", "columns": ["name"]}, {"name": "i2", "columns": ["weight"]}]})), dog(base_cols.clone(), json!({"indexes": [{"name": "i1", "columns": ["name", "weight"]}, {"name": "i3", "columns": ["owner_name"], "unique": true}]}))),
-        ("comments", dog(base_cols.clone(), json!({"comment": "old"})), dog(json!([id, {"name": "name", "type": "string", "maxLength": 200, "nullable": false, "comment": "it's a name"}, weight, owner]), json!({}))),
-        ("drop and create tables", v1.clone(), json!({"namespace": "dogs", "tables": [{"name": "cat", "columns": [{"name": "id", "type": "uuid"}], "primaryKey": ["id"]}]})),
-        ("renamed column in index and key", dog(base_cols.clone(), json!({"indexes": [{"name": "i1", "columns": ["owner_name"]}]})), json!({"namespace": "dogs", "tables": [{"name": "dog", "columns": [{"name": "dog_id", "type": "bigint", "nullable": false, "renamedFrom": "id"}, name, {"name": "owner", "type": "string", "renamedFrom": "owner_name"}], "primaryKey": ["dog_id"], "indexes": [{"name": "i1", "columns": ["owner"]}]}]})),
+        (
+            "examples v1 -> v2",
+            examples("dogs.v1.package.json"),
+            examples("dogs.v2.package.json"),
+        ),
+        (
+            "examples v2 -> v3",
+            examples("dogs.v2.package.json"),
+            examples("dogs.v3.package.json"),
+        ),
+        (
+            "examples v1 -> v3",
+            examples("dogs.v1.package.json"),
+            examples("dogs.v3.package.json"),
+        ),
+        (
+            "add nullable column",
+            v1.clone(),
+            dog(
+                json!([id, name, weight, owner, {"name": "active", "type": "boolean", "default": true}]),
+                json!({}),
+            ),
+        ),
+        (
+            "add not-null column with default",
+            v1.clone(),
+            dog(
+                json!([id, name, weight, owner, {"name": "born", "type": "date", "nullable": false, "default": "2020-01-01"}]),
+                json!({}),
+            ),
+        ),
+        (
+            "drop column",
+            v1.clone(),
+            dog(json!([id, name, owner]), json!({})),
+        ),
+        (
+            "rename column",
+            v1.clone(),
+            dog(
+                json!([id, name, weight, {"name": "owner", "type": "string", "renamedFrom": ["owner_nm", "owner_name"]}]),
+                json!({}),
+            ),
+        ),
+        (
+            "widen and narrow types",
+            v1.clone(),
+            dog(
+                json!([id, {"name": "name", "type": "string", "maxLength": 100, "nullable": false}, {"name": "weight", "type": "decimal", "precision": 12, "scale": 3}, {"name": "owner_name", "type": "string", "maxLength": 50}]),
+                json!({}),
+            ),
+        ),
+        (
+            "type change with default",
+            dog(
+                json!([id, {"name": "n", "type": "int", "default": 5}]),
+                json!({}),
+            ),
+            dog(
+                json!([id, {"name": "n", "type": "bigint", "default": 7}]),
+                json!({}),
+            ),
+        ),
+        (
+            "type change drops default",
+            dog(
+                json!([id, {"name": "n", "type": "int", "default": 5}]),
+                json!({}),
+            ),
+            dog(json!([id, {"name": "n", "type": "string"}]), json!({})),
+        ),
+        (
+            "nullability both ways",
+            dog(
+                json!([id, {"name": "a", "type": "string", "default": "x"}, {"name": "b", "type": "int", "nullable": false}]),
+                json!({}),
+            ),
+            dog(
+                json!([id, {"name": "a", "type": "string", "default": "x", "nullable": false}, {"name": "b", "type": "int"}]),
+                json!({}),
+            ),
+        ),
+        (
+            "defaults change",
+            dog(
+                json!([id, {"name": "a", "type": "string", "default": "x"}, {"name": "b", "type": "double"}]),
+                json!({}),
+            ),
+            dog(
+                json!([id, {"name": "a", "type": "string"}, {"name": "b", "type": "double", "default": 0.5}]),
+                json!({}),
+            ),
+        ),
+        (
+            "rename table with primary key and index",
+            dog(
+                base_cols.clone(),
+                json!({"indexes": [{"name": "dog_name_idx", "columns": ["name"]}]}),
+            ),
+            json!({"namespace": "dogs", "tables": [{"name": "hound", "renamedFrom": "dog", "columns": base_cols.clone(), "primaryKey": ["id"], "indexes": [{"name": "dog_name_idx", "columns": ["name"]}]}]}),
+        ),
+        (
+            "primary key change",
+            dog(
+                json!([id, {"name": "code", "type": "string", "maxLength": 10, "nullable": false}]),
+                json!({}),
+            ),
+            json!({"namespace": "dogs", "tables": [{"name": "dog", "columns": [id, {"name": "code", "type": "string", "maxLength": 10, "nullable": false}], "primaryKey": ["code"]}]}),
+        ),
+        (
+            "index changes",
+            dog(
+                base_cols.clone(),
+                json!({"indexes": [{"name": "i1", "columns": ["name"]}, {"name": "i2", "columns": ["weight"]}]}),
+            ),
+            dog(
+                base_cols.clone(),
+                json!({"indexes": [{"name": "i1", "columns": ["name", "weight"]}, {"name": "i3", "columns": ["owner_name"], "unique": true}]}),
+            ),
+        ),
+        (
+            "comments",
+            dog(base_cols.clone(), json!({"comment": "old"})),
+            dog(
+                json!([id, {"name": "name", "type": "string", "maxLength": 200, "nullable": false, "comment": "it's a name"}, weight, owner]),
+                json!({}),
+            ),
+        ),
+        (
+            "drop and create tables",
+            v1.clone(),
+            json!({"namespace": "dogs", "tables": [{"name": "cat", "columns": [{"name": "id", "type": "uuid"}], "primaryKey": ["id"]}]}),
+        ),
+        (
+            "renamed column in index and key",
+            dog(
+                base_cols.clone(),
+                json!({"indexes": [{"name": "i1", "columns": ["owner_name"]}]}),
+            ),
+            json!({"namespace": "dogs", "tables": [{"name": "dog", "columns": [{"name": "dog_id", "type": "bigint", "nullable": false, "renamedFrom": "id"}, name, {"name": "owner", "type": "string", "renamedFrom": "owner_name"}], "primaryKey": ["dog_id"], "indexes": [{"name": "i1", "columns": ["owner"]}]}]}),
+        ),
     ]
 }
 
 #[test]
 fn hand_written_evolutions_converge_on_postgres() {
-    let mut client =
-        postgres::Client::connect(&pg_url(), postgres::NoTls).expect("connect to the test PostgreSQL");
+    let mut client = postgres::Client::connect(&pg_url(), postgres::NoTls)
+        .expect("connect to the test PostgreSQL");
     let mut failures = Vec::new();
     for (name, a, b) in evolutions() {
         if let Err(e) = check_pg(&mut client, "conv_hand", &a, &b) {
@@ -313,11 +466,22 @@ fn column(name: &str, g: &ColGen) -> Value {
 }
 
 fn colgen() -> impl Strategy<Value = ColGen> {
-    (0..TYPES.len(), any::<bool>(), any::<bool>(), any::<bool>())
-        .prop_map(|(ty, nullable, default, comment)| ColGen { ty, nullable, default, comment })
+    (0..TYPES.len(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+        |(ty, nullable, default, comment)| ColGen {
+            ty,
+            nullable,
+            default,
+            comment,
+        },
+    )
 }
 
-fn table_value(name: &str, cols: &[(String, ColGen)], index_on: Option<usize>, renamed_from: Option<&str>) -> Value {
+fn table_value(
+    name: &str,
+    cols: &[(String, ColGen)],
+    index_on: Option<usize>,
+    renamed_from: Option<&str>,
+) -> Value {
     let mut columns = vec![json!({"name": "id", "type": "bigint", "nullable": false})];
     for (n, g) in cols {
         columns.push(column(n, g));
@@ -429,16 +593,37 @@ fn sqlite_rebuild_keeps_rows_and_backfills_defaults() {
     sqlite_apply(&mut conn, &statements(&plan(None, &pa, &ds).expect("plan"))).expect("create");
     conn.execute_batch("INSERT INTO dog VALUES (1, 'rex', 12, 'ann', 'x'); INSERT INTO dog VALUES (2, NULL, 7, 'bob', 'y');").expect("rows");
     let p = plan(Some(&pa), &pb, &ds).expect("plan");
-    assert!(p.steps.iter().any(|s| s.kind == "rebuildTable"), "{}", p.sql_script());
-    assert!(p.steps.iter().any(|s| s.destructive_changes.contains(&"dropColumn:dog.gone".to_string())));
+    assert!(
+        p.steps.iter().any(|s| s.kind == "rebuildTable"),
+        "{}",
+        p.sql_script()
+    );
+    assert!(p.steps.iter().any(|s| s
+        .destructive_changes
+        .contains(&"dropColumn:dog.gone".to_string())));
     sqlite_apply(&mut conn, &statements(&p)).expect("migrate");
     let rows: Vec<(i64, String, f64, String)> = conn
-        .prepare("SELECT id, name, weight, owner FROM dog ORDER BY id").expect("prepare")
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).expect("query")
-        .map(|r| r.expect("row")).collect();
-    assert_eq!(rows, vec![(1, "rex".into(), 12.0, "ann".into()), (2, "unnamed".into(), 7.0, "bob".into())]);
+        .prepare("SELECT id, name, weight, owner FROM dog ORDER BY id")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (1, "rex".into(), 12.0, "ann".into()),
+            (2, "unnamed".into(), 7.0, "bob".into())
+        ]
+    );
     // The index came back with the rebuilt table.
-    let idx: i64 = conn.query_row("SELECT count(*) FROM pragma_index_list('dog') WHERE name = 'dog_name_idx'", [], |r| r.get(0)).expect("index");
+    let idx: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_index_list('dog') WHERE name = 'dog_name_idx'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("index");
     assert_eq!(idx, 1);
 }
 
@@ -447,7 +632,8 @@ fn sqlite_rebuild_keeps_rows_and_backfills_defaults() {
 /// fails and rolls back the whole transaction.
 #[test]
 fn postgres_not_null_backfills_or_fails_cleanly() {
-    let mut client = postgres::Client::connect(&pg_url(), postgres::NoTls).expect("connect to the test PostgreSQL");
+    let mut client = postgres::Client::connect(&pg_url(), postgres::NoTls)
+        .expect("connect to the test PostgreSQL");
     let schema = "conv_data";
     let ds = dataset("postgres", schema);
     let col = |extra: Value| {
@@ -455,26 +641,70 @@ fn postgres_not_null_backfills_or_fails_cleanly() {
         for (k, v) in extra.as_object().expect("obj") {
             c[k] = v.clone();
         }
-        package(&json!({"namespace": "n", "tables": [{"name": "dog", "primaryKey": ["id"], "columns": [{"name": "id", "type": "bigint"}, c]}]}))
+        package(
+            &json!({"namespace": "n", "tables": [{"name": "dog", "primaryKey": ["id"], "columns": [{"name": "id", "type": "bigint"}, c]}]}),
+        )
     };
-    let (a, with_default, without_default) = (col(json!({})), col(json!({"nullable": false, "default": "unnamed"})), col(json!({"nullable": false})));
-    client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).expect("reset");
-    pg_apply(&mut client, &statements(&plan(None, &a, &ds).expect("plan"))).expect("create");
-    client.batch_execute(&format!("INSERT INTO {schema}.dog VALUES (1, 'rex'), (2, NULL)")).expect("rows");
+    let (a, with_default, without_default) = (
+        col(json!({})),
+        col(json!({"nullable": false, "default": "unnamed"})),
+        col(json!({"nullable": false})),
+    );
+    client
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .expect("reset");
+    pg_apply(
+        &mut client,
+        &statements(&plan(None, &a, &ds).expect("plan")),
+    )
+    .expect("create");
+    client
+        .batch_execute(&format!(
+            "INSERT INTO {schema}.dog VALUES (1, 'rex'), (2, NULL)"
+        ))
+        .expect("rows");
 
     let failing = plan(Some(&a), &without_default, &ds).expect("plan");
-    let step = failing.steps.iter().find(|s| s.kind == "setNotNull").expect("setNotNull step");
-    assert!(step.may_fail, "SET NOT NULL without a default may fail: {step:?}");
+    let step = failing
+        .steps
+        .iter()
+        .find(|s| s.kind == "setNotNull")
+        .expect("setNotNull step");
+    assert!(
+        step.may_fail,
+        "SET NOT NULL without a default may fail: {step:?}"
+    );
     let err = pg_apply(&mut client, &statements(&failing)).expect_err("NULLs present");
     assert!(err.contains("23502"), "not-null violation expected: {err}");
-    let nulls: i64 = client.query_one(&format!("SELECT count(*) FROM {schema}.dog WHERE name IS NULL"), &[]).expect("count").get(0);
+    let nulls: i64 = client
+        .query_one(
+            &format!("SELECT count(*) FROM {schema}.dog WHERE name IS NULL"),
+            &[],
+        )
+        .expect("count")
+        .get(0);
     assert_eq!(nulls, 1, "the failed plan rolled back");
 
     let backfill = plan(Some(&a), &with_default, &ds).expect("plan");
-    let step = backfill.steps.iter().find(|s| s.kind == "setNotNull").expect("setNotNull step");
-    assert!(step.sql[0].starts_with("UPDATE"), "backfill first: {:?}", step.sql);
+    let step = backfill
+        .steps
+        .iter()
+        .find(|s| s.kind == "setNotNull")
+        .expect("setNotNull step");
+    assert!(
+        step.sql[0].starts_with("UPDATE"),
+        "backfill first: {:?}",
+        step.sql
+    );
     pg_apply(&mut client, &statements(&backfill)).expect("backfill and set not null");
-    let names: Vec<String> = client.query(&format!("SELECT name FROM {schema}.dog ORDER BY id"), &[]).expect("rows").iter().map(|r| r.get(0)).collect();
+    let names: Vec<String> = client
+        .query(&format!("SELECT name FROM {schema}.dog ORDER BY id"), &[])
+        .expect("rows")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     assert_eq!(names, vec!["rex", "unnamed"]);
-    client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).expect("cleanup");
+    client
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .expect("cleanup");
 }

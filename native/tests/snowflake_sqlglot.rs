@@ -17,7 +17,7 @@ fn snowflake_statements() -> Vec<String> {
     let ds = common::strict_dataset("snowflake");
     let mut out = Vec::new();
     for case in common::cases() {
-        if let Some(from) = case.from_package(&ds) {
+        if let Some(from) = case.old_package(&ds) {
             let create = depot_migrate_core::plan::plan(None, &from, &ds)
                 .unwrap_or_else(|e| panic!("{}: plan(None, from) failed: {e:?}", case.name));
             out.extend(create.steps.into_iter().flat_map(|s| s.sql));
@@ -27,15 +27,20 @@ fn snowflake_statements() -> Vec<String> {
     out
 }
 
-#[test]
-fn snowflake_sql_parses_with_sqlglot() {
-    let statements = snowflake_statements();
-    assert!(!statements.is_empty(), "no Snowflake statements to check");
-
+/// Runs `python3 tests/sqlglot_check.py FILE` on these statements (written to a temp
+/// JSON file): (exit code, stdout, stderr).
+fn sqlglot_check(statements: &[String]) -> (Option<i32>, String, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let file = std::env::temp_dir().join(format!("depot-migrate-snowflake-sql-{}.json", std::process::id()));
-    std::fs::write(&file, serde_json::to_string_pretty(&statements).expect("serialize")).expect("write statements");
-
+    let file = std::env::temp_dir().join(format!(
+        "depot-migrate-snowflake-sql-{}-{}.json",
+        std::process::id(),
+        statements.len()
+    ));
+    std::fs::write(
+        &file,
+        serde_json::to_string_pretty(statements).expect("serialize"),
+    )
+    .expect("write statements");
     let output = Command::new("python3")
         .arg(root.join("tests/sqlglot_check.py"))
         .arg(&file)
@@ -43,13 +48,24 @@ fn snowflake_sql_parses_with_sqlglot() {
         .output()
         .expect("run python3 tests/sqlglot_check.py (is python3 installed?)");
     let _ = std::fs::remove_file(&file);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
 
-    assert!(
-        output.status.success(),
-        "sqlglot could not parse some Snowflake statements ({}):\n{stdout}\n{stderr}",
-        output.status
+#[test]
+fn snowflake_sql_parses_with_sqlglot() {
+    let statements = snowflake_statements();
+    assert!(!statements.is_empty(), "no Snowflake statements to check");
+
+    let (code, stdout, stderr) = sqlglot_check(&statements);
+    println!("{stdout}{stderr}");
+    assert_eq!(
+        code,
+        Some(0),
+        "sqlglot could not parse some Snowflake statements:\n{stdout}\n{stderr}"
     );
     let parsed: usize = stdout
         .lines()
@@ -57,5 +73,37 @@ fn snowflake_sql_parses_with_sqlglot() {
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or_else(|| panic!("no `N statements parsed` line in:\n{stdout}\n{stderr}"));
     assert!(parsed > 0, "{stdout}");
-    assert_eq!(parsed, statements.len(), "sqlglot parsed a different number of statements than were sent:\n{stdout}");
+    assert_eq!(
+        parsed,
+        statements.len(),
+        "sqlglot parsed a different number of statements than were sent:\n{stdout}"
+    );
+}
+
+/// The checker itself: a statement sqlglot cannot parse, reads as an opaque `Command`, or
+/// reads with an opaque `Command` inside fails it, and so does one that only looks like a
+/// known sqlglot gap.
+#[test]
+fn sqlglot_check_rejects_broken_sql() {
+    let broken: Vec<String> = [
+        "CREATE TABLE (",
+        "ALTER TABLE \"DOGS\".\"DOG\" FROBNICATE",
+        "ALTER TABLE \"DOGS\".\"DOG\" DROP SOMETHING ODD",
+        "COMMENT ON TABLE \"DOGS\".\"DOG\" IS NULL",
+        "ALTER TABLE \"DOGS\".\"DOG\" MODIFY COLUMN \"NAME\" UNSET COMMENTS",
+    ]
+    .map(String::from)
+    .to_vec();
+    let (code, stdout, stderr) = sqlglot_check(&broken);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    for stmt in &broken {
+        assert!(
+            stdout.contains(stmt.as_str()),
+            "not reported: {stmt}\n{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("5 of 5 statements failed to parse"),
+        "{stdout}"
+    );
 }

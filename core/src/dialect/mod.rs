@@ -135,7 +135,14 @@ pub trait Dialect: Sync {
     }
     /// An index definition (`CREATE [UNIQUE] INDEX`). Dialects without secondary indexes
     /// return a unique constraint for unique ones and nothing for others.
-    fn create_index(&self, schema: &str, table: &str, name: &str, columns: &[String], unique: bool) -> Vec<String> {
+    fn create_index(
+        &self,
+        schema: &str,
+        table: &str,
+        name: &str,
+        columns: &[String],
+        unique: bool,
+    ) -> Vec<String> {
         vec![format!(
             "CREATE {}INDEX {} ON {} {}",
             if unique { "UNIQUE " } else { "" },
@@ -150,9 +157,19 @@ pub trait Dialect: Sync {
         format!("COMMENT ON TABLE {} IS {value}", self.table(schema, table))
     }
     /// Sets or removes (`None`) a column comment.
-    fn comment_column(&self, schema: &str, table: &str, column: &str, comment: Option<&str>) -> String {
+    fn comment_column(
+        &self,
+        schema: &str,
+        table: &str,
+        column: &str,
+        comment: Option<&str>,
+    ) -> String {
         let value = comment.map_or("NULL".to_string(), |c| self.string_literal(c));
-        format!("COMMENT ON COLUMN {}.{} IS {value}", self.table(schema, table), self.quote(column))
+        format!(
+            "COMMENT ON COLUMN {}.{} IS {value}",
+            self.table(schema, table),
+            self.quote(column)
+        )
     }
     /// Drops an index.
     fn drop_index(&self, schema: &str, _table: &str, name: &str, _unique: bool) -> Vec<String> {

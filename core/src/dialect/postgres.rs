@@ -27,7 +27,11 @@ impl Dialect for Postgres {
             },
             ColumnType::Int => "integer".into(),
             ColumnType::Bigint => "bigint".into(),
-            ColumnType::Decimal => format!("numeric({},{})", c.precision.unwrap_or(38), c.scale.unwrap_or(0)),
+            ColumnType::Decimal => format!(
+                "numeric({},{})",
+                c.precision.unwrap_or(38),
+                c.scale.unwrap_or(0)
+            ),
             ColumnType::Double => "double precision".into(),
             ColumnType::Boolean => "boolean".into(),
             ColumnType::Date => "date".into(),
@@ -41,10 +45,16 @@ impl Dialect for Postgres {
 
     fn literal(&self, value: &Literal, column: &Column) -> String {
         match (value, column.column_type) {
-            (Literal::String(s), ColumnType::Binary) => format!("'\\x{}'::bytea", s.to_ascii_lowercase()),
+            (Literal::String(s), ColumnType::Binary) => {
+                format!("'\\x{}'::bytea", s.to_ascii_lowercase())
+            }
             (Literal::String(s), ColumnType::Bigint | ColumnType::Decimal) => s.clone(),
-            (Literal::String(s), _) => format!("{}::{}", self.string_literal(s), self.column_type(column)),
-            (Literal::Number(n), _) => format!("{}::{}", super::number_text(n), self.column_type(column)),
+            (Literal::String(s), _) => {
+                format!("{}::{}", self.string_literal(s), self.column_type(column))
+            }
+            (Literal::Number(n), _) => {
+                format!("{}::{}", super::number_text(n), self.column_type(column))
+            }
             (Literal::Bool(b), _) => if *b { "true" } else { "false" }.into(),
         }
     }

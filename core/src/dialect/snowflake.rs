@@ -38,16 +38,20 @@ impl Dialect for Snowflake {
         match (self.column_type(old), self.column_type(new)) {
             (a, b) if a == b => true,
             _ => match (old.column_type, new.column_type) {
-                (ColumnType::String, ColumnType::String) => match (old.max_length, new.max_length) {
-                    (Some(a), Some(b)) => b >= a,
-                    (Some(_), None) => true,
-                    _ => false,
-                },
+                (ColumnType::String, ColumnType::String) => {
+                    match (old.max_length, new.max_length) {
+                        (Some(a), Some(b)) => b >= a,
+                        (Some(_), None) => true,
+                        _ => false,
+                    }
+                }
                 (ColumnType::Decimal, ColumnType::Decimal) => {
                     old.scale.unwrap_or(0) == new.scale.unwrap_or(0)
                         && new.precision.unwrap_or(38) >= old.precision.unwrap_or(38)
                 }
-                (ColumnType::Int, ColumnType::Bigint) | (ColumnType::Bigint, ColumnType::Int) => true,
+                (ColumnType::Int, ColumnType::Bigint) | (ColumnType::Bigint, ColumnType::Int) => {
+                    true
+                }
                 _ => false,
             },
         }
@@ -66,7 +70,11 @@ impl Dialect for Snowflake {
                 None => "VARCHAR".into(),
             },
             ColumnType::Int | ColumnType::Bigint => "NUMBER(38,0)".into(),
-            ColumnType::Decimal => format!("NUMBER({},{})", c.precision.unwrap_or(38), c.scale.unwrap_or(0)),
+            ColumnType::Decimal => format!(
+                "NUMBER({},{})",
+                c.precision.unwrap_or(38),
+                c.scale.unwrap_or(0)
+            ),
             ColumnType::Double => "FLOAT".into(),
             ColumnType::Boolean => "BOOLEAN".into(),
             ColumnType::Date => "DATE".into(),
@@ -85,7 +93,9 @@ impl Dialect for Snowflake {
 
     fn literal(&self, value: &Literal, column: &Column) -> String {
         match (value, column.column_type) {
-            (Literal::String(s), ColumnType::Binary) => format!("TO_BINARY({}, 'HEX')", self.string_literal(s)),
+            (Literal::String(s), ColumnType::Binary) => {
+                format!("TO_BINARY({}, 'HEX')", self.string_literal(s))
+            }
             (Literal::String(s), ColumnType::Bigint | ColumnType::Decimal) => s.clone(),
             (Literal::String(s), _) => self.string_literal(s),
             (Literal::Number(n), _) => super::number_text(n),
@@ -95,19 +105,45 @@ impl Dialect for Snowflake {
 
     fn comment_table(&self, schema: &str, table: &str, comment: Option<&str>) -> String {
         match comment {
-            Some(c) => format!("COMMENT ON TABLE {} IS {}", self.table(schema, table), self.string_literal(c)),
+            Some(c) => format!(
+                "COMMENT ON TABLE {} IS {}",
+                self.table(schema, table),
+                self.string_literal(c)
+            ),
             None => format!("ALTER TABLE {} UNSET COMMENT", self.table(schema, table)),
         }
     }
 
-    fn comment_column(&self, schema: &str, table: &str, column: &str, comment: Option<&str>) -> String {
+    fn comment_column(
+        &self,
+        schema: &str,
+        table: &str,
+        column: &str,
+        comment: Option<&str>,
+    ) -> String {
         match comment {
-            Some(c) => format!("ALTER TABLE {} MODIFY COLUMN {} COMMENT {}", self.table(schema, table), self.quote(column), self.string_literal(c)),
-            None => format!("ALTER TABLE {} MODIFY COLUMN {} UNSET COMMENT", self.table(schema, table), self.quote(column)),
+            Some(c) => format!(
+                "ALTER TABLE {} MODIFY COLUMN {} COMMENT {}",
+                self.table(schema, table),
+                self.quote(column),
+                self.string_literal(c)
+            ),
+            None => format!(
+                "ALTER TABLE {} MODIFY COLUMN {} UNSET COMMENT",
+                self.table(schema, table),
+                self.quote(column)
+            ),
         }
     }
 
-    fn create_index(&self, schema: &str, table: &str, name: &str, columns: &[String], unique: bool) -> Vec<String> {
+    fn create_index(
+        &self,
+        schema: &str,
+        table: &str,
+        name: &str,
+        columns: &[String],
+        unique: bool,
+    ) -> Vec<String> {
         if unique {
             vec![format!(
                 "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE {}",
@@ -122,7 +158,11 @@ impl Dialect for Snowflake {
 
     fn drop_index(&self, schema: &str, table: &str, name: &str, unique: bool) -> Vec<String> {
         if unique {
-            vec![format!("ALTER TABLE {} DROP CONSTRAINT {}", self.table(schema, table), self.quote(name))]
+            vec![format!(
+                "ALTER TABLE {} DROP CONSTRAINT {}",
+                self.table(schema, table),
+                self.quote(name)
+            )]
         } else {
             Vec::new()
         }

@@ -42,7 +42,11 @@ impl Dialect for Sqlite {
             },
             ColumnType::Int => "INT".into(),
             ColumnType::Bigint => "BIGINT".into(),
-            ColumnType::Decimal => format!("NUMERIC({},{})", c.precision.unwrap_or(38), c.scale.unwrap_or(0)),
+            ColumnType::Decimal => format!(
+                "NUMERIC({},{})",
+                c.precision.unwrap_or(38),
+                c.scale.unwrap_or(0)
+            ),
             ColumnType::Double => "DOUBLE".into(),
             ColumnType::Boolean => "BOOLEAN".into(),
             ColumnType::Date => "DATE".into(),

@@ -28,7 +28,7 @@ pub struct Case {
 
 impl Case {
     /// The deployed package, parsed and validated for the dataset's engine.
-    pub fn from_package(&self, ds: &DatasetConfig) -> Option<Package> {
+    pub fn old_package(&self, ds: &DatasetConfig) -> Option<Package> {
         self.from.as_ref().map(|f| parse(f, ds, &self.name, "from"))
     }
     /// The wanted package, parsed and validated for the dataset's engine.
@@ -37,15 +37,20 @@ impl Case {
     }
     /// `plan(from, to, dataset)`, which every case expects to succeed.
     pub fn plan(&self, ds: &DatasetConfig) -> Plan {
-        let from = self.from_package(ds);
+        let from = self.old_package(ds);
         let to = self.to_package(ds);
-        plan(from.as_ref(), &to, ds).unwrap_or_else(|e| panic!("case {}: plan failed: {e:?}", self.name))
+        plan(from.as_ref(), &to, ds)
+            .unwrap_or_else(|e| panic!("case {}: plan failed: {e:?}", self.name))
     }
 }
 
 fn parse(text: &str, ds: &DatasetConfig, case: &str, which: &str) -> Package {
-    load::parse_package(text.as_bytes(), Some(ds.engine))
-        .unwrap_or_else(|e| panic!("case {case}: `{which}` package is invalid for {:?}: {e:?}", ds.engine))
+    load::parse_package(text.as_bytes(), Some(ds.engine)).unwrap_or_else(|e| {
+        panic!(
+            "case {case}: `{which}` package is invalid for {:?}: {e:?}",
+            ds.engine
+        )
+    })
 }
 
 /// The folder that holds the case files.
@@ -63,20 +68,39 @@ pub fn cases() -> Vec<Case> {
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
         }
-        let name = path.file_stem().and_then(|s| s.to_str()).expect("UTF-8 file name").to_string();
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let description = v["description"].as_str().unwrap_or_else(|| panic!("{name}: no description")).to_string();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("UTF-8 file name")
+            .to_string();
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let v: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let description = v["description"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: no description"))
+            .to_string();
         let from = match &v["from"] {
             serde_json::Value::Null => None,
             p => Some(serde_json::to_string_pretty(p).expect("serialize")),
         };
         assert!(v["to"].is_object(), "{name}: `to` must be a package object");
         let to = serde_json::to_string_pretty(&v["to"]).expect("serialize");
-        out.push(Case { name, description, from, to });
+        out.push(Case {
+            name,
+            description,
+            from,
+            to,
+        });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
-    assert!(out.len() >= 20, "expected the plan cases in {}, found {}", dir.display(), out.len());
+    assert!(
+        out.len() >= 20,
+        "expected the plan cases in {}, found {}",
+        dir.display(),
+        out.len()
+    );
     out
 }
 
@@ -101,6 +125,18 @@ pub fn strict_dataset(engine: &str) -> DatasetConfig {
     dataset(engine, serde_json::Value::Bool(false))
 }
 
+/// Every case's plan for one engine (allowing no destructive change), with its case.
+pub fn plans(engine: &str) -> Vec<(Case, Plan)> {
+    let ds = strict_dataset(engine);
+    cases()
+        .into_iter()
+        .map(|c| {
+            let p = c.plan(&ds);
+            (c, p)
+        })
+        .collect()
+}
+
 /// The plan as readable text, for snapshots: per step its key and flags, its summary,
 /// its destructive changes when they are not just its key, then its SQL; then the notes.
 pub fn render(p: &Plan) -> String {
@@ -119,7 +155,10 @@ pub fn render(p: &Plan) -> String {
         ));
         out.push_str(&format!("  -- {}\n", s.summary));
         if !s.destructive_changes.is_empty() && s.destructive_changes != [s.key.clone()] {
-            out.push_str(&format!("  -- destructive changes: {}\n", s.destructive_changes.join(", ")));
+            out.push_str(&format!(
+                "  -- destructive changes: {}\n",
+                s.destructive_changes.join(", ")
+            ));
         }
         for q in &s.sql {
             out.push_str(&format!("  {q};\n"));
@@ -157,6 +196,9 @@ macro_rules! snapshot_all {
                 failed.push(case.name);
             }
         }
-        assert!(failed.is_empty(), "{engine}: snapshots differ for {failed:?}");
+        assert!(
+            failed.is_empty(),
+            "{engine}: snapshots differ for {failed:?}"
+        );
     }};
 }
