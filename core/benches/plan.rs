@@ -70,7 +70,9 @@ fn median(mut f: impl FnMut(), runs: usize) -> Duration {
 }
 
 fn main() {
-    let test_mode = std::env::args().any(|a| a == "--test");
+    // `cargo bench` passes --bench; `cargo test --benches` passes neither (or --test).
+    let has = |flag: &str| std::env::args().any(|a| a == flag);
+    let test_mode = has("--test") || !has("--bench");
     let tables = if test_mode { 200 } else { 10_000 };
     let (a, b) = packages(tables);
     let ds = load::parse_dataset(

@@ -25,13 +25,7 @@ pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 /// ```
 pub fn parse_package(bytes: &[u8], engine: Option<Engine>) -> Result<Package, Invalid> {
     let text = check_bytes(bytes)?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let typed: Result<crate::model::MapOnly<Package>, _> =
-        serde_path_to_error::deserialize(&mut de);
-    let typed = typed.map_err(|e| e.to_string()).map(|m| m.0).and_then(|p| {
-        de.end().map_err(|e| e.to_string())?;
-        Ok(p)
-    });
+    let typed = typed_parse::<Package>(text);
     match typed {
         Ok(package) => {
             let problems = validate::package(&package, engine, None);
@@ -68,13 +62,7 @@ pub fn parse_package(bytes: &[u8], engine: Option<Engine>) -> Result<Package, In
 /// ```
 pub fn parse_dataset(bytes: &[u8]) -> Result<DatasetConfig, Invalid> {
     let text = check_bytes(bytes)?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let typed: Result<crate::model::MapOnly<DatasetConfig>, _> =
-        serde_path_to_error::deserialize(&mut de);
-    let typed = typed.map_err(|e| e.to_string()).map(|m| m.0).and_then(|p| {
-        de.end().map_err(|e| e.to_string())?;
-        Ok(p)
-    });
+    let typed = typed_parse::<DatasetConfig>(text);
     match typed {
         Ok(dataset) => {
             let problems = validate::dataset(&dataset);
@@ -96,6 +84,27 @@ pub fn parse_dataset(bytes: &[u8]) -> Result<DatasetConfig, Invalid> {
             }
             dedup(&mut problems);
             Err(Invalid { problems })
+        }
+    }
+}
+
+/// The fast path: a plain typed parse. Only when it fails is the text parsed again with
+/// path tracking, for the fallback message (the walk over the value says more).
+fn typed_parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    match serde_json::from_str::<crate::model::MapOnly<T>>(text) {
+        Ok(v) => Ok(v.0),
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let typed: Result<crate::model::MapOnly<T>, _> =
+                serde_path_to_error::deserialize(&mut de);
+            match typed {
+                Ok(_) => Err(de
+                    .end()
+                    .map_err(|e| e.to_string())
+                    .err()
+                    .unwrap_or_else(|| "invalid input".to_string())),
+                Err(e) => Err(e.to_string()),
+            }
         }
     }
 }

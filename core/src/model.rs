@@ -390,13 +390,26 @@ impl Engine {
 }
 
 impl IdentifierFolding {
-    /// The key under which two identifiers collide on this engine.
-    pub fn fold(self, name: &str) -> String {
+    /// The key under which two identifiers collide on this engine (borrowed when the
+    /// name needs no change).
+    pub fn fold(self, name: &str) -> std::borrow::Cow<'_, str> {
         match self {
-            IdentifierFolding::AsWritten => name.to_string(),
+            IdentifierFolding::AsWritten => std::borrow::Cow::Borrowed(name),
             IdentifierFolding::Upper | IdentifierFolding::CaseInsensitive => {
-                name.to_ascii_uppercase()
+                if name.bytes().any(|b| b.is_ascii_lowercase()) {
+                    std::borrow::Cow::Owned(name.to_ascii_uppercase())
+                } else {
+                    std::borrow::Cow::Borrowed(name)
+                }
             }
+        }
+    }
+
+    /// Whether two identifiers collide on this engine.
+    pub fn same(self, a: &str, b: &str) -> bool {
+        match self {
+            IdentifierFolding::AsWritten => a == b,
+            _ => a.eq_ignore_ascii_case(b),
         }
     }
 }

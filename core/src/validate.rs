@@ -8,7 +8,15 @@ use crate::model::{
     AllowDestructive, Column, ColumnType, DatasetConfig, Engine, IdentifierFolding, Literal,
     Package, RenamedFrom, Table,
 };
+use std::borrow::Cow;
 use std::collections::HashMap;
+
+/// What holds a name in the schema-wide namespace of relations.
+enum Owner {
+    Table(usize),
+    PrimaryKey(usize),
+    Index(usize, usize),
+}
 
 /// Largest `maxLength` accepted (Postgres' varchar limit).
 pub const MAX_STRING_LENGTH: u32 = 10_485_760;
@@ -78,7 +86,13 @@ pub fn is_identifier(name: &str) -> bool {
 
 use crate::error::show;
 
-fn check_identifier(name: &str, what: &str, path: &JsonPath, problems: &mut Vec<Problem>) -> bool {
+/// Checks an identifier; the path is built only when there is a problem.
+fn check_identifier(
+    name: &str,
+    what: &str,
+    path: &dyn Fn() -> JsonPath,
+    problems: &mut Vec<Problem>,
+) -> bool {
     if is_identifier(name) {
         return true;
     }
@@ -91,7 +105,7 @@ fn check_identifier(name: &str, what: &str, path: &JsonPath, problems: &mut Vec<
     };
     problems.push(Problem::new(
         Code::InvalidIdentifier,
-        path,
+        path(),
         format!(
             "{what} name {} {why}; rename it to match ^[A-Za-z_][A-Za-z0-9_]{{0,62}}$",
             show(name)
@@ -113,7 +127,7 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
         check_identifier(
             &pkg.namespace,
             "namespace",
-            &root.key("namespace"),
+            &|| root.key("namespace"),
             &mut problems,
         );
     }
@@ -122,9 +136,27 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
         root.key("tables").index(original)
     };
 
-    let mut table_names: HashMap<String, usize> = HashMap::new();
-    // Index names and generated constraint names share one namespace per schema.
-    let mut relation_names: HashMap<String, String> = HashMap::new();
+    let mut table_names: HashMap<Cow<'_, str>, usize> = HashMap::with_capacity(pkg.tables.len());
+    // Index names and generated constraint names share one namespace per schema. The
+    // owner is described only when a collision is reported.
+    let mut relation_names: HashMap<Cow<'_, str>, Owner> =
+        HashMap::with_capacity(pkg.tables.len() * 2);
+    let describe = |o: &Owner| match *o {
+        Owner::Table(i) => format!("table {}", show(&pkg.tables[i].name)),
+        Owner::PrimaryKey(i) => format!(
+            "the primary key constraint of table {}",
+            show(&pkg.tables[i].name)
+        ),
+        Owner::Index(i, j) => {
+            let t = &pkg.tables[i];
+            let ix = t
+                .indexes
+                .as_ref()
+                .and_then(|v| v.get(j))
+                .map_or("", |ix| ix.name.as_str());
+            format!("index {} of table {}", show(ix), show(&t.name))
+        }
+    };
     for (i, t) in pkg.tables.iter().enumerate() {
         let folded = folding.fold(&t.name);
         if let Some(&first) = table_names.get(&folded) {
@@ -141,7 +173,7 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
             ));
         } else {
             table_names.insert(folded.clone(), i);
-            relation_names.insert(folded, format!("table {}", show(&t.name)));
+            relation_names.insert(folded, Owner::Table(i));
         }
     }
     // Generated primary-key constraint names live in the same namespace as tables and
@@ -151,8 +183,8 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
             continue;
         }
         let pk = primary_key_name(&t.name);
-        let folded = folding.fold(&pk);
-        if let Some(owner) = relation_names.get(&folded) {
+        let folded = Cow::Owned(folding.fold(&pk).into_owned());
+        if let Some(owner) = relation_names.get(&folded).map(describe) {
             problems.push(Problem::new(
                 Code::DuplicateTable,
                 table_path(i).key("name"),
@@ -163,10 +195,7 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
                 ),
             ));
         } else {
-            relation_names.insert(
-                folded,
-                format!("the primary key constraint of table {}", show(&t.name)),
-            );
+            relation_names.insert(folded, Owner::PrimaryKey(i));
         }
     }
     let none = Paths::default();
@@ -190,7 +219,7 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
                 continue;
             }
             let folded = folding.fold(&ix.name);
-            if let Some(owner) = relation_names.get(&folded) {
+            if let Some(owner) = relation_names.get(&folded).map(describe) {
                 problems.push(Problem::new(
                     Code::DuplicateIndex,
                     p,
@@ -200,10 +229,7 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
                     ),
                 ));
             } else {
-                relation_names.insert(
-                    folded,
-                    format!("index {} of table {}", show(&ix.name), show(&t.name)),
-                );
+                relation_names.insert(folded, Owner::Index(i, j));
             }
         }
     }
@@ -244,14 +270,14 @@ fn rename_hint(
             "renamedFrom is an empty list; remove it or name the earlier names".to_string(),
         ));
     }
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: Vec<Cow<'_, str>> = Vec::new();
     for (k, n) in names.iter().enumerate() {
         let p = if many { path.index(k) } else { path.clone() };
-        if !check_identifier(n, &format!("earlier {what}"), &p, problems) {
+        if !check_identifier(n, &format!("earlier {what}"), &|| p.clone(), problems) {
             continue;
         }
         let folded = folding.fold(n);
-        if folded == folding.fold(current) {
+        if folding.same(n, current) {
             problems.push(Problem::new(
                 Code::InvalidRenameHint,
                 p,
@@ -288,7 +314,7 @@ fn table(
     broken_index: &dyn Fn(usize) -> bool,
     problems: &mut Vec<Problem>,
 ) {
-    check_identifier(&t.name, "table", &path.key("name"), problems);
+    check_identifier(&t.name, "table", &|| path.key("name"), problems);
     if t.columns.is_empty() {
         problems.push(Problem::new(
             Code::EmptyList,
@@ -296,18 +322,18 @@ fn table(
             format!("table {} has no columns; add at least one", show(&t.name)),
         ));
     }
-    let mut names: HashMap<String, usize> = HashMap::new();
+    let mut names: HashMap<Cow<'_, str>, usize> = HashMap::with_capacity(t.columns.len());
     for (j, c) in t.columns.iter().enumerate() {
-        let p = path.key("columns").index(j);
+        let p = || path.key("columns").index(j);
         if broken(j) && c.name.is_empty() {
             continue;
         }
-        if check_identifier(&c.name, "column", &p.key("name"), problems) {
+        if check_identifier(&c.name, "column", &|| p().key("name"), problems) {
             let folded = folding.fold(&c.name);
             if let Some(&first) = names.get(&folded) {
                 problems.push(Problem::new(
                     Code::DuplicateColumn,
-                    p.key("name"),
+                    p().key("name"),
                     format!(
                         "column {} collides with column {} at {}; give one of them another name",
                         show(&c.name),
@@ -345,8 +371,8 @@ fn table(
         if broken(j) {
             continue;
         }
-        let in_pk = pk.iter().any(|k| folding.fold(k) == folding.fold(&c.name));
-        column(c, &path.key("columns").index(j), in_pk, problems);
+        let in_pk = pk.iter().any(|k| folding.same(k, &c.name));
+        column(c, &|| path.key("columns").index(j), in_pk, problems);
         if let Some(hint) = &c.renamed_from {
             rename_hint(
                 hint,
@@ -364,7 +390,7 @@ fn table(
             continue;
         }
         let p = path.key("indexes").index(k);
-        check_identifier(&ix.name, "index", &p.key("name"), problems);
+        check_identifier(&ix.name, "index", &|| p.key("name"), problems);
         if ix.columns.is_empty() {
             problems.push(Problem::new(
                 Code::EmptyList,
@@ -396,7 +422,7 @@ fn key_columns<'a>(
     folding: IdentifierFolding,
     problems: &mut Vec<Problem>,
 ) {
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: Vec<Cow<'_, str>> = Vec::new();
     for (k, name) in cols.iter().enumerate() {
         let p = path.index(k);
         match find(name) {
@@ -434,48 +460,48 @@ fn key_columns<'a>(
     }
 }
 
-fn column(c: &Column, path: &JsonPath, in_pk: bool, problems: &mut Vec<Problem>) {
+fn column(c: &Column, path: &dyn Fn() -> JsonPath, in_pk: bool, problems: &mut Vec<Problem>) {
     let t = c.column_type;
     if in_pk && c.nullable == Some(true) {
         problems.push(Problem::new(
             Code::NullablePrimaryKey,
-            path.key("nullable"),
+            path().key("nullable"),
             format!("column {} is in the primary key, which never accepts NULL; remove \"nullable\": true", show(&c.name)),
         ));
     }
     if let Some(len) = c.max_length {
         if t != ColumnType::String {
-            problems.push(not_allowed(path, "maxLength", t));
+            problems.push(not_allowed(&path(), "maxLength", t));
         } else if len == 0 || len > MAX_STRING_LENGTH {
             problems.push(Problem::new(
                 Code::InvalidMaxLength,
-                path.key("maxLength"),
+                path().key("maxLength"),
                 format!("maxLength {len} is out of range; use 1 to {MAX_STRING_LENGTH}, or omit it for unbounded text"),
             ));
         }
     }
     for (attr, v) in [("precision", c.precision), ("scale", c.scale)] {
         if v.is_some() && t != ColumnType::Decimal {
-            problems.push(not_allowed(path, attr, t));
+            problems.push(not_allowed(&path(), attr, t));
         }
     }
     if t == ColumnType::Decimal {
         match c.precision {
             None => problems.push(Problem::new(
                 Code::InvalidPrecision,
-                path.key("precision"),
+                path().key("precision"),
                 format!("decimal column {} needs a precision; add \"precision\" (1 to {MAX_DECIMAL_PRECISION})", show(&c.name)),
             )),
             Some(p) if p == 0 || p > MAX_DECIMAL_PRECISION => problems.push(Problem::new(
                 Code::InvalidPrecision,
-                path.key("precision"),
+                path().key("precision"),
                 format!("precision {p} is out of range; use 1 to {MAX_DECIMAL_PRECISION}"),
             )),
             Some(p) => {
                 if let Some(s) = c.scale.filter(|&s| s > p) {
                     problems.push(Problem::new(
                         Code::InvalidPrecision,
-                        path.key("scale"),
+                        path().key("scale"),
                         format!("scale {s} is larger than precision {p}; use 0 to {p}"),
                     ));
                 }
@@ -489,7 +515,7 @@ fn column(c: &Column, path: &JsonPath, in_pk: bool, problems: &mut Vec<Problem>)
             } else {
                 Code::InvalidDefault
             };
-            problems.push(Problem::new(code, path.key("default"), why));
+            problems.push(Problem::new(code, path().key("default"), why));
         }
     }
 }
@@ -812,7 +838,7 @@ pub fn dataset_fields(ds: &DatasetFields<'_>) -> Vec<Problem> {
         ));
     }
     if let Some(schema) = ds.schema {
-        check_identifier(schema, "schema", &root.key("schema"), &mut problems);
+        check_identifier(schema, "schema", &|| root.key("schema"), &mut problems);
     }
     if let Some(bus) = ds.event_bus_name {
         let name = bus.rsplit_once(":event-bus/").map_or(bus, |(arn, name)| {
