@@ -28,3 +28,18 @@ echo "== plan: v2 -> v3 (v3 drops dog.weight: refused by $dataset, allowed by ex
 echo
 echo "== SQL: v2 -> v3"
 "$bin" plan --format sql --from-package examples/dogs.v2.package.json --package examples/dogs.v3.package.json --dataset "$dataset"
+echo
+# Apply each version in turn to the embedded SQLite database (a fresh file in target/),
+# printing the lifecycle events as JSON lines on stdout.
+db="sqlite:target/examples-demo.sqlite"
+rm -f target/examples-demo.sqlite
+for pkg in examples/dogs.v1.package.json examples/dogs.v2.package.json; do
+  echo "== apply $pkg ($db, events to stdout)"
+  "$bin" apply --package "$pkg" --dataset "$dataset" --db "$db" --events stdout 2>&1
+done
+echo "== apply examples/dogs.v3.package.json with $dataset (refused: destructive, exit 3)"
+"$bin" apply --package examples/dogs.v3.package.json --dataset "$dataset" --db "$db" 2>&1 || echo "(exit $?)"
+echo "== apply examples/dogs.v3.package.json with examples/dogs.v3-allow.dataset.json"
+"$bin" apply --package examples/dogs.v3.package.json --dataset examples/dogs.v3-allow.dataset.json --db "$db" 2>&1
+echo "== status"
+"$bin" status --dataset "$dataset" --db "$db"

@@ -25,6 +25,7 @@ pub mod dialect;
 pub mod error;
 pub mod hash;
 pub mod jcs;
+pub mod lifecycle;
 pub mod load;
 pub mod model;
 pub mod plan;

@@ -3,7 +3,10 @@
 //! This file is the only place errors become exit codes: 0 ok, 1 migration failed,
 //! 2 bad input or usage, 3 refused, 4 only for `plan --detailed-exitcode`.
 
+mod events;
+mod executor;
 mod input;
+mod store;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use depot_migrate_core::{load, version_hash, DatasetConfig, Invalid, Package, Problem};
@@ -55,15 +58,84 @@ enum Command {
         /// The dataset config, or `-` for standard input.
         #[arg(long, value_name = "FILE")]
         dataset: String,
-        /// The package deployed now; without it the plan creates everything.
-        #[arg(long, value_name = "FILE")]
+        /// The package deployed now; without it (and without --db) the plan creates
+        /// everything.
+        #[arg(long, value_name = "FILE", conflicts_with = "db")]
         from_package: Option<String>,
+        /// Plan from the version deployed in this database (its stored snapshot).
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
         /// `json` (the plan), `sql` (statements ready to run) or `text` (a summary).
         #[arg(long, value_enum, default_value_t = PlanFormat::Json)]
         format: PlanFormat,
         /// Exit 0 when there is nothing to do and 4 when there is (as `terraform plan`).
         #[arg(long)]
         detailed_exitcode: bool,
+    },
+    /// Migrate the database to a package (synchronous lifecycle: attempted, then
+    /// deployed or failed), keeping state, history and events in the database.
+    Apply {
+        /// The package to deploy, or `-` for standard input.
+        #[arg(long, value_name = "FILE")]
+        package: String,
+        /// The dataset config, or `-` for standard input.
+        #[arg(long, value_name = "FILE")]
+        dataset: String,
+        /// Database URL (`sqlite:FILE`, `postgres://…`); default `DEPOT_DATABASE_URL`,
+        /// then `sqlite:depot.sqlite` for SQLite datasets.
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+        /// Where events go: `stdout`, `jsonl:PATH`, `eventbridge` or `none`.
+        #[arg(long, value_name = "SINK", default_value = "stdout")]
+        events: String,
+        /// A plan made earlier (e.g. at CDK synth): refused as stale (exit 3) unless the
+        /// plan recomputed from the deployed snapshot has the same planHash.
+        #[arg(long, value_name = "FILE")]
+        plan: Option<String>,
+        /// How long to wait for another executor's lock before refusing (exit 3).
+        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+        lock_wait: std::time::Duration,
+        /// Postgres `lock_timeout` for each DDL statement.
+        #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+        lock_timeout: std::time::Duration,
+        /// Retries of the whole migration after a lock timeout.
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        retries: u32,
+        /// `environmentUri` carried in events (where the plan is stored).
+        #[arg(long, value_name = "URI")]
+        environment_uri: Option<String>,
+    },
+    /// Print a dataset's state: the seed's get-dataset shape plus `phase`.
+    Status {
+        /// The dataset config.
+        #[arg(long, value_name = "FILE")]
+        dataset: String,
+        /// Database URL.
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+    },
+    /// Print a dataset's transition history (JSON lines, oldest first).
+    History {
+        /// The dataset config.
+        #[arg(long, value_name = "FILE")]
+        dataset: String,
+        /// Database URL.
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+    },
+    /// Print the package deployed now (commit it beside the package as the CDK baseline).
+    Snapshot {
+        /// The dataset config.
+        #[arg(long, value_name = "FILE")]
+        dataset: String,
+        /// Database URL.
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+    },
+    /// Event outbox maintenance.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
     },
     /// Check a package and a dataset config and list every problem.
     Validate {
@@ -80,6 +152,23 @@ enum Command {
         #[arg(value_enum)]
         kind: SchemaKind,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum EventsCommand {
+    /// Publish every pending event, in order.
+    Flush {
+        /// Database URL (required unless DEPOT_DATABASE_URL is set).
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+        /// Where events go.
+        #[arg(long, value_name = "SINK", default_value = "stdout")]
+        events: String,
+    },
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (write durations like 5s, 500ms, 2m)"))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -108,6 +197,10 @@ enum Failure {
     Usage(String),
     /// `plan --detailed-exitcode` found changes (exit 4).
     Changes,
+    /// Refused before anything ran (exit 3).
+    Refused(String),
+    /// The migration failed (exit 1).
+    Failed(String),
 }
 
 fn main() -> ExitCode {
@@ -145,6 +238,20 @@ fn main() -> ExitCode {
         Err(Failure::Usage(message)) => {
             let _ = writeln!(std::io::stderr(), "error: {}", one_line(&message));
             ExitCode::from(2)
+        }
+        Err(Failure::Refused(message)) => {
+            let _ = writeln!(std::io::stderr(), "refused: {}", one_line(&message));
+            if output == Output::Json {
+                print_json(&json!({"ok": false, "error": "refused", "message": message}));
+            }
+            ExitCode::from(3)
+        }
+        Err(Failure::Failed(message)) => {
+            let _ = writeln!(std::io::stderr(), "failed: {}", one_line(&message));
+            if output == Output::Json {
+                print_json(&json!({"ok": false, "error": "failed", "message": message}));
+            }
+            ExitCode::from(1)
         }
     }
 }
@@ -200,11 +307,30 @@ fn run(cli: Cli) -> Result<(), Failure> {
             package,
             dataset,
             from_package,
+            db,
             format,
             detailed_exitcode,
         } => {
             let (pkg, ds) = load_pair(&package, &dataset)?;
             let from = match &from_package {
+                None if db.is_some() => {
+                    let target =
+                        executor::resolve_db(db.as_deref(), ds.engine).map_err(Failure::Usage)?;
+                    let mut store = executor::open_store(&target)
+                        .map_err(|e| Failure::Failed(e.to_string()))?;
+                    store
+                        .ensure_state_schema()
+                        .map_err(|e| Failure::Failed(e.to_string()))?;
+                    let stored = store
+                        .read_state(&ds.dataset_id)
+                        .map_err(|e| Failure::Failed(e.to_string()))?;
+                    match stored {
+                        Some(s) => {
+                            executor::deployed_package(&s, ds.engine).map_err(apply_failure)?
+                        }
+                        None => None,
+                    }
+                }
                 None => None,
                 Some(f) => {
                     if f == "-" && (package == "-" || dataset == "-") {
@@ -239,6 +365,169 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if detailed_exitcode && !plan.steps.is_empty() {
                 return Err(Failure::Changes);
             }
+            Ok(())
+        }
+        Command::Apply {
+            package,
+            dataset,
+            db,
+            events,
+            plan,
+            lock_wait,
+            lock_timeout,
+            retries,
+            environment_uri,
+        } => {
+            let pkg_file =
+                read_input(&package).map_err(|(n, e)| Failure::BadInput(vec![(n, e.problems)]))?;
+            let (pkg, ds) = load_pair(&package, &dataset).or_else(|e| match e {
+                // stdin was consumed above; parse the package from the bytes read.
+                Failure::BadInput(_) if package == "-" => {
+                    let ds_file = read_input(&dataset)
+                        .map_err(|(n, e)| Failure::BadInput(vec![(n, e.problems)]))?;
+                    let d = load::parse_dataset(&ds_file.bytes)
+                        .map_err(|e| Failure::BadInput(vec![(ds_file.name.clone(), e.problems)]))?;
+                    let p = load::parse_package(&pkg_file.bytes, Some(d.engine)).map_err(|e| {
+                        Failure::BadInput(vec![(pkg_file.name.clone(), e.problems)])
+                    })?;
+                    Ok((p, d))
+                }
+                other => Err(other),
+            })?;
+            let expected_plan = match &plan {
+                None => None,
+                Some(f) => {
+                    let file =
+                        read_input(f).map_err(|(n, e)| Failure::BadInput(vec![(n, e.problems)]))?;
+                    let p: depot_migrate_core::plan::Plan = serde_json::from_slice(&file.bytes).map_err(|e| {
+                        Failure::BadInput(vec![(file.name.clone(), vec![Problem::new(depot_migrate_core::Code::MalformedJson, "$", format!("not a depot-migrate plan: {e}; pass the JSON that `depot-migrate plan` prints"))])])
+                    })?;
+                    Some(p)
+                }
+            };
+            let target = executor::resolve_db(db.as_deref(), ds.engine).map_err(Failure::Usage)?;
+            let mut sink = events::sink_from_arg(&events).map_err(Failure::Usage)?;
+            if events == "stdout" {
+                if let Some(bus) = &ds.event_bus_name {
+                    eprintln!("warning: the dataset names event bus {bus:?}, but events go to stdout; pass --events eventbridge to publish them there");
+                }
+            }
+            let mut store =
+                executor::open_store(&target).map_err(|e| Failure::Failed(e.to_string()))?;
+            let opts = executor::ApplyOptions {
+                lock_wait,
+                lock_timeout,
+                retries,
+                expected_plan,
+                environment_uri,
+                publish_budget: std::time::Duration::from_secs(10),
+            };
+            // The snapshot stored is the package as the model holds it (no nulls).
+            let package_json = serde_json::to_string(&pkg).unwrap_or_default();
+            match executor::apply(
+                store.as_mut(),
+                sink.as_mut(),
+                &pkg,
+                package_json,
+                &ds,
+                &opts,
+            ) {
+                Ok(executor::ApplyOutcome::AlreadyDeployed(v)) => {
+                    eprintln!("dataset {} is already at {v}; nothing to do", ds.dataset_id);
+                    if cli.output == Output::Json {
+                        print_json(
+                            &json!({"ok": true, "result": "unchanged", "deployedVersion": v}),
+                        );
+                    }
+                    Ok(())
+                }
+                Ok(executor::ApplyOutcome::Deployed { version, plan }) => {
+                    eprintln!(
+                        "dataset {} deployed {version} ({} steps, planHash {})",
+                        ds.dataset_id,
+                        plan.steps.len(),
+                        plan.plan_hash
+                    );
+                    if cli.output == Output::Json {
+                        print_json(
+                            &json!({"ok": true, "result": "deployed", "deployedVersion": version, "planHash": plan.plan_hash, "steps": plan.steps.len()}),
+                        );
+                    }
+                    Ok(())
+                }
+                Err(e) => Err(apply_failure(e)),
+            }
+        }
+        Command::Status { dataset, db } => {
+            let (ds, mut store) = open_for(&dataset, db.as_deref())?;
+            let stored = store
+                .read_state(&ds.dataset_id)
+                .map_err(|e| Failure::Failed(e.to_string()))?;
+            let held = store
+                .lock_held_elsewhere(&ds.dataset_id)
+                .map_err(|e| Failure::Failed(e.to_string()))?;
+            print_json(&executor::status_json(&ds, stored.as_ref(), held));
+            Ok(())
+        }
+        Command::History { dataset, db } => {
+            let (ds, mut store) = open_for(&dataset, db.as_deref())?;
+            let rows = store
+                .history(&ds.dataset_id)
+                .map_err(|e| Failure::Failed(e.to_string()))?;
+            if cli.output == Output::Json {
+                print_json(&json!(rows));
+            } else {
+                for r in rows {
+                    print_line(&r.to_string());
+                }
+            }
+            Ok(())
+        }
+        Command::Snapshot { dataset, db } => {
+            let (ds, mut store) = open_for(&dataset, db.as_deref())?;
+            let stored = store
+                .read_state(&ds.dataset_id)
+                .map_err(|e| Failure::Failed(e.to_string()))?;
+            match stored.and_then(|s| s.deployed_package) {
+                Some(text) => {
+                    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                    print_json(&v);
+                    Ok(())
+                }
+                None => Err(Failure::Failed(format!(
+                    "dataset {} has nothing deployed yet",
+                    ds.dataset_id
+                ))),
+            }
+        }
+        Command::Events {
+            command: EventsCommand::Flush { db, events },
+        } => {
+            let url = db
+                .or_else(|| std::env::var("DEPOT_DATABASE_URL").ok())
+                .ok_or_else(|| {
+                    Failure::Usage("events flush needs --db URL or DEPOT_DATABASE_URL".into())
+                })?;
+            let engine = if url.starts_with("sqlite:") {
+                depot_migrate_core::Engine::Sqlite
+            } else {
+                depot_migrate_core::Engine::Postgres
+            };
+            let target = executor::resolve_db(Some(&url), engine).map_err(Failure::Usage)?;
+            let mut sink = events::sink_from_arg(&events).map_err(Failure::Usage)?;
+            let mut store =
+                executor::open_store(&target).map_err(|e| Failure::Failed(e.to_string()))?;
+            store
+                .ensure_state_schema()
+                .map_err(|e| Failure::Failed(e.to_string()))?;
+            let n = events::publish_pending(
+                store.as_mut(),
+                sink.as_mut(),
+                None,
+                std::time::Duration::from_secs(60),
+            )
+            .map_err(Failure::Failed)?;
+            eprintln!("{n} event(s) published");
             Ok(())
         }
         Command::Validate { package, dataset } => {
@@ -399,4 +688,35 @@ fn plan_text(plan: &depot_migrate_core::plan::Plan, ds: &DatasetConfig) -> Strin
         ));
     }
     out
+}
+
+fn apply_failure(e: executor::ApplyError) -> Failure {
+    match e {
+        executor::ApplyError::Refused(m) => Failure::Refused(m),
+        executor::ApplyError::Store(m) => Failure::Failed(m),
+        executor::ApplyError::Failed(f) => Failure::Failed(format!(
+            "step {} ({}) failed{}: {}; the database is {} (see `depot-migrate status` and `history`)",
+            f.step_index.map_or("-".to_string(), |i| i.to_string()),
+            f.step_key.as_deref().unwrap_or("-"),
+            f.sqlstate.as_deref().map(|c| format!(" with SQLSTATE {c}")).unwrap_or_default(),
+            f.message,
+            if f.rolled_back { "exactly as before (rolled back)" } else { "partly migrated" }
+        )),
+    }
+}
+
+/// Reads a dataset config and opens its state store.
+fn open_for(
+    dataset: &str,
+    db: Option<&str>,
+) -> Result<(DatasetConfig, Box<dyn store::Store>), Failure> {
+    let file = read_input(dataset).map_err(|(n, e)| Failure::BadInput(vec![(n, e.problems)]))?;
+    let ds = load::parse_dataset(&file.bytes)
+        .map_err(|e| Failure::BadInput(vec![(file.name, e.problems)]))?;
+    let target = executor::resolve_db(db, ds.engine).map_err(Failure::Usage)?;
+    let mut store = executor::open_store(&target).map_err(|e| Failure::Failed(e.to_string()))?;
+    store
+        .ensure_state_schema()
+        .map_err(|e| Failure::Failed(e.to_string()))?;
+    Ok((ds, store))
 }

@@ -1,0 +1,328 @@
+//! Lifecycle state, phases and events (DESIGN.md, "State, lifecycle and events"), as
+//! pure data. The executor passes in ids and times; nothing here reads a clock.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// `source` of every lifecycle event.
+pub const SOURCE: &str = "tech.stage.depot";
+/// `detail-type` of every lifecycle event.
+pub const DETAIL_TYPE: &str = "migration-lifecycle";
+/// Longest statement or message kept whole in an event (history keeps everything).
+pub const MAX_EVENT_TEXT: usize = 4096;
+
+/// The four lifecycle events of the seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LifecycleEvent {
+    /// `desiredVersion` changed: a migration is scheduled.
+    Desired,
+    /// `attemptedVersion` changed: the migration has started.
+    Attempted,
+    /// `deployedVersion` changed: the migration completed.
+    Deployed,
+    /// The migration failed and that was detected.
+    Failed,
+}
+
+impl LifecycleEvent {
+    /// All four, in lifecycle order.
+    pub const ALL: [LifecycleEvent; 4] = [
+        LifecycleEvent::Desired,
+        LifecycleEvent::Attempted,
+        LifecycleEvent::Deployed,
+        LifecycleEvent::Failed,
+    ];
+
+    /// The name used in events (`deployed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LifecycleEvent::Desired => "desired",
+            LifecycleEvent::Attempted => "attempted",
+            LifecycleEvent::Deployed => "deployed",
+            LifecycleEvent::Failed => "failed",
+        }
+    }
+}
+
+/// A dataset's migration state, as the executor stores it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetState {
+    /// Dataset id.
+    pub dataset_id: String,
+    /// Dataset alias.
+    pub alias: Option<String>,
+    /// Every change increments it; every change is a compare-and-set on it.
+    pub revision: i64,
+    /// When the state last changed (RFC 3339).
+    pub synced: Option<String>,
+    /// The version the dataset should be at.
+    pub desired_version: Option<String>,
+    /// The version last attempted.
+    pub attempted_version: Option<String>,
+    /// The version deployed.
+    pub deployed_version: Option<String>,
+    /// The last failure, while it is not resolved.
+    pub last_failure: Option<FailureRecord>,
+}
+
+/// What broke, and what had committed before it broke.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailureRecord {
+    /// Error class: `step`, `lockTimeout`, `connection`, `leaseLost`, `timeout`.
+    pub class: String,
+    /// Index of the failing step, when a step failed.
+    pub step_index: Option<usize>,
+    /// Key of the failing step.
+    pub step_key: Option<String>,
+    /// The failing statement.
+    pub statement: Option<String>,
+    /// SQLSTATE (Postgres) or the engine's error code.
+    pub sqlstate: Option<String>,
+    /// The message, without row values or credentials.
+    pub message: String,
+    /// Keys of the steps that had committed (non-transactional steps only; a rolled-back
+    /// transactional plan leaves this empty).
+    pub committed_steps: Vec<String>,
+    /// Whether the database is exactly at the version before the migration.
+    pub rolled_back: bool,
+    /// Marks texts shortened for the event (history keeps them whole).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+}
+
+impl FailureRecord {
+    /// A copy whose statement and message fit in an event, marked when shortened.
+    pub fn for_event(&self) -> FailureRecord {
+        let mut f = self.clone();
+        for text in [f.statement.as_mut(), Some(&mut f.message)]
+            .into_iter()
+            .flatten()
+        {
+            if text.len() > MAX_EVENT_TEXT {
+                let mut cut = MAX_EVENT_TEXT;
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text.truncate(cut);
+                text.push_str("…[truncated]");
+                f.truncated = true;
+            }
+        }
+        f
+    }
+}
+
+/// Where a dataset is in its lifecycle (`status` prints it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Nothing desired yet.
+    New,
+    /// desired = attempted = deployed.
+    Stable,
+    /// desired differs from attempted: scheduled, not started.
+    Scheduled,
+    /// attempted differs from deployed and an executor holds the lease.
+    InProgress,
+    /// attempted differs from deployed with a recorded failure, or nobody holds the lease.
+    Failed,
+}
+
+/// The phase of a state. The seed's rule of thumb cannot tell in-progress from failed;
+/// the recorded failure and the lease can.
+pub fn phase(state: &DatasetState, lease_held: bool) -> Phase {
+    match (
+        &state.desired_version,
+        &state.attempted_version,
+        &state.deployed_version,
+    ) {
+        (None, _, _) => Phase::New,
+        (d, a, _) if d != a => Phase::Scheduled,
+        (_, a, dep) if a == dep => Phase::Stable,
+        _ if state.last_failure.is_some() || !lease_held => Phase::Failed,
+        _ => Phase::InProgress,
+    }
+}
+
+/// Everything an event says about the dataset and the run, apart from the event itself.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventContext {
+    /// Environment id.
+    pub environment_id: String,
+    /// Dataset id.
+    pub dataset_id: String,
+    /// Dataset alias.
+    pub dataset_alias: String,
+    /// Where the plan lives (the seed's S3 URI of the plan asset).
+    pub environment_uri: String,
+    /// Engine id.
+    pub engine: String,
+    /// `synchronous` or `asynchronous`.
+    pub migration_mode: String,
+    /// One id shared by the events of one submission or execution.
+    pub run_id: String,
+    /// The deployed version the plan starts from.
+    pub previous_version_hash: Option<String>,
+    /// The plan's hash.
+    pub plan_hash: Option<String>,
+}
+
+/// The `detail` of a lifecycle event: the seed's `MigrationLifecycleEvent` plus our
+/// additions. None of the seed's members may be renamed.
+pub fn event_detail(
+    ctx: &EventContext,
+    event: LifecycleEvent,
+    version_hash: &str,
+    event_id: &str,
+    revision: i64,
+    error: Option<&FailureRecord>,
+    recovery: Option<&Value>,
+) -> Value {
+    let mut detail = json!({
+        "type": "lifecycle",
+        "environmentId": ctx.environment_id,
+        "datasetId": ctx.dataset_id,
+        "datasetAlias": ctx.dataset_alias,
+        "environmentUri": ctx.environment_uri,
+        "datasetVersionHash": version_hash,
+        "event": event.as_str(),
+        "eventId": event_id,
+        "revision": revision,
+        "runId": ctx.run_id,
+        "previousVersionHash": ctx.previous_version_hash,
+        "planHash": ctx.plan_hash,
+        "engine": ctx.engine,
+        "migrationMode": ctx.migration_mode,
+    });
+    if let Some(e) = error {
+        detail["error"] = serde_json::to_value(e.for_event()).unwrap_or(Value::Null);
+    }
+    if let Some(r) = recovery {
+        detail["recovery"] = r.clone();
+    }
+    detail
+}
+
+/// The full EventBridge envelope, as the `stdout` and `jsonl` sinks write it (on
+/// EventBridge, AWS sets `id`, `account` and `region`).
+pub fn envelope(id: &str, time: &str, account: &str, region: &str, detail: Value) -> Value {
+    json!({
+        "version": "0",
+        "id": id,
+        "detail-type": DETAIL_TYPE,
+        "source": SOURCE,
+        "account": account,
+        "time": time,
+        "region": region,
+        "resources": [],
+        "detail": detail,
+    })
+}
+
+/// The EventBridge event pattern for lifecycle events, optionally narrowed to datasets
+/// (by id), aliases and events. The CDK construct and `alert-rule` both use this.
+///
+/// ```
+/// use depot_migrate_core::lifecycle::{event_pattern, LifecycleEvent};
+/// let p = event_pattern(&[], &[], &[LifecycleEvent::Failed]);
+/// assert_eq!(p["detail"]["event"][0], "failed");
+/// assert_eq!(p["source"][0], "tech.stage.depot");
+/// ```
+pub fn event_pattern(
+    dataset_ids: &[String],
+    aliases: &[String],
+    events: &[LifecycleEvent],
+) -> Value {
+    let events: Vec<&str> = if events.is_empty() {
+        LifecycleEvent::ALL.iter().map(|e| e.as_str()).collect()
+    } else {
+        events.iter().map(|e| e.as_str()).collect()
+    };
+    let mut detail = json!({ "type": ["lifecycle"], "event": events });
+    if !dataset_ids.is_empty() {
+        detail["datasetId"] = json!(dataset_ids);
+    }
+    if !aliases.is_empty() {
+        detail["datasetAlias"] = json!(aliases);
+    }
+    json!({ "source": [SOURCE], "detail-type": [DETAIL_TYPE], "detail": detail })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(d: Option<&str>, a: Option<&str>, dep: Option<&str>) -> DatasetState {
+        DatasetState {
+            desired_version: d.map(str::to_string),
+            attempted_version: a.map(str::to_string),
+            deployed_version: dep.map(str::to_string),
+            ..DatasetState::default()
+        }
+    }
+
+    #[test]
+    fn phases_follow_the_seed_and_tell_failed_from_in_progress() {
+        assert_eq!(phase(&state(None, None, None), false), Phase::New);
+        assert_eq!(
+            phase(&state(Some("a"), Some("a"), Some("a")), false),
+            Phase::Stable
+        );
+        assert_eq!(
+            phase(&state(Some("b"), Some("a"), Some("a")), false),
+            Phase::Scheduled
+        );
+        assert_eq!(
+            phase(&state(Some("b"), Some("b"), Some("a")), true),
+            Phase::InProgress
+        );
+        assert_eq!(
+            phase(&state(Some("b"), Some("b"), Some("a")), false),
+            Phase::Failed
+        );
+        let mut failed = state(Some("b"), Some("b"), Some("a"));
+        failed.last_failure = Some(FailureRecord::default());
+        assert_eq!(phase(&failed, true), Phase::Failed);
+    }
+
+    #[test]
+    fn event_detail_has_the_seed_fields() {
+        let ctx = EventContext {
+            environment_id: "e".into(),
+            dataset_id: "d".into(),
+            dataset_alias: "A".into(),
+            ..EventContext::default()
+        };
+        let d = event_detail(&ctx, LifecycleEvent::Deployed, "h", "1", 3, None, None);
+        for k in [
+            "type",
+            "environmentId",
+            "datasetId",
+            "datasetAlias",
+            "environmentUri",
+            "datasetVersionHash",
+            "event",
+        ] {
+            assert!(d.get(k).is_some(), "{k}");
+        }
+        assert_eq!(d["event"], "deployed");
+        let env = envelope("id", "2025-05-16T08:13:22Z", "", "", d);
+        assert_eq!(env["detail-type"], "migration-lifecycle");
+        assert_eq!(env["version"], "0");
+    }
+
+    #[test]
+    fn long_failure_texts_are_truncated_and_marked() {
+        let f = FailureRecord {
+            message: "é".repeat(MAX_EVENT_TEXT),
+            ..FailureRecord::default()
+        };
+        let e = f.for_event();
+        assert!(e.truncated && e.message.len() < f.message.len());
+        assert!(!FailureRecord::default().for_event().truncated);
+    }
+}

@@ -1,0 +1,126 @@
+//! Event sinks and outbox publishing. Events are written to the outbox in the same
+//! transaction as the state change, then published in order; publishing is tried for a
+//! bounded time and otherwise left to `events flush` or the next run: an outage delays
+//! events, never loses them and never blocks a migration.
+
+use crate::store::Store;
+use serde_json::Value;
+use std::io::Write;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Where lifecycle events go.
+pub trait EventSink {
+    /// Publishes envelopes in order; returns how many (a prefix) were published.
+    fn publish(&mut self, envelopes: &[Value]) -> Result<usize, String>;
+    /// Whether this sink records events at all (`none` does not: nothing is left pending).
+    fn enabled(&self) -> bool {
+        true
+    }
+}
+
+/// `stdout`: one JSON envelope a line.
+pub struct StdoutSink;
+
+impl EventSink for StdoutSink {
+    fn publish(&mut self, envelopes: &[Value]) -> Result<usize, String> {
+        let mut out = std::io::stdout().lock();
+        for e in envelopes {
+            writeln!(out, "{e}").map_err(|e| format!("cannot write events to stdout: {e}"))?;
+        }
+        out.flush().map_err(|e| e.to_string())?;
+        Ok(envelopes.len())
+    }
+}
+
+/// `jsonl:PATH`: one JSON envelope a line, appended.
+pub struct JsonlSink {
+    /// The file.
+    pub path: String,
+}
+
+impl EventSink for JsonlSink {
+    fn publish(&mut self, envelopes: &[Value]) -> Result<usize, String> {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| format!("cannot open {}: {e}", self.path))?;
+        let mut buf = String::new();
+        for e in envelopes {
+            buf.push_str(&e.to_string());
+            buf.push('\n');
+        }
+        f.write_all(buf.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", self.path))?;
+        Ok(envelopes.len())
+    }
+}
+
+/// `none`: publishes nothing and leaves nothing pending (history keeps the transitions).
+pub struct NoneSink;
+
+impl EventSink for NoneSink {
+    fn publish(&mut self, envelopes: &[Value]) -> Result<usize, String> {
+        Ok(envelopes.len())
+    }
+    fn enabled(&self) -> bool {
+        false
+    }
+}
+
+/// A sink from its command-line name.
+pub fn sink_from_arg(arg: &str) -> Result<Box<dyn EventSink>, String> {
+    match arg {
+        "stdout" => Ok(Box::new(StdoutSink)),
+        "none" => Ok(Box::new(NoneSink)),
+        "eventbridge" => Err("--events eventbridge is not available in this build yet; use stdout, jsonl:PATH or none (events stay in the outbox for `events flush`)".into()),
+        other => match other.strip_prefix("jsonl:") {
+            Some(path) if !path.is_empty() => Ok(Box::new(JsonlSink { path: path.to_string() })),
+            _ => Err(format!("unknown event sink {other:?}; use stdout, jsonl:PATH, eventbridge or none")),
+        },
+    }
+}
+
+/// Publishes a dataset's pending events (or all, with `None`) in order for at most
+/// `budget`. Returns how many were published; a sink failure is reported on stderr and
+/// leaves the rest pending.
+pub fn publish_pending(
+    store: &mut dyn Store,
+    sink: &mut dyn EventSink,
+    dataset_id: Option<&str>,
+    budget: Duration,
+) -> Result<usize, String> {
+    let start = Instant::now();
+    let mut published = 0;
+    loop {
+        let batch = store
+            .pending_events(dataset_id, 10)
+            .map_err(|e| e.to_string())?;
+        if batch.is_empty() {
+            return Ok(published);
+        }
+        let envelopes: Vec<Value> = batch.iter().map(|(_, e)| e.clone()).collect();
+        let n = match sink.publish(&envelopes) {
+            Ok(n) => n,
+            Err(e) => {
+                eprintln!("warning: events not published yet ({e}); they stay in the outbox for `depot-migrate events flush` or the next run");
+                return Ok(published);
+            }
+        };
+        let ids: Vec<i64> = batch.iter().take(n).map(|(id, _)| *id).collect();
+        let at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        store.mark_published(&ids, &at).map_err(|e| e.to_string())?;
+        published += n;
+        if n < batch.len() || start.elapsed() >= budget {
+            if n < batch.len()
+                || store
+                    .pending_events(dataset_id, 1)
+                    .map(|p| !p.is_empty())
+                    .unwrap_or(false)
+            {
+                eprintln!("warning: some events are still pending; `depot-migrate events flush` publishes them");
+            }
+            return Ok(published);
+        }
+    }
+}

@@ -1,0 +1,482 @@
+//! PostgreSQL / Aurora PostgreSQL state store: schema `depot_migrate` in the target
+//! database. The executor lock is a session advisory lock (two-key form, our own
+//! namespace) held on a connection of its own, which is also how liveness is probed;
+//! a lease row records who holds it and carries the fencing token the migration
+//! transaction checks before it commits. The DDL and the new `deployedVersion` commit
+//! atomically.
+
+use super::{
+    HistoryEntry, LeaseHolder, MigrateError, StepFailure, Store, StoreError, StoredState,
+    Transition, STATE_SCHEMA_VERSION,
+};
+use depot_migrate_core::lifecycle::{DatasetState, FailureRecord};
+use depot_migrate_core::plan::Step;
+use postgres::{Client, NoTls};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::time::{Duration, Instant, SystemTime};
+
+/// The first key of our advisory locks: "DPMG".
+const LOCK_NAMESPACE: i32 = 0x4450_4d47;
+
+/// A PostgreSQL database holding a dataset and its state.
+pub struct PostgresStore {
+    client: Client,
+    lock_client: Option<Client>,
+    url: String,
+    token: Option<String>,
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// The second advisory-lock key of a dataset.
+pub fn lock_key(dataset_id: &str) -> i32 {
+    let d = Sha256::digest(dataset_id.as_bytes());
+    i32::from_be_bytes([d[0], d[1], d[2], d[3]])
+}
+
+const SCHEMA_V1: &str = "
+CREATE SCHEMA IF NOT EXISTS depot_migrate;
+CREATE TABLE IF NOT EXISTS depot_migrate.meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS depot_migrate.state (
+  dataset_id text PRIMARY KEY, environment_id text NOT NULL, alias text, engine text NOT NULL,
+  schema_name text NOT NULL, revision bigint NOT NULL, synced text NOT NULL,
+  status text NOT NULL DEFAULT 'RUNNING', desired_version text, attempted_version text,
+  deployed_version text, last_failure jsonb, deployed_package text, deployed_plan_hash text);
+CREATE TABLE IF NOT EXISTS depot_migrate.history (
+  id bigserial PRIMARY KEY, dataset_id text NOT NULL, revision bigint NOT NULL, at text NOT NULL,
+  event text NOT NULL, version text, run_id text NOT NULL, actor text NOT NULL, reason text,
+  detail jsonb NOT NULL);
+CREATE TABLE IF NOT EXISTS depot_migrate.journal (
+  id bigserial PRIMARY KEY, dataset_id text NOT NULL, run_id text NOT NULL, step_index int NOT NULL,
+  step_key text NOT NULL, status text NOT NULL, at text NOT NULL);
+CREATE TABLE IF NOT EXISTS depot_migrate.outbox (
+  id bigserial PRIMARY KEY, dataset_id text NOT NULL, event_id text NOT NULL UNIQUE,
+  created_at text NOT NULL, envelope jsonb NOT NULL, published_at text);
+CREATE TABLE IF NOT EXISTS depot_migrate.lease (
+  dataset_id text PRIMARY KEY, holder jsonb NOT NULL, token text NOT NULL, started text NOT NULL,
+  heartbeat text NOT NULL);
+";
+
+impl PostgresStore {
+    /// Connects. Credentials come from the URL or the libpq environment; they never
+    /// appear in errors.
+    pub fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        let client = Self::new_client(url)?;
+        Ok(PostgresStore {
+            client,
+            lock_client: None,
+            url: url.to_string(),
+            token: None,
+        })
+    }
+
+    fn new_client(url: &str) -> Result<Client, StoreError> {
+        let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
+            StoreError::Db(format!(
+                "invalid PostgreSQL URL: {}",
+                super::scrub(&e.to_string(), url)
+            ))
+        })?;
+        if config.get_password().is_none() {
+            if let Ok(p) = std::env::var("PGPASSWORD") {
+                config.password(p);
+            }
+        }
+        config.application_name("depot-migrate");
+        config.connect_timeout(Duration::from_secs(10));
+        config.connect(NoTls).map_err(|e| {
+            StoreError::Db(format!(
+                "cannot connect to PostgreSQL: {}",
+                super::scrub(&pg_message(&e), url)
+            ))
+        })
+    }
+
+    fn err(&self, e: postgres::Error) -> StoreError {
+        StoreError::Db(super::scrub(&pg_message(&e), &self.url))
+    }
+}
+
+fn pg_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(d) => format!("{} (SQLSTATE {})", d.message(), d.code().code()),
+        None => {
+            let mut s = e.to_string();
+            let mut src = std::error::Error::source(e);
+            while let Some(inner) = src {
+                s.push_str(": ");
+                s.push_str(&inner.to_string());
+                src = inner.source();
+            }
+            s
+        }
+    }
+}
+
+/// Writes a transition; `Ok(false)` when the compare-and-set found another revision.
+fn write_transition(
+    tx: &mut postgres::Transaction<'_>,
+    t: &Transition,
+) -> Result<bool, postgres::Error> {
+    let s = &t.state;
+    let failure = s
+        .last_failure
+        .as_ref()
+        .map(|f| serde_json::to_value(f).unwrap_or(Value::Null));
+    let synced = s.synced.clone().unwrap_or_default();
+    let changed = if t.expected_revision == 0 {
+        tx.execute(
+            "INSERT INTO depot_migrate.state (dataset_id, environment_id, alias, engine, schema_name, revision, synced, desired_version, attempted_version, deployed_version, last_failure)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (dataset_id) DO NOTHING",
+            &[&s.dataset_id, &t.environment_id, &s.alias, &t.engine, &t.schema, &s.revision, &synced, &s.desired_version, &s.attempted_version, &s.deployed_version, &failure.map(postgres::types::Json)],
+        )?
+    } else {
+        tx.execute(
+            "UPDATE depot_migrate.state SET alias = $2, revision = $3, synced = $4, desired_version = $5, attempted_version = $6, deployed_version = $7, last_failure = $8
+             WHERE dataset_id = $1 AND revision = $9",
+            &[&s.dataset_id, &s.alias, &s.revision, &synced, &s.desired_version, &s.attempted_version, &s.deployed_version, &failure.map(postgres::types::Json), &t.expected_revision],
+        )?
+    };
+    if changed != 1 {
+        return Ok(false);
+    }
+    if let Some((package, plan_hash)) = &t.deployed {
+        tx.execute(
+            "UPDATE depot_migrate.state SET deployed_package = $2, deployed_plan_hash = $3 WHERE dataset_id = $1",
+            &[&s.dataset_id, package, plan_hash],
+        )?;
+    }
+    let h: &HistoryEntry = &t.history;
+    tx.execute(
+        "INSERT INTO depot_migrate.history (dataset_id, revision, at, event, version, run_id, actor, reason, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[&s.dataset_id, &s.revision, &h.at, &h.event, &h.version, &h.run_id, &h.actor, &h.reason, &postgres::types::Json(&h.detail)],
+    )?;
+    if let Some((event_id, envelope)) = &t.outbox {
+        tx.execute(
+            "INSERT INTO depot_migrate.outbox (dataset_id, event_id, created_at, envelope) VALUES ($1, $2, $3, $4)",
+            &[&s.dataset_id, event_id, &h.at, &postgres::types::Json(envelope)],
+        )?;
+    }
+    Ok(true)
+}
+
+impl Store for PostgresStore {
+    fn ensure_state_schema(&mut self) -> Result<(), StoreError> {
+        let mut tx = self
+            .client
+            .transaction()
+            .map_err(|e| StoreError::Db(pg_message(&e)))?;
+        // Serialize concurrent first runs.
+        tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&LOCK_NAMESPACE])
+            .map_err(|e| StoreError::Db(pg_message(&e)))?;
+        tx.batch_execute(SCHEMA_V1)
+            .map_err(|e| StoreError::Db(pg_message(&e)))?;
+        let current: Option<String> = tx
+            .query_opt(
+                "SELECT value FROM depot_migrate.meta WHERE key = 'schema_version'",
+                &[],
+            )
+            .map_err(|e| StoreError::Db(pg_message(&e)))?
+            .map(|r| r.get(0));
+        match current.and_then(|v| v.parse::<i64>().ok()) {
+            None => {
+                tx.execute("INSERT INTO depot_migrate.meta (key, value) VALUES ('schema_version', $1)", &[&STATE_SCHEMA_VERSION.to_string()])
+                    .map_err(|e| StoreError::Db(pg_message(&e)))?;
+            }
+            Some(v) if v > STATE_SCHEMA_VERSION => {
+                return Err(StoreError::Db(format!(
+                    "the state tables are at layout version {v}, newer than this depot-migrate understands ({STATE_SCHEMA_VERSION}); upgrade depot-migrate"
+                )))
+            }
+            Some(_) => {}
+        }
+        tx.commit().map_err(|e| StoreError::Db(pg_message(&e)))
+    }
+
+    fn lock(
+        &mut self,
+        dataset_id: &str,
+        holder: &LeaseHolder,
+        wait: Duration,
+    ) -> Result<(), StoreError> {
+        let mut lc = Self::new_client(&self.url)?;
+        let key = lock_key(dataset_id);
+        let start = Instant::now();
+        loop {
+            let got: bool = lc
+                .query_one(
+                    "SELECT pg_try_advisory_lock($1, $2)",
+                    &[&LOCK_NAMESPACE, &key],
+                )
+                .map_err(|e| self.err(e))?
+                .get(0);
+            if got {
+                break;
+            }
+            if start.elapsed() >= wait {
+                let who: Option<String> = self
+                    .client
+                    .query_opt(
+                        "SELECT holder::text FROM depot_migrate.lease WHERE dataset_id = $1",
+                        &[&dataset_id],
+                    )
+                    .map_err(|e| self.err(e))?
+                    .map(|r| r.get(0));
+                return Err(StoreError::LockHeld {
+                    dataset: dataset_id.to_string(),
+                    holder: who.map(|w| format!(" ({w})")).unwrap_or_default(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let holder_json = serde_json::json!({"host": holder.host, "pid": holder.pid, "ciJob": holder.ci_job, "backendPid": lc.query_one("SELECT pg_backend_pid()", &[]).map(|r| r.get::<_, i32>(0)).unwrap_or(0)});
+        lc.execute(
+            "INSERT INTO depot_migrate.lease (dataset_id, holder, token, started, heartbeat) VALUES ($1, $2, $3, $4, $4)
+             ON CONFLICT (dataset_id) DO UPDATE SET holder = excluded.holder, token = excluded.token, started = excluded.started, heartbeat = excluded.heartbeat",
+            &[&dataset_id, &postgres::types::Json(&holder_json), &holder.token, &now()],
+        )
+        .map_err(|e| self.err(e))?;
+        self.token = Some(holder.token.clone());
+        self.lock_client = Some(lc);
+        Ok(())
+    }
+
+    fn unlock(&mut self, dataset_id: &str) -> Result<(), StoreError> {
+        if let Some(mut lc) = self.lock_client.take() {
+            let token = self.token.take();
+            let _ = lc.execute(
+                "DELETE FROM depot_migrate.lease WHERE dataset_id = $1 AND token = $2",
+                &[&dataset_id, &token],
+            );
+            let _ = lc.execute(
+                "SELECT pg_advisory_unlock($1, $2)",
+                &[&LOCK_NAMESPACE, &lock_key(dataset_id)],
+            );
+        }
+        Ok(())
+    }
+
+    fn lock_held_elsewhere(&mut self, dataset_id: &str) -> Result<bool, StoreError> {
+        if self.lock_client.is_some() {
+            return Ok(false);
+        }
+        let held: bool = self
+            .client
+            .query_one(
+                "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = ($1::bigint & 4294967295) AND objid::bigint = ($2::bigint & 4294967295) AND objsubid = 2 AND granted",
+                &[&(LOCK_NAMESPACE as i64), &(lock_key(dataset_id) as i64)],
+            )
+            .map_err(|e| self.err(e))?
+            .get(0);
+        Ok(held)
+    }
+
+    fn read_state(&mut self, dataset_id: &str) -> Result<Option<StoredState>, StoreError> {
+        let row = self
+            .client
+            .query_opt(
+                "SELECT alias, revision, synced, desired_version, attempted_version, deployed_version, last_failure, deployed_package, deployed_plan_hash FROM depot_migrate.state WHERE dataset_id = $1",
+                &[&dataset_id],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(row.map(|r| {
+            let failure: Option<postgres::types::Json<Value>> = r.get(6);
+            StoredState {
+                state: DatasetState {
+                    dataset_id: dataset_id.to_string(),
+                    alias: r.get(0),
+                    revision: r.get(1),
+                    synced: r.get(2),
+                    desired_version: r.get(3),
+                    attempted_version: r.get(4),
+                    deployed_version: r.get(5),
+                    last_failure: failure
+                        .and_then(|f| serde_json::from_value::<FailureRecord>(f.0).ok()),
+                },
+                deployed_package: r.get(7),
+                deployed_plan_hash: r.get(8),
+            }
+        }))
+    }
+
+    fn transition(&mut self, t: &Transition) -> Result<(), StoreError> {
+        let url = self.url.clone();
+        let mut tx = self
+            .client
+            .transaction()
+            .map_err(|e| StoreError::Db(super::scrub(&pg_message(&e), &url)))?;
+        let this = PostgresStoreRef { url: &url };
+        this.transition_in(&mut tx, t)?;
+        tx.commit()
+            .map_err(|e| StoreError::Db(super::scrub(&pg_message(&e), &url)))
+    }
+
+    fn migrate(
+        &mut self,
+        dataset_id: &str,
+        run_id: &str,
+        steps: &[Step],
+        lock_timeout: Duration,
+        then: &Transition,
+    ) -> Result<(), MigrateError> {
+        let url = self.url.clone();
+        let token = self.token.clone();
+        let this = PostgresStoreRef { url: &url };
+        let store_err = |e: postgres::Error| {
+            MigrateError::Store(StoreError::Db(super::scrub(&pg_message(&e), &url)))
+        };
+        let mut tx = self.client.transaction().map_err(store_err)?;
+        // Timestamps convert in UTC whatever the server's default, and DDL waits for locks
+        // only so long.
+        tx.batch_execute(&format!(
+            "SET LOCAL TIME ZONE 'UTC'; SET LOCAL lock_timeout = '{}ms'",
+            lock_timeout.as_millis()
+        ))
+        .map_err(store_err)?;
+        for step in steps {
+            for statement in &step.sql {
+                if let Err(e) = tx.batch_execute(statement) {
+                    let sqlstate = e.code().map(|c| c.code().to_string());
+                    let retryable = sqlstate.as_deref() == Some("55P03");
+                    return Err(MigrateError::Step(Box::new(StepFailure {
+                        record: FailureRecord {
+                            class: if retryable {
+                                "lockTimeout".into()
+                            } else {
+                                "step".into()
+                            },
+                            step_index: Some(step.index),
+                            step_key: Some(step.key.clone()),
+                            statement: Some(statement.clone()),
+                            sqlstate,
+                            // The server message names constraints and types, not row values
+                            // (DETAIL, which can hold them, is left out).
+                            message: super::scrub(
+                                &e.as_db_error()
+                                    .map_or_else(|| e.to_string(), |d| d.message().to_string()),
+                                &url,
+                            ),
+                            committed_steps: Vec::new(),
+                            rolled_back: true,
+                            truncated: false,
+                        },
+                        retryable,
+                    })));
+                }
+            }
+            tx.execute(
+                "INSERT INTO depot_migrate.journal (dataset_id, run_id, step_index, step_key, status, at) VALUES ($1, $2, $3, $4, 'done', $5)",
+                &[&dataset_id, &run_id, &(step.index as i32), &step.key, &now()],
+            )
+            .map_err(store_err)?;
+        }
+        // Fencing: commit only while our lease is still ours.
+        let ours: i64 = tx
+            .query_one(
+                "SELECT count(*) FROM depot_migrate.lease WHERE dataset_id = $1 AND token = $2",
+                &[&dataset_id, &token],
+            )
+            .map_err(store_err)?
+            .get(0);
+        if ours != 1 {
+            return Err(MigrateError::Store(StoreError::LockHeld {
+                dataset: dataset_id.to_string(),
+                holder: " (our lease was taken over)".into(),
+            }));
+        }
+        this.transition_in(&mut tx, then)
+            .map_err(MigrateError::Store)?;
+        tx.commit().map_err(store_err)
+    }
+
+    fn pending_events(
+        &mut self,
+        dataset_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(i64, Value)>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT id, envelope FROM depot_migrate.outbox WHERE published_at IS NULL AND ($1::text IS NULL OR dataset_id = $1) ORDER BY id LIMIT $2",
+                &[&dataset_id, &(limit as i64)],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<_, i64>(0),
+                    r.get::<_, postgres::types::Json<Value>>(1).0,
+                )
+            })
+            .collect())
+    }
+
+    fn mark_published(&mut self, ids: &[i64], at: &str) -> Result<(), StoreError> {
+        self.client
+            .execute(
+                "UPDATE depot_migrate.outbox SET published_at = $2 WHERE id = ANY($1)",
+                &[&ids, &at],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn history(&mut self, dataset_id: &str) -> Result<Vec<Value>, StoreError> {
+        let rows = self
+            .client
+            .query("SELECT revision, at, event, version, run_id, actor, reason, detail FROM depot_migrate.history WHERE dataset_id = $1 ORDER BY id", &[&dataset_id])
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "revision": r.get::<_, i64>(0), "at": r.get::<_, String>(1), "event": r.get::<_, String>(2),
+                    "version": r.get::<_, Option<String>>(3), "runId": r.get::<_, String>(4), "actor": r.get::<_, String>(5),
+                    "reason": r.get::<_, Option<String>>(6), "detail": r.get::<_, postgres::types::Json<Value>>(7).0,
+                })
+            })
+            .collect())
+    }
+}
+
+/// Borrowed pieces of a store, so a transaction on its client can still build errors.
+struct PostgresStoreRef<'a> {
+    url: &'a str,
+}
+
+impl PostgresStoreRef<'_> {
+    fn err(&self, e: postgres::Error) -> StoreError {
+        StoreError::Db(super::scrub(&pg_message(&e), self.url))
+    }
+
+    fn transition_in(
+        &self,
+        tx: &mut postgres::Transaction<'_>,
+        t: &Transition,
+    ) -> Result<(), StoreError> {
+        let s = &t.state;
+        let current: Option<i64> = tx
+            .query_opt(
+                "SELECT revision FROM depot_migrate.state WHERE dataset_id = $1 FOR UPDATE",
+                &[&s.dataset_id],
+            )
+            .map_err(|e| self.err(e))?
+            .map(|r| r.get(0));
+        let conflict = || StoreError::Conflict {
+            dataset: s.dataset_id.clone(),
+            expected: t.expected_revision,
+        };
+        if current.unwrap_or(0) != t.expected_revision {
+            return Err(conflict());
+        }
+        if write_transition(tx, t).map_err(|e| self.err(e))? {
+            Ok(())
+        } else {
+            Err(conflict())
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! SQLite state store: tables `depot_migrate_*` next to the dataset's tables. The lease
+//! is a row taken by compare-and-set; the migration transaction is `BEGIN IMMEDIATE`
+//! (SQLite's single writer), so two executors never interleave.
+
+use super::{
+    HistoryEntry, LeaseHolder, MigrateError, StepFailure, Store, StoreError, StoredState,
+    Transition, STATE_SCHEMA_VERSION,
+};
+use depot_migrate_core::lifecycle::{DatasetState, FailureRecord};
+use depot_migrate_core::plan::Step;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde_json::Value;
+use std::time::{Duration, Instant, SystemTime};
+
+/// A SQLite database holding a dataset and its state.
+pub struct SqliteStore {
+    conn: Connection,
+    token: Option<String>,
+}
+
+fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::Db(e.to_string())
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// How long a lease stays valid without renewal.
+const LEASE_SECONDS: i64 = 300;
+
+const SCHEMA_V1: &str = "
+CREATE TABLE IF NOT EXISTS depot_migrate_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS depot_migrate_state (
+  dataset_id TEXT PRIMARY KEY, environment_id TEXT NOT NULL, alias TEXT, engine TEXT NOT NULL,
+  schema_name TEXT NOT NULL, revision INTEGER NOT NULL, synced TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'RUNNING', desired_version TEXT, attempted_version TEXT,
+  deployed_version TEXT, last_failure TEXT, deployed_package TEXT, deployed_plan_hash TEXT);
+CREATE TABLE IF NOT EXISTS depot_migrate_history (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, dataset_id TEXT NOT NULL, revision INTEGER NOT NULL,
+  at TEXT NOT NULL, event TEXT NOT NULL, version TEXT, run_id TEXT NOT NULL, actor TEXT NOT NULL,
+  reason TEXT, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS depot_migrate_journal (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, dataset_id TEXT NOT NULL, run_id TEXT NOT NULL,
+  step_index INTEGER NOT NULL, step_key TEXT NOT NULL, status TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS depot_migrate_outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, dataset_id TEXT NOT NULL, event_id TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL, envelope TEXT NOT NULL, published_at TEXT);
+CREATE TABLE IF NOT EXISTS depot_migrate_lease (
+  dataset_id TEXT PRIMARY KEY, holder TEXT NOT NULL, token TEXT NOT NULL, started TEXT NOT NULL,
+  heartbeat INTEGER NOT NULL, expires INTEGER NOT NULL);
+";
+
+impl SqliteStore {
+    /// Opens (creating) the database file.
+    pub fn open(path: &str) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open(path).map_err(db)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(db)?;
+        Ok(SqliteStore { conn, token: None })
+    }
+}
+
+fn write_transition(tx: &rusqlite::Transaction<'_>, t: &Transition) -> Result<(), StoreError> {
+    let s = &t.state;
+    let failure = s
+        .last_failure
+        .as_ref()
+        .map(|f| serde_json::to_string(f).unwrap_or_default());
+    let synced = s.synced.clone().unwrap_or_default();
+    let changed = if t.expected_revision == 0 {
+        tx.execute(
+            "INSERT INTO depot_migrate_state (dataset_id, environment_id, alias, engine, schema_name, revision, synced, desired_version, attempted_version, deployed_version, last_failure)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (dataset_id) DO NOTHING",
+            params![s.dataset_id, t.environment_id, s.alias, t.engine, t.schema, s.revision, synced, s.desired_version, s.attempted_version, s.deployed_version, failure],
+        )
+    } else {
+        tx.execute(
+            "UPDATE depot_migrate_state SET alias = ?2, revision = ?3, synced = ?4, desired_version = ?5, attempted_version = ?6, deployed_version = ?7, last_failure = ?8
+             WHERE dataset_id = ?1 AND revision = ?9",
+            params![s.dataset_id, s.alias, s.revision, synced, s.desired_version, s.attempted_version, s.deployed_version, failure, t.expected_revision],
+        )
+    }
+    .map_err(db)?;
+    if changed != 1 {
+        return Err(StoreError::Conflict {
+            dataset: s.dataset_id.clone(),
+            expected: t.expected_revision,
+        });
+    }
+    if let Some((package, plan_hash)) = &t.deployed {
+        tx.execute(
+            "UPDATE depot_migrate_state SET deployed_package = ?2, deployed_plan_hash = ?3 WHERE dataset_id = ?1",
+            params![s.dataset_id, package, plan_hash],
+        )
+        .map_err(db)?;
+    }
+    let h: &HistoryEntry = &t.history;
+    tx.execute(
+        "INSERT INTO depot_migrate_history (dataset_id, revision, at, event, version, run_id, actor, reason, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![s.dataset_id, s.revision, h.at, h.event, h.version, h.run_id, h.actor, h.reason, h.detail.to_string()],
+    )
+    .map_err(db)?;
+    if let Some((event_id, envelope)) = &t.outbox {
+        tx.execute(
+            "INSERT INTO depot_migrate_outbox (dataset_id, event_id, created_at, envelope) VALUES (?1, ?2, ?3, ?4)",
+            params![s.dataset_id, event_id, h.at, envelope.to_string()],
+        )
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn ensure_state_schema(&mut self) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        tx.execute_batch(SCHEMA_V1).map_err(db)?;
+        let current: Option<String> = tx
+            .query_row(
+                "SELECT value FROM depot_migrate_meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        match current.and_then(|v| v.parse::<i64>().ok()) {
+            None => {
+                tx.execute("INSERT INTO depot_migrate_meta (key, value) VALUES ('schema_version', ?1)", params![STATE_SCHEMA_VERSION.to_string()])
+                    .map_err(db)?;
+            }
+            Some(v) if v > STATE_SCHEMA_VERSION => {
+                return Err(StoreError::Db(format!(
+                    "the state tables are at layout version {v}, newer than this depot-migrate understands ({STATE_SCHEMA_VERSION}); upgrade depot-migrate"
+                )))
+            }
+            Some(_) => {}
+        }
+        tx.commit().map_err(db)
+    }
+
+    fn lock(
+        &mut self,
+        dataset_id: &str,
+        holder: &LeaseHolder,
+        wait: Duration,
+    ) -> Result<(), StoreError> {
+        let start = Instant::now();
+        let holder_json =
+            serde_json::json!({"host": holder.host, "pid": holder.pid, "ciJob": holder.ci_job})
+                .to_string();
+        loop {
+            let now = now_secs();
+            let changed = self
+                .conn
+                .execute(
+                    "INSERT INTO depot_migrate_lease (dataset_id, holder, token, started, heartbeat, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (dataset_id) DO UPDATE SET holder = excluded.holder, token = excluded.token, started = excluded.started, heartbeat = excluded.heartbeat, expires = excluded.expires
+                     WHERE depot_migrate_lease.expires < ?5",
+                    params![dataset_id, holder_json, holder.token, humantime::format_rfc3339_seconds(SystemTime::now()).to_string(), now, now + LEASE_SECONDS],
+                )
+                .map_err(db)?;
+            if changed == 1 {
+                self.token = Some(holder.token.clone());
+                return Ok(());
+            }
+            if start.elapsed() >= wait {
+                let who: Option<String> = self
+                    .conn
+                    .query_row(
+                        "SELECT holder FROM depot_migrate_lease WHERE dataset_id = ?1",
+                        params![dataset_id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(db)?;
+                return Err(StoreError::LockHeld {
+                    dataset: dataset_id.to_string(),
+                    holder: who.map(|w| format!(" ({w})")).unwrap_or_default(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn unlock(&mut self, dataset_id: &str) -> Result<(), StoreError> {
+        if let Some(token) = self.token.take() {
+            self.conn
+                .execute(
+                    "DELETE FROM depot_migrate_lease WHERE dataset_id = ?1 AND token = ?2",
+                    params![dataset_id, token],
+                )
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    fn lock_held_elsewhere(&mut self, dataset_id: &str) -> Result<bool, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM depot_migrate_lease WHERE dataset_id = ?1 AND expires >= ?2 AND token IS NOT ?3",
+                params![dataset_id, now_secs(), self.token],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        Ok(n > 0)
+    }
+
+    fn read_state(&mut self, dataset_id: &str) -> Result<Option<StoredState>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT alias, revision, synced, desired_version, attempted_version, deployed_version, last_failure, deployed_package, deployed_plan_hash FROM depot_migrate_state WHERE dataset_id = ?1",
+                params![dataset_id],
+                |r| {
+                    let failure: Option<String> = r.get(6)?;
+                    Ok(StoredState {
+                        state: DatasetState {
+                            dataset_id: dataset_id.to_string(),
+                            alias: r.get(0)?,
+                            revision: r.get(1)?,
+                            synced: r.get(2)?,
+                            desired_version: r.get(3)?,
+                            attempted_version: r.get(4)?,
+                            deployed_version: r.get(5)?,
+                            last_failure: failure.and_then(|f| serde_json::from_str::<FailureRecord>(&f).ok()),
+                        },
+                        deployed_package: r.get(7)?,
+                        deployed_plan_hash: r.get(8)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn transition(&mut self, t: &Transition) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        write_transition(&tx, t)?;
+        tx.commit().map_err(db)
+    }
+
+    fn migrate(
+        &mut self,
+        dataset_id: &str,
+        run_id: &str,
+        steps: &[Step],
+        _lock_timeout: Duration,
+        then: &Transition,
+    ) -> Result<(), MigrateError> {
+        let token = self.token.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| MigrateError::Store(db(e)))?;
+        for step in steps {
+            for statement in &step.sql {
+                if let Err(e) = tx.execute_batch(statement) {
+                    let code = match &e {
+                        rusqlite::Error::SqliteFailure(f, _) => Some(format!("{:?}", f.code)),
+                        _ => None,
+                    };
+                    let retryable = matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy);
+                    return Err(MigrateError::Step(Box::new(StepFailure {
+                        record: FailureRecord {
+                            class: "step".into(),
+                            step_index: Some(step.index),
+                            step_key: Some(step.key.clone()),
+                            statement: Some(statement.clone()),
+                            sqlstate: code,
+                            message: e.to_string(),
+                            committed_steps: Vec::new(),
+                            rolled_back: true,
+                            truncated: false,
+                        },
+                        retryable,
+                    })));
+                }
+            }
+            tx.execute(
+                "INSERT INTO depot_migrate_journal (dataset_id, run_id, step_index, step_key, status, at) VALUES (?1, ?2, ?3, ?4, 'done', ?5)",
+                params![dataset_id, run_id, step.index as i64, step.key, humantime::format_rfc3339_seconds(SystemTime::now()).to_string()],
+            )
+            .map_err(|e| MigrateError::Store(db(e)))?;
+        }
+        // Fencing: commit only while our lease is still ours.
+        let ours: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM depot_migrate_lease WHERE dataset_id = ?1 AND token IS ?2",
+                params![dataset_id, token],
+                |r| r.get(0),
+            )
+            .map_err(|e| MigrateError::Store(db(e)))?;
+        if ours != 1 {
+            return Err(MigrateError::Store(StoreError::LockHeld {
+                dataset: dataset_id.to_string(),
+                holder: " (our lease was taken over)".into(),
+            }));
+        }
+        write_transition(&tx, then).map_err(MigrateError::Store)?;
+        tx.commit().map_err(|e| MigrateError::Store(db(e)))
+    }
+
+    fn pending_events(
+        &mut self,
+        dataset_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(i64, Value)>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, envelope FROM depot_migrate_outbox WHERE published_at IS NULL AND (?1 IS NULL OR dataset_id = ?1) ORDER BY id LIMIT ?2")
+            .map_err(db)?;
+        let rows = st
+            .query_map(params![dataset_id, limit as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(db)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (id, text) = r.map_err(db)?;
+            out.push((id, serde_json::from_str(&text).unwrap_or(Value::Null)));
+        }
+        Ok(out)
+    }
+
+    fn mark_published(&mut self, ids: &[i64], at: &str) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(db)?;
+        for id in ids {
+            tx.execute(
+                "UPDATE depot_migrate_outbox SET published_at = ?2 WHERE id = ?1",
+                params![id, at],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)
+    }
+
+    fn history(&mut self, dataset_id: &str) -> Result<Vec<Value>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT revision, at, event, version, run_id, actor, reason, detail FROM depot_migrate_history WHERE dataset_id = ?1 ORDER BY id")
+            .map_err(db)?;
+        let rows = st
+            .query_map(params![dataset_id], |r| {
+                let detail: String = r.get(7)?;
+                Ok(serde_json::json!({
+                    "revision": r.get::<_, i64>(0)?, "at": r.get::<_, String>(1)?, "event": r.get::<_, String>(2)?,
+                    "version": r.get::<_, Option<String>>(3)?, "runId": r.get::<_, String>(4)?, "actor": r.get::<_, String>(5)?,
+                    "reason": r.get::<_, Option<String>>(6)?, "detail": serde_json::from_str::<Value>(&detail).unwrap_or(Value::Null),
+                }))
+            })
+            .map_err(db)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db)
+    }
+}
