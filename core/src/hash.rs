@@ -219,8 +219,18 @@ fn write_table(t: &Table, out: &mut Vec<u8>) {
     out.push(b'}');
 }
 
-fn write_u32(v: u32, out: &mut Vec<u8>) {
-    out.extend_from_slice(v.to_string().as_bytes());
+fn write_u32(mut v: u32, out: &mut Vec<u8>) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
 }
 
 fn write_column(c: &Column, out: &mut Vec<u8>) {

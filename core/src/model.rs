@@ -309,7 +309,7 @@ impl RenamedFrom {
 }
 
 /// A default value: a JSON literal (never raw SQL).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(untagged)]
 pub enum Literal {
@@ -323,6 +323,41 @@ pub enum Literal {
     ),
     /// A JSON string.
     String(String),
+}
+
+/// Reads the value directly instead of through `#[serde(untagged)]`, which buffers it
+/// and builds (and formats) an error for every variant that does not match.
+impl<'de> Deserialize<'de> for Literal {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Literal;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON literal (string, number or boolean)")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Literal, E> {
+                Ok(Literal::Bool(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Literal, E> {
+                Ok(Literal::Number(v.into()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Literal, E> {
+                Ok(Literal::Number(v.into()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Literal, E> {
+                serde_json::Number::from_f64(v)
+                    .map(Literal::Number)
+                    .ok_or_else(|| E::custom("a number must be finite"))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Literal, E> {
+                Ok(Literal::String(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Literal, E> {
+                Ok(Literal::String(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// The database engine a dataset lives in.
