@@ -381,12 +381,22 @@ fn apply_locked(
             None,
             Some((package_json.clone(), plan.plan_hash.clone())),
         );
+        let total = plan.steps.len();
+        let mut progress = |step: &depot_migrate_core::plan::Step| {
+            eprintln!(
+                "[{}/{total}] {} ({})",
+                step.index + 1,
+                step.summary,
+                step.key
+            );
+        };
         match store.migrate(
             &dataset.dataset_id,
             &run_id,
             &plan.steps,
             opts.lock_timeout,
             &t2,
+            &mut progress,
         ) {
             Ok(()) => {
                 return Ok(ApplyOutcome::Deployed {

@@ -139,6 +139,7 @@ pub trait Store {
         steps: &[Step],
         lock_timeout: Duration,
         then: &Transition,
+        progress: &mut dyn FnMut(&Step),
     ) -> Result<(), MigrateError>;
     /// Unpublished events, oldest first.
     fn pending_events(
@@ -185,6 +186,15 @@ fn password_of(url: &str) -> Option<String> {
     userinfo.split_once(':').map(|(_, p)| p.to_string())
 }
 
+/// A database error message without the row values some messages quote (`invalid
+/// input syntax for type date: "…"`): events and history must not carry data.
+pub fn without_values(message: &str) -> String {
+    match message.find(": \"") {
+        Some(i) if message.ends_with('"') => format!("{}: (value omitted)", &message[..i]),
+        _ => message.to_string(),
+    }
+}
+
 /// A URL fit for logs: the password replaced.
 pub fn redact_url(url: &str) -> String {
     match password_of(url) {
@@ -196,6 +206,18 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_values_are_omitted() {
+        assert_eq!(
+            without_values("invalid input syntax for type date: \"abc\""),
+            "invalid input syntax for type date: (value omitted)"
+        );
+        assert_eq!(
+            without_values("could not create unique index \"i\""),
+            "could not create unique index \"i\""
+        );
+    }
 
     #[test]
     fn passwords_never_survive() {

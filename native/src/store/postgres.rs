@@ -321,6 +321,7 @@ impl Store for PostgresStore {
         steps: &[Step],
         lock_timeout: Duration,
         then: &Transition,
+        progress: &mut dyn FnMut(&Step),
     ) -> Result<(), MigrateError> {
         let url = self.url.clone();
         let token = self.token.clone();
@@ -337,6 +338,7 @@ impl Store for PostgresStore {
         ))
         .map_err(store_err)?;
         for step in steps {
+            progress(step);
             for statement in &step.sql {
                 if let Err(e) = tx.batch_execute(statement) {
                     let sqlstate = e.code().map(|c| c.code().to_string());
@@ -354,11 +356,11 @@ impl Store for PostgresStore {
                             sqlstate,
                             // The server message names constraints and types, not row values
                             // (DETAIL, which can hold them, is left out).
-                            message: super::scrub(
+                            message: super::without_values(&super::scrub(
                                 &e.as_db_error()
                                     .map_or_else(|| e.to_string(), |d| d.message().to_string()),
                                 &url,
-                            ),
+                            )),
                             committed_steps: Vec::new(),
                             rolled_back: true,
                             truncated: false,

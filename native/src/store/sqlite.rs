@@ -253,6 +253,7 @@ impl Store for SqliteStore {
         steps: &[Step],
         _lock_timeout: Duration,
         then: &Transition,
+        progress: &mut dyn FnMut(&Step),
     ) -> Result<(), MigrateError> {
         let token = self.token.clone();
         let tx = self
@@ -260,6 +261,7 @@ impl Store for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| MigrateError::Store(db(e)))?;
         for step in steps {
+            progress(step);
             for statement in &step.sql {
                 if let Err(e) = tx.execute_batch(statement) {
                     let code = match &e {
@@ -274,7 +276,7 @@ impl Store for SqliteStore {
                             step_key: Some(step.key.clone()),
                             statement: Some(statement.clone()),
                             sqlstate: code,
-                            message: e.to_string(),
+                            message: super::without_values(&e.to_string()),
                             committed_steps: Vec::new(),
                             rolled_back: true,
                             truncated: false,
