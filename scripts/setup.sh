@@ -8,12 +8,17 @@ cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 # Python: the independent RFC 8785 implementation the test vectors are checked against,
-# and jsonschema for the schema checks in scripts.
-PY_PACKAGES=(rfc8785==0.1.4 sqlglot==30.30.0)
+# and jsonschema for the schema checks in scripts; moto_server (EventBridge + SQS) for
+# the EventBridge tests (scripts/with-services.sh starts it).
+PY_PACKAGES=(rfc8785==0.1.4 sqlglot==30.30.0 'moto[server]==5.2.1')
 missing=()
 for spec in "${PY_PACKAGES[@]}"; do
   name="${spec%%==*}"
-  python3 -c "import ${name//-/_}" 2>/dev/null || missing+=("$spec")
+  module="${name%%\[*}" # the import name has no extras: moto[server] -> moto
+  module="${module//-/_}"
+  # moto.server imports the [server] extra (flask, flask_cors): a moto without it fails.
+  if [[ "$name" == "moto[server]" ]]; then module=moto.server; fi
+  python3 -c "import $module" 2>/dev/null || missing+=("$spec")
 done
 if ((${#missing[@]})); then
   log "pip install ${missing[*]}"

@@ -3,6 +3,7 @@
 //! bounded time and otherwise left to `events flush` or the next run: an outage delays
 //! events, never loses them and never blocks a migration.
 
+use crate::eventbridge::EventBridgeSink;
 use crate::store::Store;
 use serde_json::Value;
 use std::io::Write;
@@ -68,15 +69,23 @@ impl EventSink for NoneSink {
     }
 }
 
-/// A sink from its command-line name.
-pub fn sink_from_arg(arg: &str) -> Result<Box<dyn EventSink>, String> {
+/// A sink from its command-line name. `event_bus_name` is the dataset's `eventBusName`
+/// (or `events flush --event-bus`), used by `eventbridge` (default bus when `None`).
+pub fn sink_from_arg(
+    arg: &str,
+    event_bus_name: Option<&str>,
+) -> Result<Box<dyn EventSink>, String> {
     match arg {
         "stdout" => Ok(Box::new(StdoutSink)),
         "none" => Ok(Box::new(NoneSink)),
-        "eventbridge" => Err("--events eventbridge is not available in this build yet; use stdout, jsonl:PATH or none (events stay in the outbox for `events flush`)".into()),
+        "eventbridge" => Ok(Box::new(EventBridgeSink::new(event_bus_name)?)),
         other => match other.strip_prefix("jsonl:") {
-            Some(path) if !path.is_empty() => Ok(Box::new(JsonlSink { path: path.to_string() })),
-            _ => Err(format!("unknown event sink {other:?}; use stdout, jsonl:PATH, eventbridge or none")),
+            Some(path) if !path.is_empty() => Ok(Box::new(JsonlSink {
+                path: path.to_string(),
+            })),
+            _ => Err(format!(
+                "unknown event sink {other:?}; use stdout, jsonl:PATH, eventbridge or none"
+            )),
         },
     }
 }

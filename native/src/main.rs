@@ -3,6 +3,7 @@
 //! This file is the only place errors become exit codes: 0 ok, 1 migration failed,
 //! 2 bad input or usage, 3 refused, 4 only for `plan --detailed-exitcode`.
 
+mod eventbridge;
 mod events;
 mod executor;
 mod input;
@@ -164,6 +165,9 @@ enum EventsCommand {
         /// Where events go.
         #[arg(long, value_name = "SINK", default_value = "stdout")]
         events: String,
+        /// The EventBridge bus (name or ARN) for `--events eventbridge`.
+        #[arg(long, value_name = "NAME", default_value = "default")]
+        event_bus: String,
     },
 }
 
@@ -406,7 +410,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
             };
             let target = executor::resolve_db(db.as_deref(), ds.engine).map_err(Failure::Usage)?;
-            let mut sink = events::sink_from_arg(&events).map_err(Failure::Usage)?;
+            let mut sink = events::sink_from_arg(&events, ds.event_bus_name.as_deref())
+                .map_err(Failure::Usage)?;
             if events == "stdout" {
                 if let Some(bus) = &ds.event_bus_name {
                     eprintln!("warning: the dataset names event bus {bus:?}, but events go to stdout; pass --events eventbridge to publish them there");
@@ -501,7 +506,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Events {
-            command: EventsCommand::Flush { db, events },
+            command:
+                EventsCommand::Flush {
+                    db,
+                    events,
+                    event_bus,
+                },
         } => {
             let url = db
                 .or_else(|| std::env::var("DEPOT_DATABASE_URL").ok())
@@ -514,7 +524,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 depot_migrate_core::Engine::Postgres
             };
             let target = executor::resolve_db(Some(&url), engine).map_err(Failure::Usage)?;
-            let mut sink = events::sink_from_arg(&events).map_err(Failure::Usage)?;
+            let mut sink =
+                events::sink_from_arg(&events, Some(&event_bus)).map_err(Failure::Usage)?;
             let mut store =
                 executor::open_store(&target).map_err(|e| Failure::Failed(e.to_string()))?;
             store

@@ -1,0 +1,587 @@
+//! `--events eventbridge` against moto_server (EventBridge + SQS), which
+//! scripts/with-services.sh starts and exports as `DEPOT_TEST_AWS_ENDPOINT`.
+//!
+//! Each test makes its own bus, queue and rule (a rule with the lifecycle pattern on the
+//! bus, targeting the queue), runs the `depot-migrate` binary with `AWS_ENDPOINT_URL` and
+//! dummy credentials set on that process only, and reads what arrives on the queue. The
+//! calls to moto are plain HTTP (AWS JSON protocol; moto routes on the credential scope
+//! and does not check signatures), so the tests add no AWS SDK crates to the build.
+
+use depot_migrate_core::lifecycle::event_pattern;
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_depot-migrate");
+const REGION: &str = "eu-west-1";
+
+fn endpoint() -> String {
+    std::env::var("DEPOT_TEST_AWS_ENDPOINT").expect(
+        "DEPOT_TEST_AWS_ENDPOINT is not set: run the tests through scripts/with-services.sh (or scripts/test.sh), which starts moto_server",
+    )
+}
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name)
+}
+
+// ---------------------------------------------------------------------------------------
+// A minimal AWS JSON-protocol client for moto (HTTP/1.1, one connection a call).
+
+fn http_post(endpoint: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    let host = endpoint
+        .strip_prefix("http://")
+        .expect("DEPOT_TEST_AWS_ENDPOINT is http://HOST:PORT")
+        .trim_end_matches('/');
+    let mut s = TcpStream::connect(host).unwrap_or_else(|e| panic!("connect {host}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("read timeout");
+    let mut req = format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).expect("send request");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read response");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, rest) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("not an HTTP response: {text}"));
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head}"));
+    let chunked = head
+        .lines()
+        .any(|l| l.to_ascii_lowercase().starts_with("transfer-encoding:") && l.contains("chunked"));
+    let body = if chunked {
+        let mut out = String::new();
+        let mut rest = rest;
+        loop {
+            let (size, after) = rest.split_once("\r\n").expect("chunk size");
+            let n = usize::from_str_radix(size.trim(), 16).expect("hex chunk size");
+            if n == 0 {
+                break;
+            }
+            out.push_str(&after[..n]);
+            rest = &after[n + 2..];
+        }
+        out
+    } else {
+        rest.to_string()
+    };
+    (status, body)
+}
+
+/// One AWS JSON-protocol call; panics unless it succeeds.
+fn aws(service: &str, target: &str, body: Value) -> Value {
+    let (content_type, prefix) = match service {
+        "events" => ("application/x-amz-json-1.1", "AWSEvents"),
+        "sqs" => ("application/x-amz-json-1.0", "AmazonSQS"),
+        other => panic!("no such service here: {other}"),
+    };
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential=test/20250101/{REGION}/{service}/aws4_request, SignedHeaders=host, Signature=0"
+    );
+    let amz_target = format!("{prefix}.{target}");
+    let (status, text) = http_post(
+        &endpoint(),
+        &[
+            ("Content-Type", content_type),
+            ("X-Amz-Target", &amz_target),
+            ("Authorization", &auth),
+        ],
+        &body.to_string(),
+    );
+    assert_eq!(status, 200, "{amz_target} failed: HTTP {status}: {text}");
+    if text.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{amz_target}: {e}: {text}"))
+    }
+}
+
+/// A bus, a queue, and a rule with the lifecycle pattern on the bus targeting the queue.
+/// Returns the queue URL.
+fn bus_with_queue(bus: &str) -> String {
+    aws("events", "CreateEventBus", json!({"Name": bus}));
+    let queue_url = aws("sqs", "CreateQueue", json!({"QueueName": bus}))["QueueUrl"]
+        .as_str()
+        .expect("QueueUrl")
+        .to_string();
+    let arn = aws(
+        "sqs",
+        "GetQueueAttributes",
+        json!({"QueueUrl": queue_url, "AttributeNames": ["QueueArn"]}),
+    )["Attributes"]["QueueArn"]
+        .as_str()
+        .expect("QueueArn")
+        .to_string();
+    let pattern = event_pattern(&[], &[], &[]);
+    assert_eq!(pattern["source"], json!(["tech.stage.depot"]));
+    assert_eq!(pattern["detail-type"], json!(["migration-lifecycle"]));
+    aws(
+        "events",
+        "PutRule",
+        json!({"Name": "lifecycle", "EventBusName": bus, "EventPattern": pattern.to_string(), "State": "ENABLED"}),
+    );
+    let out = aws(
+        "events",
+        "PutTargets",
+        json!({"Rule": "lifecycle", "EventBusName": bus, "Targets": [{"Id": "queue", "Arn": arn}]}),
+    );
+    assert_eq!(out["FailedEntryCount"], 0, "PutTargets: {out}");
+    queue_url
+}
+
+/// Receives (and deletes) messages until `want` have arrived or `within` has passed;
+/// returns their bodies as JSON, in the order received.
+fn receive(queue_url: &str, want: usize, within: Duration) -> Vec<Value> {
+    let deadline = Instant::now() + within;
+    let mut got = Vec::new();
+    loop {
+        let out = aws(
+            "sqs",
+            "ReceiveMessage",
+            json!({"QueueUrl": queue_url, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 1}),
+        );
+        for m in out["Messages"].as_array().cloned().unwrap_or_default() {
+            let body = m["Body"].as_str().expect("Body");
+            got.push(serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}")));
+            aws(
+                "sqs",
+                "DeleteMessage",
+                json!({"QueueUrl": queue_url, "ReceiptHandle": m["ReceiptHandle"]}),
+            );
+        }
+        if got.len() >= want || Instant::now() >= deadline {
+            return got;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The CLI.
+
+struct Scratch {
+    dir: PathBuf,
+    bus: String,
+}
+
+impl Scratch {
+    fn new(test: &str) -> Scratch {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let bus = format!("depot-{test}-{}-{nanos}", std::process::id());
+        let dir = std::env::temp_dir().join(&bus);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        Scratch { dir, bus }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).to_string_lossy().into_owned()
+    }
+
+    fn db(&self) -> String {
+        format!("sqlite:{}", self.path("depot.sqlite"))
+    }
+
+    /// examples/dogs.dataset.json naming this test's bus.
+    fn dataset(&self) -> (String, Value) {
+        let text = std::fs::read_to_string(example("dogs.dataset.json")).expect("dataset");
+        let mut ds: Value = serde_json::from_str(&text).expect("dataset JSON");
+        ds["eventBusName"] = json!(self.bus);
+        let path = self.path("dataset.json");
+        std::fs::write(&path, ds.to_string()).expect("write dataset");
+        (path, ds)
+    }
+
+    /// The outbox, oldest first: (event_id, envelope, published_at).
+    fn outbox(&self) -> Vec<(String, Value, Option<String>)> {
+        let conn = rusqlite::Connection::open(self.path("depot.sqlite")).expect("open db");
+        let mut st = conn
+            .prepare(
+                "SELECT event_id, envelope, published_at FROM depot_migrate_outbox ORDER BY id",
+            )
+            .expect("outbox query");
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            })
+            .expect("outbox rows")
+            .map(|r| {
+                let (id, env, at) = r.expect("row");
+                (id, serde_json::from_str(&env).expect("envelope JSON"), at)
+            })
+            .collect();
+        rows
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs the CLI with `aws_endpoint` as AWS_ENDPOINT_URL, dummy credentials and a region,
+/// and nothing from the caller's AWS environment.
+fn cli(scratch: &Scratch, aws_endpoint: &str, args: &[&str]) -> Output {
+    let mut cmd = Command::new(BIN);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") || k.starts_with("DEPOT_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.args(args)
+        .env("AWS_ENDPOINT_URL", aws_endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", scratch.path("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            scratch.path("no-aws-credentials"),
+        )
+        .output()
+        .expect("run depot-migrate")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ok(o: Output, what: &str) -> Output {
+    assert!(
+        o.status.success(),
+        "{what}: exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
+    );
+    o
+}
+
+fn version_hash(scratch: &Scratch, dataset: &str) -> String {
+    let pkg = example("dogs.v1.package.json");
+    let o = ok(
+        cli(
+            scratch,
+            &endpoint(),
+            &[
+                "hash",
+                "--package",
+                pkg.to_str().expect("path"),
+                "--dataset",
+                dataset,
+            ],
+        ),
+        "hash",
+    );
+    let h = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    assert_eq!(h.len(), 64, "hash prints 64 hex digits: {h:?}");
+    h
+}
+
+fn apply(scratch: &Scratch, aws_endpoint: &str, dataset: &str) -> Output {
+    let pkg = example("dogs.v1.package.json");
+    cli(
+        scratch,
+        aws_endpoint,
+        &[
+            "apply",
+            "--package",
+            pkg.to_str().expect("path"),
+            "--dataset",
+            dataset,
+            "--db",
+            &scratch.db(),
+            "--events",
+            "eventbridge",
+        ],
+    )
+}
+
+fn flush(scratch: &Scratch, aws_endpoint: &str) -> Output {
+    cli(
+        scratch,
+        aws_endpoint,
+        &[
+            "events",
+            "flush",
+            "--db",
+            &scratch.db(),
+            "--events",
+            "eventbridge",
+            "--event-bus",
+            &scratch.bus,
+        ],
+    )
+}
+
+/// The delivered envelopes are the outbox's, in outbox order, with the right detail.
+fn check_delivered(
+    got: &[Value],
+    outbox: &[(String, Value, Option<String>)],
+    ds: &Value,
+    hash: &str,
+) {
+    let events: Vec<&str> = got
+        .iter()
+        .map(|e| e["detail"]["event"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(events, ["attempted", "deployed"], "delivered: {got:#?}");
+    assert_eq!(outbox.len(), 2, "outbox: {outbox:#?}");
+    for (e, (event_id, stored, published_at)) in got.iter().zip(outbox) {
+        assert!(published_at.is_some(), "{event_id} is still pending");
+        assert_eq!(e["source"], "tech.stage.depot");
+        assert_eq!(e["detail-type"], "migration-lifecycle");
+        assert_eq!(e["version"], "0");
+        assert_eq!(e["region"], REGION);
+        assert_eq!(e["resources"], json!([]));
+        // Time is the state change's, as written to the outbox (not the publish time).
+        assert_eq!(e["time"], stored["time"], "time of {event_id}");
+        // The detail is exactly what the outbox holds.
+        assert_eq!(e["detail"], stored["detail"], "detail of {event_id}");
+        let d = &e["detail"];
+        assert_eq!(d["type"], "lifecycle");
+        assert_eq!(d["eventId"], json!(event_id));
+        assert_eq!(d["datasetVersionHash"], hash);
+        assert_eq!(d["datasetId"], ds["datasetId"]);
+        assert_eq!(d["datasetAlias"], ds["datasetAlias"]);
+        assert_eq!(d["environmentId"], ds["environmentId"]);
+        assert_eq!(d["engine"], "sqlite");
+        assert_eq!(d["migrationMode"], "synchronous");
+        assert!(d["revision"].is_i64(), "revision in {d}");
+        assert!(
+            d["runId"].as_str().is_some_and(|r| !r.is_empty()),
+            "runId in {d}"
+        );
+        assert!(d["planHash"].as_str().is_some(), "planHash in {d}");
+    }
+    assert_eq!(got[0]["detail"]["runId"], got[1]["detail"]["runId"]);
+    assert_ne!(got[0]["detail"]["eventId"], got[1]["detail"]["eventId"]);
+}
+
+#[test]
+fn apply_publishes_attempted_and_deployed_to_the_dataset_bus() {
+    let s = Scratch::new("apply");
+    let queue = bus_with_queue(&s.bus);
+    let (dataset, ds) = s.dataset();
+    let hash = version_hash(&s, &dataset);
+
+    let o = ok(apply(&s, &endpoint(), &dataset), "apply");
+    let err = stderr(&o);
+    assert!(err.contains("deployed"), "stderr: {err}");
+    assert!(!err.contains("warning"), "no warnings expected: {err}");
+
+    let got = receive(&queue, 2, Duration::from_secs(10));
+    check_delivered(&got, &s.outbox(), &ds, &hash);
+
+    // Nothing pending: a flush publishes nothing, and a second apply is a silent no-op.
+    let o = ok(flush(&s, &endpoint()), "events flush");
+    assert!(
+        stderr(&o).contains("0 event(s) published"),
+        "{}",
+        stderr(&o)
+    );
+    ok(apply(&s, &endpoint(), &dataset), "apply again");
+    let more = receive(&queue, 1, Duration::from_secs(2));
+    assert!(more.is_empty(), "nothing more expected: {more:#?}");
+}
+
+#[test]
+fn outage_leaves_events_pending_and_flush_delivers_them_once_in_order() {
+    let s = Scratch::new("outage");
+    let queue = bus_with_queue(&s.bus);
+    let (dataset, ds) = s.dataset();
+    let hash = version_hash(&s, &dataset);
+
+    // A port nothing listens on.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://127.0.0.1:{}", l.local_addr().expect("addr").port())
+    };
+    let started = Instant::now();
+    let o = ok(apply(&s, &closed, &dataset), "apply during an outage");
+    let took = started.elapsed();
+    let err = stderr(&o);
+    assert!(err.contains("deployed"), "stderr: {err}");
+    assert!(
+        err.contains("not published yet") && err.contains("events flush"),
+        "a warning that events are pending: {err}"
+    );
+    assert!(
+        err.lines()
+            .all(|l| !l.contains("AWS_SECRET") && !l.contains("aws_secret")),
+        "{err}"
+    );
+    assert!(
+        took < Duration::from_secs(20),
+        "apply took {took:?} during an outage"
+    );
+    let pending = s.outbox();
+    assert_eq!(pending.len(), 2, "outbox: {pending:#?}");
+    assert!(
+        pending.iter().all(|(_, _, at)| at.is_none()),
+        "{pending:#?}"
+    );
+    assert!(receive(&queue, 1, Duration::from_secs(1)).is_empty());
+
+    // Later than the state changes, so that Time = state change time is visible.
+    std::thread::sleep(Duration::from_millis(1100));
+    let o = ok(flush(&s, &endpoint()), "events flush");
+    assert!(
+        stderr(&o).contains("2 event(s) published"),
+        "{}",
+        stderr(&o)
+    );
+    let got = receive(&queue, 2, Duration::from_secs(10));
+    check_delivered(&got, &s.outbox(), &ds, &hash);
+
+    // At-least-once, but nothing is sent twice from our side.
+    let o = ok(flush(&s, &endpoint()), "second events flush");
+    assert!(
+        stderr(&o).contains("0 event(s) published"),
+        "{}",
+        stderr(&o)
+    );
+    let more = receive(&queue, 1, Duration::from_secs(2));
+    assert!(more.is_empty(), "nothing more expected: {more:#?}");
+}
+
+/// A stand-in for EventBridge that records each request body and answers every
+/// `PutEvents` with `FailedEntryCount` 1: the first entry accepted, the others throttled.
+fn partially_failing_eventbridge() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let log = log.clone();
+            std::thread::spawn(move || loop {
+                // One request: headers, then Content-Length bytes of body.
+                let mut buf = Vec::new();
+                let mut byte = [0u8; 1];
+                while !buf.ends_with(b"\r\n\r\n") {
+                    match conn.read(&mut byte) {
+                        Ok(1) => buf.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0u8; len];
+                if conn.read_exact(&mut body).is_err() {
+                    return;
+                }
+                let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let n = req["Entries"].as_array().map_or(0, Vec::len);
+                log.lock().expect("log").push(req);
+                let mut entries = vec![json!({"EventId": "accepted-1"})];
+                for _ in 1..n {
+                    entries.push(json!({"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"}));
+                }
+                let out = json!({"FailedEntryCount": n.saturating_sub(1), "Entries": entries})
+                    .to_string();
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\r\n{out}",
+                    out.len()
+                );
+                if conn.write_all(resp.as_bytes()).is_err() {
+                    return;
+                }
+            });
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn partial_failure_publishes_only_the_accepted_prefix() {
+    let s = Scratch::new("partial");
+    let queue = bus_with_queue(&s.bus);
+    let (dataset, ds) = s.dataset();
+    let hash = version_hash(&s, &dataset);
+
+    // Both events pending (an outage during apply) ...
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://127.0.0.1:{}", l.local_addr().expect("addr").port())
+    };
+    ok(apply(&s, &closed, &dataset), "apply during an outage");
+    assert_eq!(s.outbox().len(), 2);
+
+    // ... then a flush to an EventBridge that accepts only the first of them.
+    let (fake, seen) = partially_failing_eventbridge();
+    let o = ok(flush(&s, &fake), "events flush (partial failure)");
+    let err = stderr(&o);
+    assert!(err.contains("1 event(s) published"), "{err}");
+    assert!(err.contains("ThrottlingException"), "{err}");
+    let requests = seen.lock().expect("log").clone();
+    assert_eq!(requests.len(), 1, "one PutEvents request: {requests:#?}");
+    let entries = requests[0]["Entries"].as_array().expect("Entries").clone();
+    assert_eq!(entries.len(), 2, "{entries:#?}");
+    let outbox = s.outbox();
+    for (e, (_, stored, _)) in entries.iter().zip(&outbox) {
+        // The wire format: the bus, the envelope's source, detail-type and detail (as a
+        // JSON string), Time = the state change time (epoch seconds), no resources.
+        assert_eq!(e["EventBusName"], json!(s.bus));
+        assert_eq!(e["Source"], "tech.stage.depot");
+        assert_eq!(e["DetailType"], "migration-lifecycle");
+        let detail: Value =
+            serde_json::from_str(e["Detail"].as_str().expect("Detail is a string")).expect("JSON");
+        assert_eq!(detail, stored["detail"]);
+        let t = humantime::parse_rfc3339(stored["time"].as_str().expect("time"))
+            .expect("RFC 3339 time")
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs();
+        assert_eq!(e["Time"].as_f64(), Some(t as f64), "Time of {e}");
+        assert_eq!(e["Resources"], json!([]));
+    }
+    assert!(
+        outbox[0].2.is_some(),
+        "the accepted event is marked published"
+    );
+    assert!(outbox[1].2.is_none(), "the throttled event stays pending");
+
+    // The real bus then gets only the rest: the accepted event is not sent again.
+    let o = ok(flush(&s, &endpoint()), "events flush");
+    assert!(
+        stderr(&o).contains("1 event(s) published"),
+        "{}",
+        stderr(&o)
+    );
+    let got = receive(&queue, 1, Duration::from_secs(10));
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0]["detail"]["event"], "deployed");
+    assert_eq!(got[0]["detail"]["datasetVersionHash"], hash);
+    assert_eq!(got[0]["detail"]["datasetId"], ds["datasetId"]);
+    assert_eq!(got[0]["detail"]["eventId"], json!(outbox[1].0));
+    assert!(receive(&queue, 1, Duration::from_secs(1)).is_empty());
+}
