@@ -21,6 +21,11 @@ python3 tests/vectors/generate.py --check
 step "cargo nextest run (with a throwaway PostgreSQL: scripts/with-services.sh)"
 ./scripts/with-services.sh cargo nextest run --workspace --no-fail-fast
 
+step "TLS to PostgreSQL (rustls, a throwaway CA)"
+command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl >/dev/null; }
+cargo build --quiet -p depot-migrate
+tests/tls-check.sh target/debug/depot-migrate
+
 step "doc tests"
 cargo test --workspace --doc --quiet
 

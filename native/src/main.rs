@@ -539,6 +539,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
             )
             .map_err(Failure::Failed)?;
             eprintln!("{n} event(s) published");
+            // A flush that leaves events pending has not done its job: say so in the exit
+            // code, so a pipeline can retry.
+            let left = store
+                .pending_events(None, 1)
+                .map_err(|e| Failure::Failed(e.to_string()))?;
+            if !left.is_empty() && sink.enabled() {
+                return Err(Failure::Failed(
+                    "events are still pending after the flush; run `depot-migrate events flush` again".into(),
+                ));
+            }
             Ok(())
         }
         Command::Validate { package, dataset } => {

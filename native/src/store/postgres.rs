@@ -87,17 +87,54 @@ impl PostgresStore {
         }
         config.application_name("depot-migrate");
         config.connect_timeout(Duration::from_secs(10));
-        config.connect(NoTls).map_err(|e| {
+        let connect_err = |e: postgres::Error| {
             StoreError::Db(format!(
                 "cannot connect to PostgreSQL: {}",
                 super::scrub(&pg_message(&e), url)
             ))
-        })
+        };
+        if config.get_ssl_mode() == postgres::config::SslMode::Disable {
+            return config.connect(NoTls).map_err(connect_err);
+        }
+        // sslmode=prefer (the default) or require: TLS with rustls, verified against the
+        // public roots plus the CA bundle in PGSSLROOTCERT (for RDS/Aurora, the RDS CA
+        // bundle). `prefer` falls back to plain text when the server has no TLS.
+        config.connect(tls_connector()?).map_err(connect_err)
     }
 
     fn err(&self, e: postgres::Error) -> StoreError {
         StoreError::Db(super::scrub(&pg_message(&e), &self.url))
     }
+}
+
+/// A rustls connector trusting the public web PKI roots and, when `PGSSLROOTCERT` names
+/// a PEM file, the certificates in it.
+fn tls_connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = std::env::var_os("PGSSLROOTCERT").filter(|p| !p.is_empty()) {
+        let shown = path.to_string_lossy().into_owned();
+        let certs = rustls::pki_types::CertificateDer::pem_file_iter(&path)
+            .map_err(|e| StoreError::Db(format!("cannot read PGSSLROOTCERT {shown}: {e}")))?;
+        for cert in certs {
+            let cert = cert.map_err(|e| {
+                StoreError::Db(format!("bad certificate in PGSSLROOTCERT {shown}: {e}"))
+            })?;
+            roots.add(cert).map_err(|e| {
+                StoreError::Db(format!(
+                    "unusable certificate in PGSSLROOTCERT {shown}: {e}"
+                ))
+            })?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StoreError::Db(format!("TLS setup failed: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
 fn pg_message(e: &postgres::Error) -> String {
