@@ -65,11 +65,13 @@ pub enum Code {
     InvalidStepKey,
     /// An I/O error reading an input file.
     Io,
+    /// A name reserved for depot-migrate's own objects.
+    ReservedName,
 }
 
 impl Code {
     /// Every code, in code order.
-    pub const ALL: [Code; 28] = [
+    pub const ALL: [Code; 29] = [
         Code::FileTooLarge,
         Code::NotUtf8,
         Code::MalformedJson,
@@ -96,6 +98,7 @@ impl Code {
         Code::NullablePrimaryKey,
         Code::InvalidRenameHint,
         Code::NotIndexable,
+        Code::ReservedName,
         Code::InvalidDatasetField,
         Code::InvalidStepKey,
     ];
@@ -129,6 +132,7 @@ impl Code {
             Code::NullablePrimaryKey => "DM2013",
             Code::InvalidRenameHint => "DM2014",
             Code::NotIndexable => "DM2015",
+            Code::ReservedName => "DM2016",
             Code::InvalidDatasetField => "DM3001",
             Code::InvalidStepKey => "DM3002",
         }

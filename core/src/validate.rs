@@ -306,6 +306,12 @@ fn rename_hint(
     }
 }
 
+/// Whether a table name is one depot-migrate keeps for its own tables.
+pub fn is_reserved_table_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.starts_with("depot_migrate_") || lower.starts_with("_depot_new_")
+}
+
 fn table(
     t: &Table,
     path: &JsonPath,
@@ -314,7 +320,15 @@ fn table(
     broken_index: &dyn Fn(usize) -> bool,
     problems: &mut Vec<Problem>,
 ) {
-    check_identifier(&t.name, "table", &|| path.key("name"), problems);
+    if check_identifier(&t.name, "table", &|| path.key("name"), problems)
+        && is_reserved_table_name(&t.name)
+    {
+        problems.push(Problem::new(
+            Code::ReservedName,
+            path.key("name"),
+            format!("table name {} is reserved: names starting with depot_migrate_ or _depot_new_ belong to depot-migrate's own tables; rename the table", show(&t.name)),
+        ));
+    }
     if t.columns.is_empty() {
         problems.push(Problem::new(
             Code::EmptyList,
@@ -838,7 +852,15 @@ pub fn dataset_fields(ds: &DatasetFields<'_>) -> Vec<Problem> {
         ));
     }
     if let Some(schema) = ds.schema {
-        check_identifier(schema, "schema", &|| root.key("schema"), &mut problems);
+        if check_identifier(schema, "schema", &|| root.key("schema"), &mut problems)
+            && schema.eq_ignore_ascii_case("depot_migrate")
+        {
+            problems.push(Problem::new(
+                Code::ReservedName,
+                root.key("schema"),
+                "schema depot_migrate is reserved for depot-migrate's own state; choose another schema".to_string(),
+            ));
+        }
     }
     if let Some(bus) = ds.event_bus_name {
         let name = bus.rsplit_once(":event-bus/").map_or(bus, |(arn, name)| {

@@ -7,7 +7,7 @@ use crate::eventbridge::EventBridgeSink;
 use crate::store::Store;
 use serde_json::Value;
 use std::io::Write;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// Where lifecycle events go.
 pub trait EventSink {
@@ -102,33 +102,36 @@ pub fn publish_pending(
     let start = Instant::now();
     let mut published = 0;
     loop {
-        let batch = store
-            .pending_events(dataset_id, 10)
-            .map_err(|e| e.to_string())?;
-        if batch.is_empty() {
-            return Ok(published);
-        }
-        let envelopes: Vec<Value> = batch.iter().map(|(_, e)| e.clone()).collect();
-        let n = match sink.publish(&envelopes) {
+        let mut failure: Option<String> = None;
+        let mut publish = |envelopes: &[Value]| match sink.publish(envelopes) {
             Ok(n) => n,
             Err(e) => {
-                eprintln!("warning: events not published yet ({e}); they stay in the outbox for `depot-migrate events flush` or the next run");
-                return Ok(published);
+                failure = Some(e);
+                0
             }
         };
-        let ids: Vec<i64> = batch.iter().take(n).map(|(id, _)| *id).collect();
-        let at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-        store.mark_published(&ids, &at).map_err(|e| e.to_string())?;
-        published += n;
-        if n < batch.len() || start.elapsed() >= budget {
-            if n < batch.len()
-                || store
-                    .pending_events(dataset_id, 1)
-                    .map(|p| !p.is_empty())
-                    .unwrap_or(false)
-            {
-                eprintln!("warning: some events are still pending; `depot-migrate events flush` publishes them");
+        let claimed = store
+            .publish_claimed(dataset_id, 10, &mut publish)
+            .map_err(|e| e.to_string())?;
+        let Some((batch, n)) = claimed else {
+            // Another publisher holds the claim and publishes in order; wait for it
+            // within the budget, so that what is left afterwards really is pending.
+            if start.elapsed() >= budget {
+                return Ok(published);
             }
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        };
+        published += n;
+        if let Some(e) = failure {
+            eprintln!("warning: events not published yet ({e}); they stay in the outbox for `depot-migrate events flush` or the next run");
+            return Ok(published);
+        }
+        if batch == 0 {
+            return Ok(published);
+        }
+        if n < batch || start.elapsed() >= budget {
+            eprintln!("warning: some events are still pending; `depot-migrate events flush` publishes them");
             return Ok(published);
         }
     }

@@ -418,8 +418,16 @@ fn apply_locked(
                 // (3) record the failure and its `failed` event in a separate transaction.
                 let record = match e {
                     MigrateError::Step(f) => f.record.clone(),
+                    MigrateError::Store(StoreError::LockHeld { .. }) => FailureRecord {
+                        class: "leaseLost".into(),
+                        message:
+                            "another executor took over this run's lease; nothing was committed"
+                                .into(),
+                        rolled_back: true,
+                        ..FailureRecord::default()
+                    },
                     MigrateError::Store(se) => FailureRecord {
-                        class: "store".into(),
+                        class: "connection".into(),
                         message: se.to_string(),
                         rolled_back: true,
                         ..FailureRecord::default()
@@ -429,7 +437,7 @@ fn apply_locked(
                 let mut failed_state = base(r1 + 1, &at);
                 failed_state.last_failure = Some(record.clone());
                 let detail = json!({"plan": summary, "failure": record});
-                store.transition(&transition(
+                let t3 = transition(
                     failed_state,
                     r1,
                     LifecycleEvent::Failed,
@@ -437,7 +445,14 @@ fn apply_locked(
                     detail,
                     Some(&record),
                     None,
-                ))?;
+                );
+                // The failure may have taken the connection with it: record it on a
+                // fresh one.
+                if let Err(first) = store.transition(&t3) {
+                    eprintln!("warning: recording the failure failed ({first}); retrying on a new connection");
+                    store.reconnect()?;
+                    store.transition(&t3)?;
+                }
                 return Err(ApplyError::Failed(Box::new(record)));
             }
         }

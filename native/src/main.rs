@@ -715,14 +715,18 @@ fn apply_failure(e: executor::ApplyError) -> Failure {
     match e {
         executor::ApplyError::Refused(m) => Failure::Refused(m),
         executor::ApplyError::Store(m) => Failure::Failed(m),
-        executor::ApplyError::Failed(f) => Failure::Failed(format!(
-            "step {} ({}) failed{}: {}; the database is {} (see `depot-migrate status` and `history`)",
-            f.step_index.map_or("-".to_string(), |i| i.to_string()),
-            f.step_key.as_deref().unwrap_or("-"),
-            f.sqlstate.as_deref().map(|c| format!(" with SQLSTATE {c}")).unwrap_or_default(),
-            f.message,
-            if f.rolled_back { "exactly as before (rolled back)" } else { "partly migrated" }
-        )),
+        executor::ApplyError::Failed(f) => {
+            let what = match (f.step_index, f.step_key.as_deref()) {
+                (Some(i), Some(k)) => format!("step {i} ({k})"),
+                _ => format!("the migration ({})", f.class),
+            };
+            Failure::Failed(format!(
+                "{what} failed{}: {}; the database is {} (see `depot-migrate status` and `history`)",
+                f.sqlstate.as_deref().map(|c| format!(" with SQLSTATE {c}")).unwrap_or_default(),
+                f.message,
+                if f.rolled_back { "exactly as before (rolled back)" } else { "partly migrated" }
+            ))
+        }
     }
 }
 

@@ -147,8 +147,20 @@ pub trait Store {
         dataset_id: Option<&str>,
         limit: usize,
     ) -> Result<Vec<(i64, Value)>, StoreError>;
-    /// Marks events published.
-    fn mark_published(&mut self, ids: &[i64], at: &str) -> Result<(), StoreError>;
+    /// Claims up to `limit` of the oldest unpublished events (one publisher at a time, so
+    /// each event goes out once and in order), hands them to `publish`, and marks the
+    /// prefix it reports as published, all in one transaction. `Ok(None)`: another
+    /// publisher holds the claim (and will publish these too).
+    fn publish_claimed(
+        &mut self,
+        dataset_id: Option<&str>,
+        limit: usize,
+        publish: &mut dyn FnMut(&[Value]) -> usize,
+    ) -> Result<Option<(usize, usize)>, StoreError>;
+    /// Opens a fresh connection after the old one was lost (no-op where there is none).
+    fn reconnect(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// The dataset's history, oldest first.
     fn history(&mut self, dataset_id: &str) -> Result<Vec<Value>, StoreError>;
     /// Whether another executor holds the dataset's lock now.

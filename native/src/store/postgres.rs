@@ -18,6 +18,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// The first key of our advisory locks: "DPMG".
 const LOCK_NAMESPACE: i32 = 0x4450_4d47;
+/// The first key of the outbox publisher lock: "DPMP".
+const PUBLISHER_NAMESPACE: i32 = 0x4450_4d50;
 
 /// A PostgreSQL database holding a dataset and its state.
 pub struct PostgresStore {
@@ -303,7 +305,7 @@ impl Store for PostgresStore {
         let held: bool = self
             .client
             .query_one(
-                "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = ($1::bigint & 4294967295) AND objid::bigint = ($2::bigint & 4294967295) AND objsubid = 2 AND granted",
+                "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = ($1::bigint & 4294967295) AND objid::bigint = ($2::bigint & 4294967295) AND objsubid = 2 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
                 &[&(LOCK_NAMESPACE as i64), &(lock_key(dataset_id) as i64)],
             )
             .map_err(|e| self.err(e))?
@@ -454,13 +456,52 @@ impl Store for PostgresStore {
             .collect())
     }
 
-    fn mark_published(&mut self, ids: &[i64], at: &str) -> Result<(), StoreError> {
-        self.client
-            .execute(
-                "UPDATE depot_migrate.outbox SET published_at = $2 WHERE id = ANY($1)",
-                &[&ids, &at],
+    fn publish_claimed(
+        &mut self,
+        dataset_id: Option<&str>,
+        limit: usize,
+        publish: &mut dyn FnMut(&[Value]) -> usize,
+    ) -> Result<Option<(usize, usize)>, StoreError> {
+        let url = self.url.clone();
+        let err = |e: postgres::Error| StoreError::Db(super::scrub(&pg_message(&e), &url));
+        let mut tx = self.client.transaction().map_err(err)?;
+        // One publisher at a time (our own advisory-lock namespace, held until commit).
+        let claimed: bool = tx
+            .query_one(
+                "SELECT pg_try_advisory_xact_lock($1, 1)",
+                &[&PUBLISHER_NAMESPACE],
             )
-            .map_err(|e| self.err(e))?;
+            .map_err(err)?
+            .get(0);
+        if !claimed {
+            return Ok(None);
+        }
+        let rows = tx
+            .query(
+                "SELECT id, envelope FROM depot_migrate.outbox WHERE published_at IS NULL AND ($1::text IS NULL OR dataset_id = $1) ORDER BY id LIMIT $2",
+                &[&dataset_id, &(limit as i64)],
+            )
+            .map_err(err)?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+        let envelopes: Vec<Value> = rows
+            .iter()
+            .map(|r| r.get::<_, postgres::types::Json<Value>>(1).0)
+            .collect();
+        if envelopes.is_empty() {
+            return Ok(Some((0, 0)));
+        }
+        let n = publish(&envelopes).min(ids.len());
+        tx.execute(
+            "UPDATE depot_migrate.outbox SET published_at = $2 WHERE id = ANY($1)",
+            &[&&ids[..n], &now()],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(Some((ids.len(), n)))
+    }
+
+    fn reconnect(&mut self) -> Result<(), StoreError> {
+        self.client = Self::new_client(&self.url)?;
         Ok(())
     }
 

@@ -167,6 +167,32 @@ impl Store for SqliteStore {
                 self.token = Some(holder.token.clone());
                 return Ok(());
             }
+            // A holder on this host whose process is gone (killed) cannot renew: take over.
+            let holder_now: Option<String> = self
+                .conn
+                .query_row(
+                    "SELECT holder FROM depot_migrate_lease WHERE dataset_id = ?1",
+                    params![dataset_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            if let Some(h) = holder_now.and_then(|h| serde_json::from_str::<Value>(&h).ok()) {
+                let same_host = h["host"].as_str() == Some(holder.host.as_str());
+                let dead = h["pid"]
+                    .as_u64()
+                    .is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists());
+                if same_host && dead && std::path::Path::new("/proc/self").exists() {
+                    eprintln!(
+                        "warning: the previous executor (pid {}) is gone; taking over its lease",
+                        h["pid"]
+                    );
+                    self.conn
+                        .execute("UPDATE depot_migrate_lease SET expires = 0 WHERE dataset_id = ?1 AND holder = ?2", params![dataset_id, h.to_string()])
+                        .map_err(db)?;
+                    continue;
+                }
+            }
             if start.elapsed() >= wait {
                 let who: Option<String> = self
                     .conn
@@ -331,16 +357,46 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
-    fn mark_published(&mut self, ids: &[i64], at: &str) -> Result<(), StoreError> {
-        let tx = self.conn.transaction().map_err(db)?;
-        for id in ids {
+    fn publish_claimed(
+        &mut self,
+        dataset_id: Option<&str>,
+        limit: usize,
+        publish: &mut dyn FnMut(&[Value]) -> usize,
+    ) -> Result<Option<(usize, usize)>, StoreError> {
+        // BEGIN IMMEDIATE: SQLite's single writer is the claim.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let batch: Vec<(i64, String)> = {
+            let mut st = tx
+                .prepare("SELECT id, envelope FROM depot_migrate_outbox WHERE published_at IS NULL AND (?1 IS NULL OR dataset_id = ?1) ORDER BY id LIMIT ?2")
+                .map_err(db)?;
+            let rows = st
+                .query_map(params![dataset_id, limit as i64], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(db)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db)?
+        };
+        if batch.is_empty() {
+            return Ok(Some((0, 0)));
+        }
+        let envelopes: Vec<Value> = batch
+            .iter()
+            .map(|(_, e)| serde_json::from_str(e).unwrap_or(Value::Null))
+            .collect();
+        let n = publish(&envelopes).min(batch.len());
+        let at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        for (id, _) in batch.iter().take(n) {
             tx.execute(
                 "UPDATE depot_migrate_outbox SET published_at = ?2 WHERE id = ?1",
                 params![id, at],
             )
             .map_err(db)?;
         }
-        tx.commit().map_err(db)
+        tx.commit().map_err(db)?;
+        Ok(Some((batch.len(), n)))
     }
 
     fn history(&mut self, dataset_id: &str) -> Result<Vec<Value>, StoreError> {
