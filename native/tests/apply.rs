@@ -1716,7 +1716,7 @@ fn two_datasets_in_one_database_postgres() {
     assert_eq!(ctx.status(&b), sb);
 }
 
-// EXECUTOR BUG: nothing stops a package or dataset from naming depot-migrate's own state
+// Regression test (an executor bug this suite found, now fixed): nothing stops a package or dataset from naming depot-migrate's own state
 // tables (SQLite: `depot_migrate_*` in the same file; Postgres: schema `depot_migrate`).
 // The collision is found only when the DDL runs, after `attempted` was published and the
 // dataset marked failed, instead of being rejected as bad input (exit 2) before anything
@@ -1742,7 +1742,7 @@ fn reserved_state_names_are_rejected(engine: Engine) {
     let r = ctx.apply(&pkg, &ds, &[]);
     assert!(
         r.stdout.trim().is_empty(),
-        "EXECUTOR BUG: a name reserved for the state tables reaches the database: exit {}, events {:?}, stderr {}",
+        "a name reserved for the state tables reaches the database: exit {}, events {:?}, stderr {}",
         r.code,
         names(&parse_jsonl(&r.stdout, "stdout")),
         r.stderr.trim()
@@ -1782,7 +1782,7 @@ fn waiting_backend(ctx: &Ctx) -> i32 {
     }
 }
 
-// EXECUTOR BUG: when the connection of the migration transaction is lost (failover,
+// Regression test (an executor bug this suite found, now fixed): when the connection of the migration transaction is lost (failover,
 // network, pg_terminate_backend), apply exits 1 with "failed: connection closed" but
 // records nothing: no `failed` event, no lastFailure, no history row. The failure was
 // detected (by the executor itself), so DESIGN.md requires `failed` with its `error`
@@ -1817,11 +1817,11 @@ fn connection_lost_mid_migration_is_recorded_postgres() {
     let pending = names(&ctx.flush().events());
     assert!(
         events.contains(&"failed".to_string()) || pending.contains(&"failed".to_string()),
-        "EXECUTOR BUG: a lost connection emits no failed event (events {events:?}, pending {pending:?}, stderr {stderr:?})"
+        "a lost connection emits no failed event (events {events:?}, pending {pending:?}, stderr {stderr:?})"
     );
     assert!(
         status["lastFailure"].is_object(),
-        "EXECUTOR BUG: a lost connection records no lastFailure: {status}"
+        "a lost connection records no lastFailure: {status}"
     );
     assert_eq!(status["attemptedVersion"], h2.as_str(), "{status}");
 }
@@ -1871,7 +1871,7 @@ fn lease_taken_over_mid_migration_does_not_commit_postgres() {
     // also advises "raise --lock-wait", which does not apply to a lease lost mid-run.
     assert_eq!(
         err["class"], "leaseLost",
-        "EXECUTOR BUG: a lease lost mid-run is reported with class {}: {err}",
+        "a lease lost mid-run is reported with class {}: {err}",
         err["class"]
     );
 }
@@ -1891,7 +1891,7 @@ fn growing_packages(ctx: &Ctx, n: usize) -> Vec<String> {
         .collect()
 }
 
-// EXECUTOR BUG: concurrent publishers must claim outbox rows (DESIGN.md: "concurrent
+// Regression test (an executor bug this suite found, now fixed): concurrent publishers must claim outbox rows (DESIGN.md: "concurrent
 // publishers claim rows, e.g. FOR UPDATE SKIP LOCKED"). Both stores read pending rows
 // with a plain SELECT (`pending_events`) and mark them afterwards (`mark_published`), so
 // two `events flush` (or a flush and an apply's own publishing) at once publish the same
@@ -1931,7 +1931,7 @@ fn concurrent_flushes_publish_each_event_once(engine: Engine) {
     assert_eq!(
         all.len(),
         expected,
-        "EXECUTOR BUG: concurrent flushes published {} events for {expected} pending (duplicates)",
+        "concurrent flushes published {} events for {expected} pending (duplicates)",
         all.len()
     );
 }
@@ -2222,7 +2222,7 @@ fn lock_wait_waits_for_the_lock_postgres() {
     check_stable(&ctx.status(&ds), &ctx, &h1, 2);
 }
 
-// EXECUTOR BUG: `status` probes the executor lock (to tell in-progress from failed) in
+// Regression test (an executor bug this suite found, now fixed): `status` probes the executor lock (to tell in-progress from failed) in
 // pg_locks without filtering on the database (store/postgres.rs `lock_held_elsewhere`),
 // while advisory locks are per database. An executor of the same dataset id in another
 // database of the same server (dev/staging databases on one cluster) makes a dead run
@@ -2256,7 +2256,7 @@ fn lock_probe_is_per_database_postgres() {
     let status = a.status(&ds);
     assert_eq!(
         status["phase"], "failed",
-        "EXECUTOR BUG: a lock held in another database makes the dead run in this one look in-progress: {status}"
+        "a lock held in another database makes the dead run in this one look in-progress: {status}"
     );
 }
 
@@ -2296,12 +2296,12 @@ fn killed_executor_sqlite() {
         }
         assert_eq!(
             status["phase"], "failed",
-            "EXECUTOR BUG: a killed SQLite executor still counts as in-progress: {status}"
+            "a killed SQLite executor still counts as in-progress: {status}"
         );
         let r = ctx.apply(&v2, &ds, &["--lock-wait", "2s"]);
         assert_eq!(
             r.code, 0,
-            "EXECUTOR BUG: the lease of a killed SQLite executor blocks the next apply: {}",
+            "the lease of a killed SQLite executor blocks the next apply: {}",
             r.stderr
         );
         check_stable(

@@ -538,8 +538,16 @@ fn partial_failure_publishes_only_the_accepted_prefix() {
 
     // ... then a flush to an EventBridge that accepts only the first of them.
     let (fake, seen) = partially_failing_eventbridge();
-    let o = ok(flush(&s, &fake), "events flush (partial failure)");
+    // A flush that leaves events pending exits 1, so a pipeline can retry it.
+    let o = flush(&s, &fake);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "events flush (partial failure): {}",
+        stderr(&o)
+    );
     let err = stderr(&o);
+    assert!(err.contains("still pending"), "{err}");
     assert!(err.contains("1 event(s) published"), "{err}");
     assert!(err.contains("ThrottlingException"), "{err}");
     let requests = seen.lock().expect("log").clone();

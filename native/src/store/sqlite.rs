@@ -112,6 +112,16 @@ fn write_transition(tx: &rusqlite::Transaction<'_>, t: &Transition) -> Result<()
     Ok(())
 }
 
+/// Whether a lease holder ran on this host and its process is gone (killed): such a
+/// holder can never renew or release its lease.
+fn holder_is_dead(holder: &Value, this_host: &str) -> bool {
+    let same_host = holder["host"].as_str() == Some(this_host);
+    let gone = holder["pid"]
+        .as_u64()
+        .is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists());
+    same_host && gone && std::path::Path::new("/proc/self").exists()
+}
+
 impl Store for SqliteStore {
     fn ensure_state_schema(&mut self) -> Result<(), StoreError> {
         let tx = self
@@ -225,15 +235,19 @@ impl Store for SqliteStore {
     }
 
     fn lock_held_elsewhere(&mut self, dataset_id: &str) -> Result<bool, StoreError> {
-        let n: i64 = self
+        let holder: Option<String> = self
             .conn
             .query_row(
-                "SELECT count(*) FROM depot_migrate_lease WHERE dataset_id = ?1 AND expires >= ?2 AND token IS NOT ?3",
+                "SELECT holder FROM depot_migrate_lease WHERE dataset_id = ?1 AND expires >= ?2 AND token IS NOT ?3",
                 params![dataset_id, now_secs(), self.token],
                 |r| r.get(0),
             )
+            .optional()
             .map_err(db)?;
-        Ok(n > 0)
+        let this_host = crate::executor::lease_holder().host;
+        Ok(holder
+            .and_then(|h| serde_json::from_str::<Value>(&h).ok())
+            .is_some_and(|h| !holder_is_dead(&h, &this_host)))
     }
 
     fn read_state(&mut self, dataset_id: &str) -> Result<Option<StoredState>, StoreError> {
