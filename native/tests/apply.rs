@@ -1865,10 +1865,8 @@ fn lease_taken_over_mid_migration_does_not_commit_postgres() {
         "after the attempted line: {stdout}"
     );
     let err = &events[0]["detail"]["error"];
-    // EXECUTOR BUG (minor): the class is "store", not one of the classes FailureRecord
-    // documents (step, lockTimeout, connection, leaseLost, timeout); a consumer routing
-    // on error.class cannot tell a lost lease from any other store error. The message
-    // also advises "raise --lock-wait", which does not apply to a lease lost mid-run.
+    // Regression test: a lease lost mid-run is reported with class leaseLost (it was
+    // "store"), so a consumer routing on error.class can tell it from other errors.
     assert_eq!(
         err["class"], "leaseLost",
         "a lease lost mid-run is reported with class {}: {err}",
@@ -2260,13 +2258,10 @@ fn lock_probe_is_per_database_postgres() {
     );
 }
 
-// EXECUTOR BUG (SQLite liveness): the SQLite lease is a row valid for 300 s with no
-// heartbeat and no check of its holder. When the executor dies mid-migration (kill -9,
-// OOM, CI job cancelled), `status` reports phase in-progress for a process that no
-// longer exists, and every apply is refused (exit 3, "another executor holds the lock")
-// for up to five minutes. The lease names host and pid; a holder on this host whose pid
-// is gone is dead, so the phase should be failed (DESIGN.md: the lease is how status
-// tells in-progress from failed) and the next apply should be allowed to run.
+// Regression test (SQLite liveness): the SQLite lease is a row valid for 300 s. When the
+// executor dies mid-migration (kill -9, OOM, CI job cancelled), a holder on this host
+// whose pid is gone is dead: `status` says failed (not in-progress) and the next apply
+// takes the lease over instead of being refused for five minutes.
 #[test]
 fn killed_executor_sqlite() {
     let (v1, v2) = (example(V1), example(V2));
