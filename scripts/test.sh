@@ -26,6 +26,14 @@ command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq 
 cargo build --quiet -p depot-migrate
 tests/tls-check.sh target/debug/depot-migrate
 
+step "wasm for Node (scripts/build-wasm.sh: wasm32 target + wasm-bindgen-cli at Cargo.lock's version)"
+./scripts/build-wasm.sh --setup
+./scripts/build-wasm.sh
+cargo clippy -p depot-migrate-wasm --target wasm32-unknown-unknown --quiet -- -D warnings
+
+step "wasm tests under Node: the same vectors, bad inputs and plans as the Rust core and the CLI"
+node --test tests/wasm/
+
 step "doc tests"
 cargo test --workspace --doc --quiet
 

@@ -252,6 +252,89 @@ pub fn event_pattern(
     json!({ "source": [SOURCE], "detail-type": [DETAIL_TYPE], "detail": detail })
 }
 
+/// Options of an event pattern, as the CDK construct and the wasm build pass them:
+/// absent or `null` members mean "no filter" (all datasets, all four events).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventPatternOptions {
+    /// Match these dataset ids only.
+    #[serde(default)]
+    pub dataset_ids: Option<Vec<String>>,
+    /// Match these aliases only.
+    #[serde(default)]
+    pub aliases: Option<Vec<String>>,
+    /// Match these events only.
+    #[serde(default)]
+    pub events: Option<Vec<LifecycleEvent>>,
+}
+
+/// Parses [`EventPatternOptions`] from JSON text and builds the pattern; bad options
+/// are reported like any other input, with a code and a JSONPath.
+///
+/// ```
+/// let p = depot_migrate_core::lifecycle::event_pattern_from_json(r#"{"events":["failed"]}"#).unwrap();
+/// assert_eq!(p["detail"]["event"][0], "failed");
+/// assert!(depot_migrate_core::lifecycle::event_pattern_from_json(r#"{"event":[]}"#).is_err());
+/// ```
+pub fn event_pattern_from_json(text: &str) -> Result<Value, crate::Invalid> {
+    use crate::error::{is_unsafe_char, Code, JsonPath, Problem};
+    let mut de = serde_json::Deserializer::from_str(text);
+    // MapOnly: a derived struct would also accept an array of its members.
+    let (path, error) = match serde_path_to_error::deserialize(&mut de) {
+        Ok(crate::model::MapOnly::<EventPatternOptions>(o)) => match de.end() {
+            Ok(()) => {
+                return Ok(event_pattern(
+                    &o.dataset_ids.unwrap_or_default(),
+                    &o.aliases.unwrap_or_default(),
+                    &o.events.unwrap_or_default(),
+                ))
+            }
+            Err(e) => (JsonPath::root(), e),
+        },
+        Err(e) => {
+            let mut path = JsonPath::root();
+            for segment in e.path() {
+                path = match segment {
+                    serde_path_to_error::Segment::Seq { index } => path.index(*index),
+                    serde_path_to_error::Segment::Map { key } => path.key(key),
+                    _ => path,
+                };
+            }
+            (path, e.into_inner())
+        }
+    };
+    // serde quotes member names raw: escape what would break the one-line format.
+    let message: String = error
+        .to_string()
+        .chars()
+        .map(|c| {
+            if is_unsafe_char(c) {
+                format!("\\u{:04x}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    let code = if !error.is_data() {
+        return Err(crate::Invalid::one(
+            Code::MalformedJson,
+            "$",
+            format!("malformed JSON: {message}; fix the syntax there"),
+        ));
+    } else if message.starts_with("unknown field") {
+        Code::UnknownField
+    } else if message.starts_with("unknown variant") {
+        Code::InvalidEnum
+    } else if message.starts_with("duplicate field") {
+        Code::DuplicateMember
+    } else {
+        Code::WrongType
+    };
+    Err(crate::Invalid {
+        problems: vec![Problem::new(code, path, message)],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
