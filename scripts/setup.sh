@@ -10,7 +10,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # Python: the independent RFC 8785 implementation the test vectors are checked against,
 # and jsonschema for the schema checks in scripts; moto_server (EventBridge + SQS) for
 # the EventBridge tests (scripts/with-services.sh starts it).
-PY_PACKAGES=(rfc8785==0.1.4 sqlglot==30.30.0 'moto[server]==5.2.1')
+PY_PACKAGES=(rfc8785==0.1.4 sqlglot==30.30.0 'moto[server]==5.2.1' cfn-lint==1.51.0)
 missing=()
 for spec in "${PY_PACKAGES[@]}"; do
   name="${spec%%==*}"
@@ -18,6 +18,7 @@ for spec in "${PY_PACKAGES[@]}"; do
   module="${module//-/_}"
   # moto.server imports the [server] extra (flask, flask_cors): a moto without it fails.
   if [[ "$name" == "moto[server]" ]]; then module=moto.server; fi
+  if [[ "$name" == "cfn-lint" ]]; then module=cfnlint; fi
   python3 -c "import $module" 2>/dev/null || missing+=("$spec")
 done
 if ((${#missing[@]})); then

@@ -252,6 +252,28 @@ pub fn event_pattern(
     json!({ "source": [SOURCE], "detail-type": [DETAIL_TYPE], "detail": detail })
 }
 
+/// The alert message for lifecycle events, as an EventBridge input transformer
+/// (`{InputPathsMap, InputTemplate}`): the seed's snippet, reading the real field
+/// `$.detail.datasetVersionHash` (the seed's `$.detail.versionHash` does not exist).
+/// Every placeholder sits inside the quoted template, which both AWS and moto accept.
+///
+/// ```
+/// let t = depot_migrate_core::lifecycle::alert_input_transformer();
+/// assert_eq!(t["InputPathsMap"]["versionHash"], "$.detail.datasetVersionHash");
+/// ```
+pub fn alert_input_transformer() -> Value {
+    json!({
+        "InputPathsMap": {
+            "datasetId": "$.detail.datasetId",
+            "datasetAlias": "$.detail.datasetAlias",
+            "event": "$.detail.event",
+            "versionHash": "$.detail.datasetVersionHash",
+            "environmentId": "$.detail.environmentId",
+        },
+        "InputTemplate": "\"Migration lifecycle event for dataset <datasetId> (<datasetAlias>)\\nlifecycle event: <event> -> version hash <versionHash>\\nin environment <environmentId>\"",
+    })
+}
+
 /// Options of an event pattern, as the CDK construct and the wasm build pass them:
 /// absent or `null` members mean "no filter" (all datasets, all four events).
 #[derive(Debug, Clone, Default, Deserialize)]

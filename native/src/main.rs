@@ -133,6 +133,23 @@ enum Command {
         #[arg(long, value_name = "URL")]
         db: Option<String>,
     },
+    /// Print the EventBridge rule that routes a dataset's lifecycle events to an SNS
+    /// topic, as a CloudFormation template (rule + the topic policy that lets
+    /// EventBridge publish) or as the bare event pattern.
+    AlertRule {
+        /// The dataset config (its id scopes the rule; its eventBusName is the bus).
+        #[arg(long, value_name = "FILE")]
+        dataset: String,
+        /// Events to alert on, comma-separated (default: all four).
+        #[arg(long, value_name = "EVENTS", value_delimiter = ',')]
+        events: Vec<String>,
+        /// The SNS topic; without it the template takes an `AlertTopicArn` parameter.
+        #[arg(long, value_name = "ARN")]
+        topic_arn: Option<String>,
+        /// `cloudformation` (a template) or `json` (the event pattern only).
+        #[arg(long, value_enum, default_value_t = RuleFormat::Cloudformation)]
+        format: RuleFormat,
+    },
     /// Event outbox maintenance.
     Events {
         #[command(subcommand)]
@@ -173,6 +190,14 @@ enum EventsCommand {
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (write durations like 5s, 500ms, 2m)"))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum RuleFormat {
+    /// A CloudFormation template.
+    Cloudformation,
+    /// The event pattern.
+    Json,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -551,6 +576,43 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::AlertRule {
+            dataset,
+            events,
+            topic_arn,
+            format,
+        } => {
+            let file =
+                read_input(&dataset).map_err(|(n, e)| Failure::BadInput(vec![(n, e.problems)]))?;
+            let ds = load::parse_dataset(&file.bytes)
+                .map_err(|e| Failure::BadInput(vec![(file.name, e.problems)]))?;
+            let options = json!({"datasetIds": [ds.dataset_id], "events": events});
+            let pattern =
+                depot_migrate_core::lifecycle::event_pattern_from_json(&options.to_string())
+                    .map_err(|e| {
+                        Failure::Usage(format!(
+                            "--events: {}",
+                            e.problems
+                                .first()
+                                .map(|p| p.message.clone())
+                                .unwrap_or_default()
+                        ))
+                    })?;
+            if format == RuleFormat::Json {
+                print_json(&pattern);
+                return Ok(());
+            }
+            if let Some(arn) = &topic_arn {
+                let ok = arn.starts_with("arn:aws")
+                    && arn.split(':').count() == 6
+                    && arn.split(':').nth(2) == Some("sns");
+                if !ok {
+                    return Err(Failure::Usage(format!("--topic-arn {arn:?} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)")));
+                }
+            }
+            print_json(&alert_rule_template(&ds, pattern, topic_arn.as_deref()));
+            Ok(())
+        }
         Command::Validate { package, dataset } => {
             if package.is_none() && dataset.is_none() {
                 return Err(Failure::Usage(
@@ -744,4 +806,62 @@ fn open_for(
         .ensure_state_schema()
         .map_err(|e| Failure::Failed(e.to_string()))?;
     Ok((ds, store))
+}
+
+/// A CloudFormation template with the lifecycle alert rule and the SNS topic policy that
+/// lets EventBridge publish to the topic (without it, notifications are dropped).
+fn alert_rule_template(
+    ds: &DatasetConfig,
+    pattern: serde_json::Value,
+    topic_arn: Option<&str>,
+) -> serde_json::Value {
+    let topic = match topic_arn {
+        Some(arn) => json!(arn),
+        None => json!({"Ref": "AlertTopicArn"}),
+    };
+    let mut rule = json!({
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "Description": format!("Notify (alert) rule for migration lifecycle events of dataset {}", ds.dataset_id),
+            "EventPattern": pattern,
+            "State": "ENABLED",
+            "Targets": [{
+                "Arn": topic,
+                "Id": "AlertTopic",
+                "InputTransformer": depot_migrate_core::lifecycle::alert_input_transformer(),
+            }],
+        },
+    });
+    if let Some(bus) = ds.event_bus_name.as_deref().filter(|b| *b != "default") {
+        rule["Properties"]["EventBusName"] = json!(bus);
+    }
+    let mut template = json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": format!("depot-migrate lifecycle alerts for dataset {} ({})", ds.dataset_id, ds.dataset_alias.as_deref().unwrap_or("-")),
+        "Resources": {
+            "MigrationLifecycleRule": rule,
+            "MigrationLifecycleTopicPolicy": {
+                "Type": "AWS::SNS::TopicPolicy",
+                "Properties": {
+                    "Topics": [topic],
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [{
+                            "Sid": "AllowEventBridgePublish",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "events.amazonaws.com"},
+                            "Action": "sns:Publish",
+                            "Resource": topic,
+                            "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["MigrationLifecycleRule", "Arn"]}}},
+                        }],
+                    },
+                },
+            },
+        },
+        "Outputs": {"RuleArn": {"Value": {"Fn::GetAtt": ["MigrationLifecycleRule", "Arn"]}}},
+    });
+    if topic_arn.is_none() {
+        template["Parameters"] = json!({"AlertTopicArn": {"Type": "String", "Description": "ARN of the SNS topic that receives the alerts"}});
+    }
+    template
 }

@@ -593,3 +593,100 @@ fn partial_failure_publishes_only_the_accepted_prefix() {
     assert_eq!(got[0]["detail"]["eventId"], json!(outbox[1].0));
     assert!(receive(&queue, 1, Duration::from_secs(1)).is_empty());
 }
+
+// ---- alert-rule ------------------------------------------------------------------------
+
+fn alert_rule(s: &Scratch, dataset: &str, args: &[&str]) -> Output {
+    let mut all = vec!["alert-rule", "--dataset", dataset];
+    all.extend_from_slice(args);
+    ok(cli(s, &endpoint(), &all), "alert-rule")
+}
+
+/// `alert-rule` prints a CloudFormation template that cfn-lint accepts, with the SNS
+/// topic policy EventBridge needs, and a pattern that matches exactly the dataset's
+/// chosen events (checked by EventBridge itself: moto's TestEventPattern), whose
+/// alert message reads the real `datasetVersionHash` field.
+#[test]
+fn alert_rule_template_lints_and_its_pattern_and_message_work() {
+    let s = Scratch::new("alert-rule");
+    let (dataset, ds) = s.dataset();
+    let arn = "arn:aws:sns:eu-west-1:123456789012:alerts";
+    for args in [vec!["--topic-arn", arn, "--events", "failed"], vec![]] {
+        let o = alert_rule(&s, &dataset, &args);
+        let template: Value = serde_json::from_slice(&o.stdout).expect("template JSON");
+        let policy = &template["Resources"]["MigrationLifecycleTopicPolicy"];
+        assert_eq!(policy["Type"], "AWS::SNS::TopicPolicy");
+        assert_eq!(
+            policy["Properties"]["PolicyDocument"]["Statement"][0]["Principal"]["Service"],
+            "events.amazonaws.com"
+        );
+        let path = s.path("template.json");
+        std::fs::write(&path, &o.stdout).expect("write template");
+        let lint = std::process::Command::new("cfn-lint")
+            .arg(&path)
+            .output()
+            .expect("run cfn-lint (scripts/setup.sh installs it)");
+        assert!(
+            lint.status.success(),
+            "cfn-lint: {}{}",
+            String::from_utf8_lossy(&lint.stdout),
+            String::from_utf8_lossy(&lint.stderr)
+        );
+    }
+
+    // The pattern and the alert message, through a real rule on the bus (moto's
+    // TestEventPattern answers with an empty body, so the rule itself is the check):
+    // of three events only this dataset's `failed` one arrives, as the alert text.
+    let o = alert_rule(&s, &dataset, &["--format", "json", "--events", "failed"]);
+    let pattern: Value = serde_json::from_slice(&o.stdout).expect("pattern JSON");
+    let dataset_id = ds["datasetId"].as_str().expect("datasetId").to_string();
+    let bus = s.bus.as_str();
+    let queue_url = bus_with_queue(bus);
+    let template: Value =
+        serde_json::from_slice(&alert_rule(&s, &dataset, &["--topic-arn", arn]).stdout)
+            .expect("template");
+    let transformer = template["Resources"]["MigrationLifecycleRule"]["Properties"]["Targets"][0]
+        ["InputTransformer"]
+        .clone();
+    let queue_arn = aws(
+        "sqs",
+        "GetQueueAttributes",
+        json!({"QueueUrl": queue_url, "AttributeNames": ["QueueArn"]}),
+    )["Attributes"]["QueueArn"]
+        .as_str()
+        .expect("QueueArn")
+        .to_string();
+    aws(
+        "events",
+        "PutRule",
+        json!({"Name": "lifecycle", "EventBusName": bus, "EventPattern": pattern.to_string(), "State": "ENABLED"}),
+    );
+    aws(
+        "events",
+        "PutTargets",
+        json!({"Rule": "lifecycle", "EventBusName": bus, "Targets": [{"Id": "queue", "Arn": queue_arn, "InputTransformer": transformer}]}),
+    );
+    let hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let entry = |event: &str, id: &str| {
+        let detail = json!({"type": "lifecycle", "datasetId": id, "datasetAlias": "WsDevDogSrc", "event": event, "datasetVersionHash": hash, "environmentId": "e2e404529091ed2"});
+        json!({"Source": "tech.stage.depot", "DetailType": "migration-lifecycle", "Detail": detail.to_string(), "EventBusName": bus})
+    };
+    let put = aws(
+        "events",
+        "PutEvents",
+        json!({"Entries": [entry("deployed", &dataset_id), entry("failed", "another-dataset"), entry("failed", &dataset_id)]}),
+    );
+    assert_eq!(put["FailedEntryCount"], 0, "{put}");
+    let messages = receive(&queue_url, 3, Duration::from_secs(5));
+    assert_eq!(
+        messages.len(),
+        1,
+        "only this dataset's failed event: {messages:?}"
+    );
+    let text = messages[0].to_string();
+    assert!(
+        text.contains(hash),
+        "the message carries datasetVersionHash: {text}"
+    );
+    assert!(text.contains("lifecycle event: failed"), "{text}");
+}
