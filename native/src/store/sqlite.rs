@@ -187,35 +187,26 @@ impl Store for SqliteStore {
                 )
                 .optional()
                 .map_err(db)?;
-            if let Some(h) = holder_now.and_then(|h| serde_json::from_str::<Value>(&h).ok()) {
-                let same_host = h["host"].as_str() == Some(holder.host.as_str());
-                let dead = h["pid"]
-                    .as_u64()
-                    .is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists());
-                if same_host && dead && std::path::Path::new("/proc/self").exists() {
-                    eprintln!(
-                        "warning: the previous executor (pid {}) is gone; taking over its lease",
-                        h["pid"]
-                    );
-                    self.conn
-                        .execute("UPDATE depot_migrate_lease SET expires = 0 WHERE dataset_id = ?1 AND holder = ?2", params![dataset_id, h.to_string()])
-                        .map_err(db)?;
-                    continue;
-                }
+            let parsed = holder_now
+                .as_deref()
+                .and_then(|h| serde_json::from_str::<Value>(h).ok());
+            if let Some(h) = parsed.filter(|h| holder_is_dead(h, &holder.host)) {
+                eprintln!(
+                    "warning: the previous executor (pid {}) is gone; taking over its lease",
+                    h["pid"]
+                );
+                self.conn
+                    .execute(
+                        "UPDATE depot_migrate_lease SET expires = 0 WHERE dataset_id = ?1 AND holder = ?2",
+                        params![dataset_id, holder_now],
+                    )
+                    .map_err(db)?;
+                continue;
             }
             if start.elapsed() >= wait {
-                let who: Option<String> = self
-                    .conn
-                    .query_row(
-                        "SELECT holder FROM depot_migrate_lease WHERE dataset_id = ?1",
-                        params![dataset_id],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(db)?;
                 return Err(StoreError::LockHeld {
                     dataset: dataset_id.to_string(),
-                    holder: who.map(|w| format!(" ({w})")).unwrap_or_default(),
+                    holder: holder_now.map(|w| format!(" ({w})")).unwrap_or_default(),
                 });
             }
             std::thread::sleep(Duration::from_millis(200));
