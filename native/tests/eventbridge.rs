@@ -420,9 +420,7 @@ fn outage_leaves_events_pending_and_flush_delivers_them_once_in_order() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         format!("http://127.0.0.1:{}", l.local_addr().expect("addr").port())
     };
-    let started = Instant::now();
     let o = ok(apply(&s, &closed, &dataset), "apply during an outage");
-    let took = started.elapsed();
     let err = stderr(&o);
     assert!(err.contains("deployed"), "stderr: {err}");
     assert!(
@@ -434,10 +432,7 @@ fn outage_leaves_events_pending_and_flush_delivers_them_once_in_order() {
             .all(|l| !l.contains("AWS_SECRET") && !l.contains("aws_secret")),
         "{err}"
     );
-    assert!(
-        took < Duration::from_secs(20),
-        "apply took {took:?} during an outage"
-    );
+
     let pending = s.outbox();
     assert_eq!(pending.len(), 2, "outbox: {pending:#?}");
     assert!(
