@@ -190,13 +190,12 @@ pub fn deployed_package(
     }
 }
 
-struct Events<'a> {
+struct Events {
     ctx: EventContext,
     on: bool,
-    _sink: std::marker::PhantomData<&'a ()>,
 }
 
-impl Events<'_> {
+impl Events {
     fn outbox(
         &self,
         event: LifecycleEvent,
@@ -311,7 +310,6 @@ fn apply_locked(
             plan_hash: Some(plan.plan_hash.clone()),
         },
         on: sink.enabled(),
-        _sink: std::marker::PhantomData,
     };
     let summary = json!({"planHash": plan.plan_hash, "steps": plan.steps.len(), "destructive": plan.destructive, "from": s.deployed_version});
     let base = |revision: i64, at: &str| DatasetState {

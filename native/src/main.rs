@@ -407,22 +407,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             retries,
             environment_uri,
         } => {
-            let pkg_file =
-                read_input(&package).map_err(|(n, e)| Failure::BadInput(vec![(n, e.problems)]))?;
-            let (pkg, ds) = load_pair(&package, &dataset).or_else(|e| match e {
-                // stdin was consumed above; parse the package from the bytes read.
-                Failure::BadInput(_) if package == "-" => {
-                    let ds_file = read_input(&dataset)
-                        .map_err(|(n, e)| Failure::BadInput(vec![(n, e.problems)]))?;
-                    let d = load::parse_dataset(&ds_file.bytes)
-                        .map_err(|e| Failure::BadInput(vec![(ds_file.name.clone(), e.problems)]))?;
-                    let p = load::parse_package(&pkg_file.bytes, Some(d.engine)).map_err(|e| {
-                        Failure::BadInput(vec![(pkg_file.name.clone(), e.problems)])
-                    })?;
-                    Ok((p, d))
-                }
-                other => Err(other),
-            })?;
+            let (pkg, ds) = load_pair(&package, &dataset)?;
             let expected_plan = match &plan {
                 None => None,
                 Some(f) => {

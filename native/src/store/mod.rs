@@ -176,6 +176,34 @@ pub enum MigrateError {
     Store(StoreError),
 }
 
+impl MigrateError {
+    /// A statement of `step` failed inside the migration transaction, which rolled back:
+    /// the failure record, with row values left out of the message.
+    pub fn statement_failed(
+        step: &Step,
+        statement: &str,
+        class: &str,
+        sqlstate: Option<String>,
+        message: &str,
+        retryable: bool,
+    ) -> MigrateError {
+        MigrateError::Step(Box::new(StepFailure {
+            record: FailureRecord {
+                class: class.to_string(),
+                step_index: Some(step.index),
+                step_key: Some(step.key.clone()),
+                statement: Some(statement.to_string()),
+                sqlstate,
+                message: without_values(message),
+                committed_steps: Vec::new(),
+                rolled_back: true,
+                truncated: false,
+            },
+            retryable,
+        }))
+    }
+}
+
 /// Removes a URL's password from a message, wherever it appears.
 pub fn scrub(message: &str, url: &str) -> String {
     let mut out = message.to_string();

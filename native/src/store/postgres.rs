@@ -6,8 +6,8 @@
 //! atomically.
 
 use super::{
-    HistoryEntry, LeaseHolder, MigrateError, StepFailure, Store, StoreError, StoredState,
-    Transition, STATE_SCHEMA_VERSION,
+    HistoryEntry, LeaseHolder, MigrateError, Store, StoreError, StoredState, Transition,
+    STATE_SCHEMA_VERSION,
 };
 use depot_migrate_core::lifecycle::{DatasetState, FailureRecord};
 use depot_migrate_core::plan::Step;
@@ -382,30 +382,17 @@ impl Store for PostgresStore {
                 if let Err(e) = tx.batch_execute(statement) {
                     let sqlstate = e.code().map(|c| c.code().to_string());
                     let retryable = sqlstate.as_deref() == Some("55P03");
-                    return Err(MigrateError::Step(Box::new(StepFailure {
-                        record: FailureRecord {
-                            class: if retryable {
-                                "lockTimeout".into()
-                            } else {
-                                "step".into()
-                            },
-                            step_index: Some(step.index),
-                            step_key: Some(step.key.clone()),
-                            statement: Some(statement.clone()),
-                            sqlstate,
-                            // The server message names constraints and types, not row values
-                            // (DETAIL, which can hold them, is left out).
-                            message: super::without_values(&super::scrub(
-                                &e.as_db_error()
-                                    .map_or_else(|| e.to_string(), |d| d.message().to_string()),
-                                &url,
-                            )),
-                            committed_steps: Vec::new(),
-                            rolled_back: true,
-                            truncated: false,
-                        },
-                        retryable,
-                    })));
+                    let class = if retryable { "lockTimeout" } else { "step" };
+                    // The server message names constraints and types, not row values
+                    // (DETAIL, which can hold them, is left out).
+                    let message = super::scrub(
+                        &e.as_db_error()
+                            .map_or_else(|| e.to_string(), |d| d.message().to_string()),
+                        &url,
+                    );
+                    return Err(MigrateError::statement_failed(
+                        step, statement, class, sqlstate, &message, retryable,
+                    ));
                 }
             }
             tx.execute(

@@ -3,8 +3,8 @@
 //! (SQLite's single writer), so two executors never interleave.
 
 use super::{
-    HistoryEntry, LeaseHolder, MigrateError, StepFailure, Store, StoreError, StoredState,
-    Transition, STATE_SCHEMA_VERSION,
+    HistoryEntry, LeaseHolder, MigrateError, Store, StoreError, StoredState, Transition,
+    STATE_SCHEMA_VERSION,
 };
 use depot_migrate_core::lifecycle::{DatasetState, FailureRecord};
 use depot_migrate_core::plan::Step;
@@ -300,20 +300,14 @@ impl Store for SqliteStore {
                         _ => None,
                     };
                     let retryable = matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy);
-                    return Err(MigrateError::Step(Box::new(StepFailure {
-                        record: FailureRecord {
-                            class: "step".into(),
-                            step_index: Some(step.index),
-                            step_key: Some(step.key.clone()),
-                            statement: Some(statement.clone()),
-                            sqlstate: code,
-                            message: super::without_values(&e.to_string()),
-                            committed_steps: Vec::new(),
-                            rolled_back: true,
-                            truncated: false,
-                        },
+                    return Err(MigrateError::statement_failed(
+                        step,
+                        statement,
+                        "step",
+                        code,
+                        &e.to_string(),
                         retryable,
-                    })));
+                    ));
                 }
             }
             tx.execute(
