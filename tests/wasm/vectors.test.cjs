@@ -73,8 +73,8 @@ function runCli(args) {
   return r.stdout;
 }
 
-test('the module exports the four functions', () => {
-  for (const name of ['versionHash', 'validate', 'plan', 'eventPattern']) {
+test('the module exports the six functions', () => {
+  for (const name of ['versionHash', 'validate', 'plan', 'eventPattern', 'alertInputTransformer', 'disallowed']) {
     assert.equal(typeof wasm[name], 'function', name);
   }
 });
@@ -289,4 +289,27 @@ test('a 1 MB package hashes, as the CLI hashes it', () => {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('alertInputTransformer is the one alert-rule writes (reads $.detail.datasetVersionHash)', () => {
+  const t = JSON.parse(wasm.alertInputTransformer());
+  assert.equal(t.InputPathsMap.versionHash, '$.detail.datasetVersionHash');
+  const rendered = JSON.parse(t.InputTemplate);
+  assert.equal(rendered.split('\n').length, 3, 'three lines, as the seed');
+  const native = JSON.parse(runCli(['alert-rule', '--dataset', 'examples/dogs.dataset.json', '--topic-arn', 'arn:aws:sns:eu-west-1:058264526050:a']));
+  assert.deepEqual(t, native.Resources.MigrationLifecycleRule.Properties.Targets[0].InputTransformer);
+});
+
+test('disallowed: the destructive keys allowDestructive does not allow', () => {
+  const v3 = read('examples', 'dogs.v3.package.json');
+  const sqlite = read('examples', 'dogs.dataset.json');
+  const allow = read('examples', 'dogs.v3-allow.dataset.json');
+  const plan = wasm.plan(V2, v3, sqlite);
+  assert.deepEqual(JSON.parse(wasm.disallowed(plan, sqlite)), ['dropColumn:dog.weight']);
+  assert.deepEqual(JSON.parse(wasm.disallowed(wasm.plan(V2, v3, allow), allow)), []);
+  const all = JSON.stringify({ ...JSON.parse(sqlite), allowDestructive: true });
+  assert.deepEqual(JSON.parse(wasm.disallowed(plan, all)), []);
+  assert.deepEqual(JSON.parse(wasm.disallowed(wasm.plan(V1, V2, DATASET), DATASET)), [], 'no destructive step');
+  const e = invalidInput(() => wasm.disallowed(plan, '{"datasetId": 3}'));
+  assert.ok(e.problems.every((p) => p.file === 'dataset'));
 });

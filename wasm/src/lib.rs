@@ -12,7 +12,7 @@
 //!
 //! Build with `scripts/build-wasm.sh`.
 
-use depot_migrate_core::lifecycle::event_pattern_from_json;
+use depot_migrate_core::lifecycle::{alert_input_transformer, event_pattern_from_json};
 use depot_migrate_core::{hash_files, load, plan, DatasetConfig, Package, Problem};
 use js_sys::{Array, Error, Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -103,6 +103,28 @@ pub fn event_pattern_json(
     let pattern =
         event_pattern_from_json(options_json).map_err(|e| invalid(&[("options", &e.problems)]))?;
     serde_json::to_string(&pattern).map_err(|e| internal(&e.to_string()))
+}
+
+/// The alert message of `MigrationLifecycleAlerts` and `depot-migrate alert-rule`, as an
+/// EventBridge input transformer: JSON text of `{InputPathsMap, InputTemplate}`.
+#[wasm_bindgen(js_name = alertInputTransformer)]
+pub fn alert_input_transformer_json() -> Result<String, Error> {
+    serde_json::to_string(&alert_input_transformer()).map_err(|e| internal(&e.to_string()))
+}
+
+/// The keys of the destructive changes in a plan (JSON text, as `plan` returns it) that
+/// the dataset config's `allowDestructive` does not allow, as JSON text of an array of
+/// strings (empty when everything is allowed). Throws an `Error` with `problems` on an
+/// invalid dataset config.
+#[wasm_bindgen]
+pub fn disallowed(
+    #[wasm_bindgen(js_name = planJson)] plan_json: &str,
+    #[wasm_bindgen(js_name = datasetJson)] dataset_json: &str,
+) -> Result<String, Error> {
+    let (_, _, dataset) = load_inputs(None, None, dataset_json)?;
+    let plan: plan::Plan = serde_json::from_str(plan_json)
+        .map_err(|e| internal(&format!("not a plan from `plan`: {e}")))?;
+    serde_json::to_string(&plan.disallowed(&dataset)).map_err(|e| internal(&e.to_string()))
 }
 
 /// The loaded inputs of `validate` and `plan`: the `from` package, the package, the

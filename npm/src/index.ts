@@ -1,0 +1,4 @@
+export * from './package';
+export * from './events';
+export * from './dataset-migration';
+export * from './alerts';

@@ -1,0 +1,121 @@
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const cdk = require('aws-cdk-lib');
+const events = require('aws-cdk-lib/aws-events');
+const sns = require('aws-cdk-lib/aws-sns');
+const { Template, Match } = require('aws-cdk-lib/assertions');
+const { MigrationLifecycleAlerts, DatasetMigration, DepotPackage, LifecycleEvent } = require('../lib');
+const { EXAMPLES, newStack, datasetFrom, cli } = require('./support');
+
+const ex = (f) => path.join(EXAMPLES, f);
+
+function alertsStack(props = {}) {
+  const { stack } = newStack();
+  const topic = new sns.Topic(stack, 'Topic');
+  const alerts = new MigrationLifecycleAlerts(stack, 'Alerts', { topic, ...props(stack) });
+  return { stack, topic, alerts, t: Template.fromStack(stack) };
+}
+
+test('default: all four events on the default bus, the core message, to the topic', () => {
+  const { stack, topic, alerts, t } = alertsStack(() => ({}));
+  t.resourceCountIs('AWS::Events::Rule', 1);
+  // The native alert-rule writes the same pattern and message (from the same core functions).
+  const native = JSON.parse(cli('alert-rule', '--dataset', ex('dogs.dataset.json'), '--topic-arn', 'arn:aws:sns:eu-west-1:058264526050:alerts'));
+  const nativeRule = native.Resources.MigrationLifecycleRule.Properties;
+  const transformer = nativeRule.Targets[0].InputTransformer;
+  t.hasResourceProperties('AWS::Events::Rule', {
+    EventPattern: {
+      source: ['tech.stage.depot'],
+      'detail-type': ['migration-lifecycle'],
+      detail: { type: ['lifecycle'], event: ['desired', 'attempted', 'deployed', 'failed'] },
+    },
+    Description: 'Alerts on depot-migrate lifecycle events',
+    State: 'ENABLED',
+    EventBusName: Match.absent(),
+    Targets: [{ Arn: { Ref: stack.getLogicalId(topic.node.defaultChild) }, Id: 'Target0', InputTransformer: transformer }],
+  });
+  assert.equal(transformer.InputPathsMap.versionHash, '$.detail.datasetVersionHash', 'the real field, not the seed\'s versionHash');
+  assert.ok(transformer.InputTemplate.includes('\\n'), 'multi-line message');
+  const rule = Object.values(t.findResources('AWS::Events::Rule'))[0].Properties;
+  // The native pattern is scoped to its dataset; without filters the CDK rule is not.
+  const { datasetId, ...unscoped } = nativeRule.EventPattern.detail;
+  assert.deepEqual(datasetId, ['9afc0c483ed3']);
+  assert.deepEqual(rule.EventPattern.detail, unscoped);
+  assert.deepEqual(alerts.eventPattern, rule.EventPattern);
+  // EventBridge may publish to the topic (else notifications are silently dropped).
+  t.hasResourceProperties('AWS::SNS::TopicPolicy', {
+    Topics: [{ Ref: stack.getLogicalId(topic.node.defaultChild) }],
+    PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'sns:Publish', Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' } })]) },
+  });
+});
+
+test('filters: datasets (by id), datasetIds, aliases, events; the same pattern as alert-rule', () => {
+  const { t } = alertsStack((stack) => {
+    const dogs = new DatasetMigration(stack, 'Dogs', { package: DepotPackage.fromFile(ex('dogs.v1.package.json')), dataset: datasetFrom('dogs.dataset.json') });
+    return { datasets: [dogs], datasetIds: ['other1', '9afc0c483ed3'], aliases: ['WsDevDogSrc'], events: [LifecycleEvent.FAILED, LifecycleEvent.DEPLOYED] };
+  });
+  t.hasResourceProperties('AWS::Events::Rule', {
+    EventPattern: {
+      source: ['tech.stage.depot'],
+      'detail-type': ['migration-lifecycle'],
+      detail: { type: ['lifecycle'], event: ['failed', 'deployed'], datasetId: ['9afc0c483ed3', 'other1'], datasetAlias: ['WsDevDogSrc'] },
+    },
+  });
+  const one = alertsStack((stack) => ({
+    datasets: [new DatasetMigration(stack, 'Dogs', { package: DepotPackage.fromFile(ex('dogs.v1.package.json')), dataset: datasetFrom('dogs.dataset.json') })],
+    events: [LifecycleEvent.FAILED],
+  }));
+  const native = JSON.parse(cli('alert-rule', '--dataset', ex('dogs.dataset.json'), '--events', 'failed', '--format', 'json'));
+  one.t.hasResourceProperties('AWS::Events::Rule', { EventPattern: native });
+});
+
+test('eventBus, ruleName, description, enabled', () => {
+  const { stack, t } = alertsStack((s) => ({
+    eventBus: new events.EventBus(s, 'Bus'),
+    ruleName: 'migration-lifecycle-alert',
+    description: 'team alerts',
+    enabled: false,
+  }));
+  t.hasResourceProperties('AWS::Events::Rule', {
+    EventBusName: { Ref: stack.getLogicalId(stack.node.findChild('Bus').node.defaultChild) },
+    Name: 'migration-lifecycle-alert',
+    Description: 'team alerts',
+    State: 'DISABLED',
+  });
+  const imported = alertsStack((s) => ({ eventBus: events.EventBus.fromEventBusName(s, 'Bus', 'depot-events') }));
+  imported.t.hasResourceProperties('AWS::Events::Rule', { EventBusName: 'depot-events' });
+});
+
+test('LifecycleEvent has the four seed events', () => {
+  assert.deepEqual(Object.values(LifecycleEvent), ['desired', 'attempted', 'deployed', 'failed']);
+});
+
+test('bad props throw at construction, naming the prop and the value', () => {
+  const { stack } = newStack();
+  const topic = new sns.Topic(stack, 'Topic');
+  let n = 0;
+  const make = (props) => () => new MigrationLifecycleAlerts(stack, `A${n++}`, props);
+  assert.throws(make(undefined), /props are required/);
+  assert.throws(make({}), /props\.topic must be an SNS topic \(sns\.ITopic\), got undefined/);
+  assert.throws(make({ topic: 'arn:aws:sns:eu-west-1:1:t' }), /props\.topic must be an SNS topic .*got "arn:aws:sns/);
+  assert.throws(make({ topic, events: [] }), /props\.events must be a non-empty list of LifecycleEvent values .*\(omit it to match all\), got \[\]/);
+  assert.throws(make({ topic, events: ['failed', 'FAILED'] }), /props\.events\[1\] must be LifecycleEvent values \(desired, attempted, deployed, failed\), got "FAILED"/);
+  assert.throws(make({ topic, datasets: [{ datasetId: 'x' }] }), /props\.datasets\[0\] must be DatasetMigration constructs, got \{"datasetId":"x"\}/);
+  assert.throws(make({ topic, datasetIds: [''] }), /props\.datasetIds\[0\] must be dataset ids, got ""/);
+  assert.throws(make({ topic, aliases: 'WsDevDogSrc' }), /props\.aliases must be a non-empty list .*got "WsDevDogSrc"/);
+  assert.throws(make({ topic, enabled: 'no' }), /props\.enabled must be true or false, got "no"/);
+});
+
+test('the alert message renders with the event fields (core template, seed wording)', () => {
+  const { t } = alertsStack(() => ({}));
+  const target = Object.values(t.findResources('AWS::Events::Rule'))[0].Properties.Targets[0];
+  // What EventBridge does: substitute each <name> with the value at its path.
+  const detail = { datasetId: '9afc0c483ed3', datasetAlias: 'WsDevDogSrc', event: 'deployed', datasetVersionHash: 'ab'.repeat(32), environmentId: 'e2e404529091ed2' };
+  const text = JSON.parse(target.InputTransformer.InputTemplate.replace(/<([A-Za-z]+)>/g, (_, k) => {
+    const p = target.InputTransformer.InputPathsMap[k];
+    return detail[p.replace('$.detail.', '')];
+  }));
+  assert.equal(text, `Migration lifecycle event for dataset 9afc0c483ed3 (WsDevDogSrc)\nlifecycle event: deployed -> version hash ${'ab'.repeat(32)}\nin environment e2e404529091ed2`);
+});
