@@ -299,7 +299,7 @@ fn batches(sizes: &[usize]) -> Vec<std::ops::Range<usize>> {
 
 /// An SDK error, briefly: the service's code and message, or the chain of causes (their
 /// `Display`, never the `Debug` dump with headers and bodies).
-fn describe<E>(e: &SdkError<E, HttpResponse>) -> String
+pub(crate) fn describe<E>(e: &SdkError<E, HttpResponse>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -326,7 +326,7 @@ where
 }
 
 /// An error as one line, without credentials (should a secret ever be echoed).
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     let mut line = s.split_whitespace().collect::<Vec<_>>().join(" ");
     for var in [
         "AWS_SECRET_ACCESS_KEY",

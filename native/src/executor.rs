@@ -1,18 +1,34 @@
-//! The synchronous lifecycle (DESIGN.md, "State, lifecycle and events"): one update sets
-//! desired = attempted = new (no `desired` event) and emits `attempted`; the steps and
-//! `deployedVersion` commit together and emit `deployed`; a failure emits `failed` with
-//! its record. Commits in that order, each with its outbox row.
+//! The lifecycle (DESIGN.md, "State, lifecycle and events").
+//!
+//! Synchronous: one update sets desired = attempted = new (no `desired` event) and emits
+//! `attempted`; the steps and `deployedVersion` commit together and emit `deployed`; a
+//! failure emits `failed` with its record. Commits in that order, each with its outbox
+//! row. Asynchronous: `submit` sets desired (emitting `desired`) and stores the
+//! [`Submission`]; a worker runs the same attempted → deployed path later, only if the
+//! state's revision is still the one the `desired` event carried (module `worker`).
+//!
+//! Plans whose steps are all transactional run in one transaction (where the engine has
+//! transactional DDL); any other plan, and `--step-by-step`, runs one journaled step at a
+//! time, so that `recover --resolve retry` resumes at the first step not completed.
+//! Failure detection: an error emits `failed` at once; an executor that lost its lease
+//! (crashed) or ran past its `maxDuration` (hung) is found by `watchdog` or by the next
+//! executor that takes the lock ([`detect_lost_run`]).
 
 use crate::events::{publish_pending, EventSink};
 use crate::store::{
-    HistoryEntry, LeaseHolder, MigrateError, Store, StoreError, StoredState, Transition,
+    now_unix, HistoryEntry, LeaseHolder, MigrateError, Store, StoreError, StoredState, Transition,
 };
 use depot_migrate_core::lifecycle::{
     envelope, event_detail, DatasetState, EventContext, FailureRecord, LifecycleEvent,
 };
+use depot_migrate_core::plan::Step;
 use depot_migrate_core::plan::{plan, Plan};
+use depot_migrate_core::MigrationMode;
 use depot_migrate_core::{load, version_hash, DatasetConfig, Engine, Package};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 /// How the database URL was chosen and what it points at.
@@ -76,14 +92,14 @@ pub fn open_store(target: &DbTarget) -> Result<Box<dyn Store>, StoreError> {
     })
 }
 
-/// Knobs of an apply.
+/// Knobs of a run (apply, worker, recover).
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
     /// How long to wait for another executor's lock.
     pub lock_wait: Duration,
     /// Postgres `lock_timeout` for DDL.
     pub lock_timeout: Duration,
-    /// Retries of the migration transaction after a lock timeout.
+    /// Retries of the migration transaction (or of a step) after a lock timeout.
     pub retries: u32,
     /// A plan made earlier (e.g. at synth) that must match the recomputed one.
     pub expected_plan: Option<Plan>,
@@ -91,6 +107,27 @@ pub struct ApplyOptions {
     pub environment_uri: Option<String>,
     /// How long to try publishing events before leaving them to `events flush`.
     pub publish_budget: Duration,
+    /// Run every step on its own and journal it (the path non-transactional steps always
+    /// take), instead of one transaction for the whole plan.
+    pub step_by_step: bool,
+    /// How long a run may take; past it, `watchdog` (or the next executor) records it as
+    /// failed and revokes its lease. `None`: no limit.
+    pub max_duration: Option<Duration>,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            lock_wait: Duration::from_secs(10),
+            lock_timeout: Duration::from_secs(5),
+            retries: 3,
+            expected_plan: None,
+            environment_uri: None,
+            publish_budget: Duration::from_secs(10),
+            step_by_step: false,
+            max_duration: None,
+        }
+    }
 }
 
 /// What an apply did.
@@ -170,7 +207,19 @@ pub fn lease_holder() -> LeaseHolder {
         pid: std::process::id(),
         ci_job: ci_job(),
         token: uuid::Uuid::new_v4().to_string(),
+        max_duration: None,
     }
+}
+
+/// The flag SIGTERM/SIGINT set (see `worker`): runs stop at the next step boundary.
+pub fn stop_flag() -> Arc<AtomicBool> {
+    static STOP: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    STOP.get_or_init(|| Arc::new(AtomicBool::new(false)))
+        .clone()
+}
+
+fn stop_requested() -> bool {
+    stop_flag().load(Ordering::SeqCst)
 }
 
 /// The deployed package snapshot of a stored state, if any.
@@ -190,6 +239,82 @@ pub fn deployed_package(
     }
 }
 
+/// What was submitted for the desired version: everything a worker, `watchdog` or
+/// `recover` needs without the files (stored on the state row as JSON).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Submission {
+    /// The run: shared by the `desired`, `attempted` and `deployed`/`failed` events.
+    pub run_id: String,
+    /// The desired version hash.
+    pub version: String,
+    /// The dataset config.
+    pub dataset: DatasetConfig,
+    /// The package (the model's form, no nulls).
+    pub package: Value,
+    /// The plan from the version deployed at submission.
+    pub plan: Plan,
+    /// When (RFC 3339).
+    pub submitted_at: String,
+    /// Who.
+    pub actor: String,
+    /// `environmentUri` of the events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment_uri: Option<String>,
+    /// Run step by step (journaled).
+    #[serde(default)]
+    pub step_by_step: bool,
+    /// The run's `maxDuration` in seconds, if the submitter set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_duration_seconds: Option<u64>,
+}
+
+impl Submission {
+    /// Reads a stored submission, validating its dataset config and package again (the
+    /// state row is data, not trusted code).
+    pub fn parse(text: &str) -> Result<Submission, ApplyError> {
+        let bad = |e: String| {
+            ApplyError::Store(format!(
+                "the stored submission does not parse ({e}); submit the version again"
+            ))
+        };
+        let sub: Submission = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let ds_json = serde_json::to_vec(&sub.dataset).map_err(|e| bad(e.to_string()))?;
+        load::parse_dataset(&ds_json).map_err(|e| bad(e.to_string()))?;
+        sub.package()?;
+        Ok(sub)
+    }
+
+    /// The package.
+    pub fn package(&self) -> Result<Package, ApplyError> {
+        let bytes = serde_json::to_vec(&self.package).unwrap_or_default();
+        load::parse_package(&bytes, Some(self.dataset.engine))
+            .map_err(|e| ApplyError::Store(format!("the stored package does not parse ({e})")))
+    }
+
+    fn context(&self, previous: Option<String>) -> EventContext {
+        let ds = &self.dataset;
+        EventContext {
+            environment_id: ds.environment_id.clone(),
+            dataset_id: ds.dataset_id.clone(),
+            dataset_alias: ds.dataset_alias.clone().unwrap_or_default(),
+            environment_uri: self
+                .environment_uri
+                .clone()
+                .unwrap_or_else(|| format!("urn:depot-migrate:plan:{}", self.plan.plan_hash)),
+            engine: ds.engine.as_str().to_string(),
+            migration_mode: match ds.mode() {
+                MigrationMode::Synchronous => "synchronous",
+                MigrationMode::Asynchronous => "asynchronous",
+            }
+            .to_string(),
+            run_id: self.run_id.clone(),
+            previous_version_hash: previous,
+            plan_hash: Some(self.plan.plan_hash.clone()),
+        }
+    }
+}
+
 struct Events {
     ctx: EventContext,
     on: bool,
@@ -203,12 +328,15 @@ impl Events {
         revision: i64,
         at: &str,
         error: Option<&FailureRecord>,
+        recovery: Option<&Value>,
     ) -> Option<(String, Value)> {
         if !self.on {
             return None;
         }
         let event_id = uuid::Uuid::new_v4().to_string();
-        let detail = event_detail(&self.ctx, event, version, &event_id, revision, error, None);
+        let detail = event_detail(
+            &self.ctx, event, version, &event_id, revision, error, recovery,
+        );
         let account = std::env::var("DEPOT_AWS_ACCOUNT_ID").unwrap_or_default();
         let region = std::env::var("AWS_REGION")
             .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
@@ -217,6 +345,53 @@ impl Events {
             event_id.clone(),
             envelope(&event_id, at, &account, &region, detail),
         ))
+    }
+}
+
+/// One change of a dataset's state with its history row and event.
+struct Change<'a> {
+    ds: &'a DatasetConfig,
+    events: &'a Events,
+    run_id: &'a str,
+}
+
+impl Change<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn transition(
+        &self,
+        state: DatasetState,
+        expected: i64,
+        event: LifecycleEvent,
+        version: &str,
+        detail: Value,
+        error: Option<&FailureRecord>,
+        recovery: Option<&Value>,
+    ) -> Transition {
+        let at = state.synced.clone().unwrap_or_else(now);
+        let reason = recovery.and_then(|r| r["reason"].as_str().map(str::to_string));
+        Transition {
+            expected_revision: expected,
+            outbox: self
+                .events
+                .outbox(event, version, state.revision, &at, error, recovery),
+            state,
+            environment_id: self.ds.environment_id.clone(),
+            engine: self.ds.engine.as_str().to_string(),
+            schema: self.ds.schema.clone(),
+            deployed: None,
+            history: HistoryEntry {
+                at,
+                event: event.as_str().to_string(),
+                version: Some(version.to_string()),
+                run_id: self.run_id.to_string(),
+                actor: actor(),
+                reason,
+                detail,
+            },
+            submission: None,
+            scheduled: false,
+            run_id: None,
+        }
     }
 }
 
@@ -230,9 +405,11 @@ pub fn apply(
     opts: &ApplyOptions,
 ) -> Result<ApplyOutcome, ApplyError> {
     store.ensure_state_schema()?;
-    let holder = lease_holder();
+    let mut holder = lease_holder();
+    holder.max_duration = opts.max_duration;
     store.lock(&dataset.dataset_id, &holder, opts.lock_wait)?;
-    let result = apply_locked(store, sink, package, package_json, dataset, opts);
+    let result = detect_lost_run(store, sink.enabled(), &dataset.dataset_id, "apply")
+        .and_then(|_| apply_locked(store, sink, package, package_json, dataset, opts));
     let _ = store.unlock(&dataset.dataset_id);
     // Whatever happened, try to publish what is pending (bounded).
     if sink.enabled() {
@@ -241,22 +418,22 @@ pub fn apply(
     result
 }
 
-fn apply_locked(
-    store: &mut dyn Store,
-    sink: &mut dyn EventSink,
+/// The checks before a new version is attempted or submitted, and its plan: refuses
+/// after a failure that left committed steps, destructive steps not allowed, and a
+/// stale `--plan`. `Ok(None)`: the version is already deployed and stable.
+fn plan_for(
+    stored: &StoredState,
     package: &Package,
-    package_json: String,
     dataset: &DatasetConfig,
-    opts: &ApplyOptions,
-) -> Result<ApplyOutcome, ApplyError> {
-    let stored = store.read_state(&dataset.dataset_id)?.unwrap_or_default();
+    expected_plan: Option<&Plan>,
+) -> Result<Option<(String, Plan)>, ApplyError> {
     let to_version = version_hash(package, dataset).as_str().to_string();
     let s = &stored.state;
     if s.deployed_version.as_deref() == Some(&to_version)
         && s.desired_version == s.deployed_version
         && s.attempted_version == s.deployed_version
     {
-        return Ok(ApplyOutcome::AlreadyDeployed(to_version));
+        return Ok(None);
     }
     if let Some(f) = &s.last_failure {
         if !f.rolled_back {
@@ -267,7 +444,7 @@ fn apply_locked(
             )));
         }
     }
-    let from = deployed_package(&stored, dataset.engine)?;
+    let from = deployed_package(stored, dataset.engine)?;
     let plan = plan(from.as_ref(), package, dataset)
         .map_err(|e| ApplyError::Refused(format!("cannot plan: {e}")))?;
     let disallowed = plan.disallowed(dataset);
@@ -277,7 +454,7 @@ fn apply_locked(
             disallowed.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ")
         )));
     }
-    if let Some(expected) = &opts.expected_plan {
+    if let Some(expected) = expected_plan {
         if expected.plan_hash != plan.plan_hash
             || expected.engine != plan.engine
             || expected.dataset_id != plan.dataset_id
@@ -292,29 +469,116 @@ fn apply_locked(
             )));
         }
     }
+    Ok(Some((to_version, plan)))
+}
 
-    let run_id = uuid::Uuid::new_v4().to_string();
+fn new_submission(
+    version: String,
+    plan: Plan,
+    package_json: &str,
+    dataset: &DatasetConfig,
+    opts: &ApplyOptions,
+) -> Submission {
+    Submission {
+        run_id: uuid::Uuid::new_v4().to_string(),
+        version,
+        dataset: dataset.clone(),
+        package: serde_json::from_str(package_json).unwrap_or(Value::Null),
+        plan,
+        submitted_at: now(),
+        actor: actor(),
+        environment_uri: opts.environment_uri.clone(),
+        step_by_step: opts.step_by_step,
+        max_duration_seconds: opts.max_duration.map(|d| d.as_secs()),
+    }
+}
+
+fn apply_locked(
+    store: &mut dyn Store,
+    sink: &mut dyn EventSink,
+    package: &Package,
+    package_json: String,
+    dataset: &DatasetConfig,
+    opts: &ApplyOptions,
+) -> Result<ApplyOutcome, ApplyError> {
+    let stored = store.read_state(&dataset.dataset_id)?.unwrap_or_default();
+    let Some((to_version, plan)) =
+        plan_for(&stored, package, dataset, opts.expected_plan.as_ref())?
+    else {
+        return Ok(ApplyOutcome::AlreadyDeployed(
+            version_hash(package, dataset).as_str().to_string(),
+        ));
+    };
+    let sub = new_submission(to_version, plan, &package_json, dataset, opts);
+    execute(
+        store,
+        sink,
+        &sub,
+        &stored,
+        opts,
+        Start::Fresh,
+        true,
+        "synchronous",
+    )
+}
+
+/// Where a run starts.
+#[derive(Debug, Clone)]
+pub enum Start {
+    /// A new attempt of the submission.
+    Fresh,
+    /// `recover --resolve retry`: the same run, from this step, with the recovery object
+    /// carried by its `attempted` event.
+    Resume {
+        /// The first step not completed.
+        from_step: usize,
+        /// The `recovery` object.
+        recovery: Value,
+    },
+}
+
+/// Runs a submission: `attempted` (a compare-and-set on the stored revision), the steps,
+/// then `deployed`, or `failed` with its record.
+#[allow(clippy::too_many_arguments)]
+pub fn execute(
+    store: &mut dyn Store,
+    sink: &mut dyn EventSink,
+    sub: &Submission,
+    stored: &StoredState,
+    opts: &ApplyOptions,
+    start: Start,
+    write_submission: bool,
+    mode: &str,
+) -> Result<ApplyOutcome, ApplyError> {
+    let ds = &sub.dataset;
+    let s = &stored.state;
+    let plan = &sub.plan;
+    let to_version = sub.version.clone();
+    let mut ctx = sub.context(s.deployed_version.clone());
+    ctx.migration_mode = mode.to_string();
     let events = Events {
-        ctx: EventContext {
-            environment_id: dataset.environment_id.clone(),
-            dataset_id: dataset.dataset_id.clone(),
-            dataset_alias: dataset.dataset_alias.clone().unwrap_or_default(),
-            environment_uri: opts
-                .environment_uri
-                .clone()
-                .unwrap_or_else(|| format!("urn:depot-migrate:plan:{}", plan.plan_hash)),
-            engine: dataset.engine.as_str().to_string(),
-            migration_mode: "synchronous".to_string(),
-            run_id: run_id.clone(),
-            previous_version_hash: s.deployed_version.clone(),
-            plan_hash: Some(plan.plan_hash.clone()),
-        },
+        ctx,
         on: sink.enabled(),
     };
-    let summary = json!({"planHash": plan.plan_hash, "steps": plan.steps.len(), "destructive": plan.destructive, "from": s.deployed_version});
+    let change = Change {
+        ds,
+        events: &events,
+        run_id: &sub.run_id,
+    };
+    let (from_step, recovery) = match &start {
+        Start::Fresh => (0, None),
+        Start::Resume {
+            from_step,
+            recovery,
+        } => (*from_step, Some(recovery.clone())),
+    };
+    let mut summary = json!({"planHash": plan.plan_hash, "steps": plan.steps.len(), "destructive": plan.destructive, "from": s.deployed_version});
+    if from_step > 0 {
+        summary["resumeAtStep"] = json!(from_step);
+    }
     let base = |revision: i64, at: &str| DatasetState {
-        dataset_id: dataset.dataset_id.clone(),
-        alias: dataset.dataset_alias.clone(),
+        dataset_id: ds.dataset_id.clone(),
+        alias: ds.dataset_alias.clone(),
         revision,
         synced: Some(at.to_string()),
         desired_version: Some(to_version.clone()),
@@ -322,139 +586,882 @@ fn apply_locked(
         deployed_version: s.deployed_version.clone(),
         last_failure: None,
     };
-    let transition = |state: DatasetState,
-                      expected: i64,
-                      event: LifecycleEvent,
-                      at: &str,
-                      detail: Value,
-                      error: Option<&FailureRecord>,
-                      deployed: Option<(String, String)>| Transition {
-        expected_revision: expected,
-        outbox: events.outbox(event, &to_version, state.revision, at, error),
-        state,
-        environment_id: dataset.environment_id.clone(),
-        engine: dataset.engine.as_str().to_string(),
-        schema: dataset.schema.clone(),
-        deployed,
-        history: HistoryEntry {
-            at: at.to_string(),
-            event: event.as_str().to_string(),
-            version: Some(to_version.clone()),
-            run_id: run_id.clone(),
-            actor: actor(),
-            reason: None,
-            detail,
-        },
-    };
 
-    // (1) desired = attempted = new, `attempted`, committed and published before any DDL.
-    let at = now();
+    // (1) attempted, committed and published before any DDL.
     let r1 = s.revision + 1;
-    store.transition(&transition(
-        base(r1, &at),
+    let mut detail1 = summary.clone();
+    if let Some(r) = &recovery {
+        detail1["recovery"] = r.clone();
+    }
+    let mut t1 = change.transition(
+        base(r1, &now()),
         s.revision,
         LifecycleEvent::Attempted,
-        &at,
-        summary.clone(),
+        &to_version,
+        detail1,
         None,
-        None,
-    ))?;
+        recovery.as_ref(),
+    );
+    t1.run_id = Some(sub.run_id.clone());
+    if write_submission {
+        t1.submission = Some(serde_json::to_string(sub).unwrap_or_default());
+    }
+    store.transition(&t1)?;
     if sink.enabled() {
-        let _ = publish_pending(store, sink, Some(&dataset.dataset_id), opts.publish_budget);
+        let _ = publish_pending(store, sink, Some(&ds.dataset_id), opts.publish_budget);
     }
 
-    // (2) the steps + deployedVersion + `deployed`, in one transaction, retried after a
-    // lock timeout.
-    let mut attempt = 0;
-    loop {
+    let deployed_transition = |store_revision: i64| {
         let at = now();
-        let mut deployed_state = base(r1 + 1, &at);
-        deployed_state.deployed_version = Some(to_version.clone());
-        let t2 = transition(
-            deployed_state,
-            r1,
+        let mut st = base(store_revision + 1, &at);
+        st.deployed_version = Some(to_version.clone());
+        let mut t = change.transition(
+            st,
+            store_revision,
             LifecycleEvent::Deployed,
-            &at,
+            &to_version,
             summary.clone(),
             None,
-            Some((package_json.clone(), plan.plan_hash.clone())),
+            None,
         );
-        let total = plan.steps.len();
-        let mut progress = |step: &depot_migrate_core::plan::Step| {
-            eprintln!(
-                "[{}/{total}] {} ({})",
-                step.index + 1,
-                step.summary,
-                step.key
-            );
-        };
-        match store.migrate(
-            &dataset.dataset_id,
-            &run_id,
-            &plan.steps,
-            opts.lock_timeout,
-            &t2,
-            &mut progress,
-        ) {
-            Ok(()) => {
-                return Ok(ApplyOutcome::Deployed {
-                    version: to_version,
-                    plan,
-                })
-            }
-            Err(MigrateError::Step(f)) if f.retryable && attempt < opts.retries => {
-                attempt += 1;
-                eprintln!(
-                    "warning: step {} waited longer than lock_timeout ({} ms); retrying the migration ({attempt}/{})",
-                    f.record.step_key.as_deref().unwrap_or("?"),
-                    opts.lock_timeout.as_millis(),
-                    opts.retries
-                );
-                std::thread::sleep(Duration::from_millis(500 * u64::from(attempt)));
-            }
-            Err(e) => {
-                // (3) record the failure and its `failed` event in a separate transaction.
-                let record = match e {
-                    MigrateError::Step(f) => f.record.clone(),
-                    MigrateError::Store(StoreError::LockHeld { .. }) => FailureRecord {
-                        class: "leaseLost".into(),
-                        message:
-                            "another executor took over this run's lease; nothing was committed"
-                                .into(),
-                        rolled_back: true,
-                        ..FailureRecord::default()
-                    },
-                    MigrateError::Store(se) => FailureRecord {
-                        class: "connection".into(),
-                        message: se.to_string(),
-                        rolled_back: true,
-                        ..FailureRecord::default()
-                    },
-                };
-                let at = now();
-                let mut failed_state = base(r1 + 1, &at);
-                failed_state.last_failure = Some(record.clone());
-                let detail = json!({"plan": summary, "failure": record});
-                let t3 = transition(
-                    failed_state,
-                    r1,
-                    LifecycleEvent::Failed,
-                    &at,
-                    detail,
-                    Some(&record),
-                    None,
-                );
-                // The failure may have taken the connection with it: record it on a
-                // fresh one.
-                if let Err(first) = store.transition(&t3) {
-                    eprintln!("warning: recording the failure failed ({first}); retrying on a new connection");
-                    store.reconnect()?;
-                    store.transition(&t3)?;
+        t.deployed = Some((
+            serde_json::to_string(&sub.package).unwrap_or_default(),
+            plan.plan_hash.clone(),
+        ));
+        t
+    };
+    let total = plan.steps.len();
+    let announce = |step: &Step| {
+        eprintln!(
+            "[{}/{total}] {} ({})",
+            step.index + 1,
+            step.summary,
+            step.key
+        );
+    };
+    let journaled = opts.step_by_step
+        || sub.step_by_step
+        || from_step > 0
+        || !store.transactional_ddl()
+        || plan.steps.iter().any(|st| !st.transactional);
+
+    // (2) the steps and deployedVersion.
+    let outcome: Result<(), Box<FailureRecord>> = if !journaled {
+        let mut attempt = 0;
+        loop {
+            let t2 = deployed_transition(r1);
+            let mut progress = |step: &Step| announce(step);
+            match store.migrate(
+                &ds.dataset_id,
+                &sub.run_id,
+                &plan.steps,
+                opts.lock_timeout,
+                &t2,
+                &mut progress,
+            ) {
+                Ok(()) => break Ok(()),
+                Err(MigrateError::Step(f)) if f.retryable && attempt < opts.retries => {
+                    attempt += 1;
+                    eprintln!(
+                        "warning: step {} waited longer than lock_timeout ({} ms); retrying the migration ({attempt}/{})",
+                        f.record.step_key.as_deref().unwrap_or("?"),
+                        opts.lock_timeout.as_millis(),
+                        opts.retries
+                    );
+                    std::thread::sleep(Duration::from_millis(500 * u64::from(attempt)));
                 }
-                return Err(ApplyError::Failed(Box::new(record)));
+                Err(e) => break Err(Box::new(migrate_failure(e, Vec::new()))),
+            }
+        }
+    } else {
+        run_journaled(store, sub, from_step, opts, &announce)
+            .and_then(|()| {
+                let t2 = deployed_transition(r1);
+                store
+                    .migrate(
+                        &ds.dataset_id,
+                        &sub.run_id,
+                        &[],
+                        opts.lock_timeout,
+                        &t2,
+                        &mut |_| {},
+                    )
+                    .map_err(|e| Box::new(migrate_failure(e, Vec::new())))
+            })
+            .map_err(|mut record| {
+                // What had committed: the journal of this run.
+                if let Ok(done) = store.completed_steps(&ds.dataset_id, &sub.run_id) {
+                    record.committed_steps = step_keys(plan, &done);
+                    record.rolled_back = record.rolled_back && done.is_empty();
+                }
+                record
+            })
+    };
+    match outcome {
+        Ok(()) => Ok(ApplyOutcome::Deployed {
+            version: to_version,
+            plan: plan.clone(),
+        }),
+        Err(record) => {
+            let record = *record;
+            // (3) record the failure and its `failed` event in a separate transaction.
+            let mut failed_state = base(r1 + 1, &now());
+            failed_state.last_failure = Some(record.clone());
+            let t3 = change.transition(
+                failed_state,
+                r1,
+                LifecycleEvent::Failed,
+                &to_version,
+                json!({"plan": summary, "failure": record}),
+                Some(&record),
+                None,
+            );
+            write_failure(store, &t3)?;
+            Err(ApplyError::Failed(Box::new(record)))
+        }
+    }
+}
+
+/// Records a failure; the failure may have taken the connection with it, so a second
+/// try runs on a fresh one. A compare-and-set that finds another revision means someone
+/// else (watchdog, recover) already decided about this run: nothing more to record.
+fn write_failure(store: &mut dyn Store, t: &Transition) -> Result<(), ApplyError> {
+    match store.transition(t) {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict { .. }) => {
+            eprintln!("warning: the state changed while this run was failing (watchdog or recover recorded it first); not recording the failure again");
+            Ok(())
+        }
+        Err(first) => {
+            eprintln!(
+                "warning: recording the failure failed ({first}); retrying on a new connection"
+            );
+            store.reconnect()?;
+            match store.transition(t) {
+                Err(StoreError::Conflict { .. }) => Ok(()),
+                other => Ok(other?),
             }
         }
     }
+}
+
+fn migrate_failure(e: MigrateError, committed: Vec<String>) -> FailureRecord {
+    match e {
+        MigrateError::Step(f) => {
+            let mut r = f.record;
+            r.committed_steps = committed;
+            r
+        }
+        MigrateError::Store(StoreError::LockHeld { .. }) => FailureRecord {
+            class: "leaseLost".into(),
+            message: "this run's lease was revoked or taken over (watchdog, or another executor after it expired); its last step did not commit".into(),
+            committed_steps: committed,
+            rolled_back: true,
+            ..FailureRecord::default()
+        },
+        MigrateError::Store(StoreError::Conflict { .. }) => FailureRecord {
+            class: "superseded".into(),
+            message: "the dataset's state changed while this run was working (watchdog or recover decided about it); its last transaction rolled back".into(),
+            committed_steps: committed,
+            rolled_back: true,
+            ..FailureRecord::default()
+        },
+        MigrateError::Store(se) => FailureRecord {
+            class: "connection".into(),
+            message: se.to_string(),
+            committed_steps: committed,
+            rolled_back: true,
+            ..FailureRecord::default()
+        },
+    }
+}
+
+fn step_keys(plan: &Plan, indexes: &[usize]) -> Vec<String> {
+    indexes
+        .iter()
+        .filter_map(|i| plan.steps.get(*i).map(|s| s.key.clone()))
+        .collect()
+}
+
+/// Runs the steps from `from_step` one at a time, each journaled, renewing the lease
+/// between them and stopping at a step boundary when asked to (SIGTERM).
+fn run_journaled(
+    store: &mut dyn Store,
+    sub: &Submission,
+    from_step: usize,
+    opts: &ApplyOptions,
+    announce: &dyn Fn(&Step),
+) -> Result<(), Box<FailureRecord>> {
+    let ds = &sub.dataset;
+    for step in sub.plan.steps.iter().skip(from_step) {
+        if stop_requested() {
+            return Err(Box::new(FailureRecord {
+                class: "interrupted".into(),
+                step_index: Some(step.index),
+                step_key: Some(step.key.clone()),
+                message: format!(
+                    "stopped by a signal at the boundary before step {}; `depot-migrate recover --resolve retry` resumes here",
+                    step.index
+                ),
+                rolled_back: true,
+                ..FailureRecord::default()
+            }));
+        }
+        store
+            .renew_lease(&ds.dataset_id)
+            .map_err(|e| Box::new(migrate_failure(MigrateError::Store(e), Vec::new())))?;
+        announce(step);
+        let mut attempt = 0;
+        loop {
+            match store.run_step(&ds.dataset_id, &sub.run_id, step, opts.lock_timeout) {
+                Ok(()) => break,
+                Err(MigrateError::Step(f)) if f.retryable && attempt < opts.retries => {
+                    attempt += 1;
+                    eprintln!(
+                        "warning: step {} waited longer than lock_timeout; retrying it ({attempt}/{})",
+                        step.key, opts.retries
+                    );
+                    std::thread::sleep(Duration::from_millis(500 * u64::from(attempt)));
+                }
+                Err(e) => return Err(Box::new(migrate_failure(e, Vec::new()))),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The failure of a run whose executor is gone or hung: what its journal says had
+/// committed, and whether the database is exactly as before.
+fn lost_run_record(
+    store: &mut dyn Store,
+    stored: &StoredState,
+    sub: Option<&Submission>,
+    class: &str,
+    message: String,
+) -> Result<FailureRecord, StoreError> {
+    let done = match &stored.run_id {
+        Some(run) => store.completed_steps(&stored.state.dataset_id, run)?,
+        None => Vec::new(),
+    };
+    let committed = sub.map(|s| step_keys(&s.plan, &done)).unwrap_or_default();
+    Ok(FailureRecord {
+        class: class.into(),
+        message,
+        rolled_back: done.is_empty(),
+        committed_steps: committed,
+        ..FailureRecord::default()
+    })
+}
+
+/// Records `failed` for a run that nobody will finish (crashed or hung), as a
+/// compare-and-set on the state that showed it.
+fn record_lost_run(
+    store: &mut dyn Store,
+    events_on: bool,
+    stored: &StoredState,
+    record: &FailureRecord,
+    detector: &str,
+) -> Result<(), ApplyError> {
+    let s = &stored.state;
+    let sub = stored.submission.as_deref().map(Submission::parse);
+    let sub = match sub {
+        Some(Ok(sub)) => sub,
+        Some(Err(e)) => return Err(e),
+        None => {
+            return Err(ApplyError::Store(format!(
+                "dataset {} has a run in progress but no stored submission; recover it by hand",
+                s.dataset_id
+            )))
+        }
+    };
+    let version = s.attempted_version.clone().unwrap_or_default();
+    let events = Events {
+        ctx: sub.context(s.deployed_version.clone()),
+        on: events_on,
+    };
+    let run_id = stored.run_id.clone().unwrap_or_else(|| sub.run_id.clone());
+    let change = Change {
+        ds: &sub.dataset,
+        events: &events,
+        run_id: &run_id,
+    };
+    let mut st = s.clone();
+    st.revision = s.revision + 1;
+    st.synced = Some(now());
+    st.last_failure = Some(record.clone());
+    let t = change.transition(
+        st,
+        s.revision,
+        LifecycleEvent::Failed,
+        &version,
+        json!({"failure": record, "detectedBy": detector}),
+        Some(record),
+        None,
+    );
+    store.transition(&t)?;
+    Ok(())
+}
+
+/// A run in progress (attempted ≠ deployed, no failure recorded) whose lock this process
+/// now holds: its executor is gone. Records `failed` (class `leaseLost`) for it and
+/// returns the record. The caller must hold the dataset's lock.
+pub fn detect_lost_run(
+    store: &mut dyn Store,
+    events_on: bool,
+    dataset_id: &str,
+    detector: &str,
+) -> Result<Option<FailureRecord>, ApplyError> {
+    let Some(stored) = store.read_state(dataset_id)? else {
+        return Ok(None);
+    };
+    if !in_progress(&stored.state) {
+        return Ok(None);
+    }
+    let sub = stored
+        .submission
+        .as_deref()
+        .and_then(|t| Submission::parse(t).ok());
+    let record = lost_run_record(
+        store,
+        &stored,
+        sub.as_ref(),
+        "leaseLost",
+        format!(
+            "the executor of run {} lost its lease before finishing (it crashed or was killed); detected by {detector}",
+            stored.run_id.as_deref().unwrap_or("?")
+        ),
+    )?;
+    eprintln!(
+        "warning: the previous run of dataset {dataset_id} lost its lease; recording it as failed"
+    );
+    record_lost_run(store, events_on, &stored, &record, detector)?;
+    Ok(Some(record))
+}
+
+/// attempted ≠ deployed and no failure recorded: a run is (or was) working.
+fn in_progress(s: &DatasetState) -> bool {
+    s.attempted_version.is_some()
+        && s.attempted_version != s.deployed_version
+        && s.last_failure.is_none()
+}
+
+/// What `watchdog` found for one dataset.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WatchdogFinding {
+    /// Dataset id.
+    pub dataset_id: String,
+    /// `healthy` (a run in progress within its time), `crashed` (lease lost: recorded
+    /// as failed), `hung` (past maxDuration: recorded as failed, lease revoked),
+    /// `busy` (another watchdog or executor got there first).
+    pub finding: String,
+    /// The failure recorded, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailureRecord>,
+}
+
+/// `watchdog`: finds runs whose executor crashed (its lease is lost: the lock is free) or
+/// hangs (past the deadline its lease records) and records them as failed. Stable and
+/// scheduled datasets are not reported.
+pub fn watchdog(
+    store: &mut dyn Store,
+    sink: &mut dyn EventSink,
+    publish_budget: Duration,
+) -> Result<Vec<WatchdogFinding>, ApplyError> {
+    store.ensure_state_schema()?;
+    let mut out = Vec::new();
+    for id in store.dataset_ids()? {
+        let Some(stored) = store.read_state(&id)? else {
+            continue;
+        };
+        if !in_progress(&stored.state) {
+            continue;
+        }
+        let holder = lease_holder();
+        match store.lock(&id, &holder, Duration::ZERO) {
+            Ok(()) => {
+                // We hold the lock: the run's executor is gone.
+                let r = detect_lost_run(store, sink.enabled(), &id, "watchdog");
+                let _ = store.unlock(&id);
+                match r {
+                    Ok(Some(f)) => out.push(WatchdogFinding {
+                        dataset_id: id.clone(),
+                        finding: "crashed".into(),
+                        failure: Some(f),
+                    }),
+                    Ok(None) => {}
+                    Err(ApplyError::Refused(_)) => out.push(WatchdogFinding {
+                        dataset_id: id.clone(),
+                        finding: "busy".into(),
+                        failure: None,
+                    }),
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(StoreError::LockHeld { .. }) => {
+                let lease = store.lease(&id)?;
+                let deadline = lease.as_ref().and_then(|l| l.deadline);
+                match (lease, deadline) {
+                    (Some(lease), Some(deadline)) if now_unix() > deadline => {
+                        let stored = store.read_state(&id)?.unwrap_or_default();
+                        if !in_progress(&stored.state) {
+                            continue;
+                        }
+                        let sub = stored
+                            .submission
+                            .as_deref()
+                            .and_then(|t| Submission::parse(t).ok());
+                        let record = lost_run_record(
+                            store,
+                            &stored,
+                            sub.as_ref(),
+                            "timeout",
+                            format!(
+                                "run {} ran past its maxDuration ({} s, started {}) and was stopped from committing; detected by watchdog",
+                                stored.run_id.as_deref().unwrap_or("?"),
+                                lease.holder["maxDurationSeconds"].as_i64().unwrap_or(0),
+                                lease.started
+                            ),
+                        )?;
+                        match record_lost_run(store, sink.enabled(), &stored, &record, "watchdog") {
+                            Ok(()) => {}
+                            Err(ApplyError::Refused(_)) => continue,
+                            Err(e) => return Err(e),
+                        }
+                        // Its next fencing check fails: it can never commit.
+                        store.revoke_lease(&id, &lease.token)?;
+                        out.push(WatchdogFinding {
+                            dataset_id: id.clone(),
+                            finding: "hung".into(),
+                            failure: Some(record),
+                        });
+                    }
+                    _ => out.push(WatchdogFinding {
+                        dataset_id: id.clone(),
+                        finding: "healthy".into(),
+                        failure: None,
+                    }),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if sink.enabled() {
+        let _ = publish_pending(store, sink, None, publish_budget);
+    }
+    Ok(out)
+}
+
+/// `submit`: sets desiredVersion, stores the submission (package, plan, dataset config,
+/// run id) and emits `desired` carrying the new revision; returns at once.
+pub enum SubmitOutcome {
+    /// Submitted: the new revision and the submission.
+    Submitted(i64, Box<Submission>),
+    /// Nothing to do: deployed and stable, or submitted already and still scheduled.
+    Unchanged(String, &'static str),
+}
+
+/// Submits a version for a worker (asynchronous mode).
+pub fn submit(
+    store: &mut dyn Store,
+    sink: &mut dyn EventSink,
+    package: &Package,
+    package_json: String,
+    dataset: &DatasetConfig,
+    opts: &ApplyOptions,
+) -> Result<SubmitOutcome, ApplyError> {
+    store.ensure_state_schema()?;
+    // The lock makes the check and the compare-and-set one step against a running
+    // executor (a submission never lands under a run in progress).
+    let holder = lease_holder();
+    store.lock(&dataset.dataset_id, &holder, opts.lock_wait)?;
+    let result = detect_lost_run(store, sink.enabled(), &dataset.dataset_id, "submit")
+        .and_then(|_| submit_locked(store, sink, package, &package_json, dataset, opts));
+    let _ = store.unlock(&dataset.dataset_id);
+    if sink.enabled() {
+        let _ = publish_pending(store, sink, Some(&dataset.dataset_id), opts.publish_budget);
+    }
+    result
+}
+
+fn submit_locked(
+    store: &mut dyn Store,
+    sink: &mut dyn EventSink,
+    package: &Package,
+    package_json: &str,
+    dataset: &DatasetConfig,
+    opts: &ApplyOptions,
+) -> Result<SubmitOutcome, ApplyError> {
+    let stored = store.read_state(&dataset.dataset_id)?.unwrap_or_default();
+    let s = &stored.state;
+    let to_version = version_hash(package, dataset).as_str().to_string();
+    if s.desired_version.as_deref() == Some(&to_version)
+        && stored.submitted_revision == Some(s.revision)
+    {
+        return Ok(SubmitOutcome::Unchanged(to_version, "submitted already"));
+    }
+    let Some((to_version, plan)) = plan_for(&stored, package, dataset, None)? else {
+        return Ok(SubmitOutcome::Unchanged(to_version, "deployed already"));
+    };
+    let sub = new_submission(to_version.clone(), plan, package_json, dataset, opts);
+    let events = Events {
+        ctx: sub.context(s.deployed_version.clone()),
+        on: sink.enabled(),
+    };
+    let change = Change {
+        ds: dataset,
+        events: &events,
+        run_id: &sub.run_id,
+    };
+    let mut st = s.clone();
+    st.dataset_id = dataset.dataset_id.clone();
+    st.alias = dataset.dataset_alias.clone();
+    st.revision = s.revision + 1;
+    st.synced = Some(now());
+    st.desired_version = Some(to_version.clone());
+    let mut t = change.transition(
+        st,
+        s.revision,
+        LifecycleEvent::Desired,
+        &to_version,
+        json!({"planHash": sub.plan.plan_hash, "steps": sub.plan.steps.len(), "destructive": sub.plan.destructive, "from": s.deployed_version}),
+        None,
+        None,
+    );
+    t.submission = Some(serde_json::to_string(&sub).unwrap_or_default());
+    t.scheduled = true;
+    store.transition(&t)?;
+    Ok(SubmitOutcome::Submitted(s.revision + 1, Box::new(sub)))
+}
+
+/// How `recover` resolves a failed run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolve {
+    /// The change is in place: deployed = attempted (catalog verified unless forced).
+    Deployed,
+    /// The database is at the old version: desired = attempted = deployed = old.
+    RolledBack,
+    /// Resume at the first step not completed.
+    Retry,
+}
+
+impl Resolve {
+    /// The command-line spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolve::Deployed => "deployed",
+            Resolve::RolledBack => "rolled-back",
+            Resolve::Retry => "retry",
+        }
+    }
+}
+
+/// What `recover` did.
+#[derive(Debug)]
+pub enum RecoverOutcome {
+    /// The dataset is now stable at this version.
+    Resolved(String),
+    /// `retry` ran the rest of the plan.
+    Deployed(String),
+}
+
+/// The catalog a version must have: what `plan(null, package)` creates.
+fn expected_catalog(
+    store: &mut dyn Store,
+    dataset: &DatasetConfig,
+    package: Option<&Package>,
+    then: Option<(&Package, usize)>,
+) -> Result<std::collections::BTreeSet<String>, ApplyError> {
+    let build = |scratch: &str| -> Vec<String> {
+        let mut ds = dataset.clone();
+        ds.schema = scratch.to_string();
+        let mut out = Vec::new();
+        if let Some(p) = package {
+            if let Ok(create) = plan(None, p, &ds) {
+                out.extend(create.steps.into_iter().flat_map(|s| s.sql));
+            }
+        }
+        if let Some((to, k)) = then {
+            if let Ok(next) = plan(package, to, &ds) {
+                out.extend(next.steps.into_iter().take(k).flat_map(|s| s.sql));
+            }
+        }
+        out
+    };
+    Ok(store.scratch_catalog(&build)?)
+}
+
+fn catalog_diff(
+    actual: &std::collections::BTreeSet<String>,
+    expected: &std::collections::BTreeSet<String>,
+) -> String {
+    let missing: Vec<&String> = expected.difference(actual).take(3).collect();
+    let extra: Vec<&String> = actual.difference(expected).take(3).collect();
+    format!(
+        "{} missing (e.g. {missing:?}), {} unexpected (e.g. {extra:?})",
+        expected.difference(actual).count(),
+        actual.difference(expected).count()
+    )
+}
+
+/// Knobs of `recover`.
+#[derive(Debug, Clone)]
+pub struct RecoverOptions {
+    /// How to resolve.
+    pub resolve: Resolve,
+    /// Why (recorded in history and the `recovery` object).
+    pub reason: String,
+    /// Skip the catalog check.
+    pub force: bool,
+    /// Run knobs for `retry`.
+    pub run: ApplyOptions,
+}
+
+/// `recover`: resolves a failed run, as a compare-and-set on the state, recorded in
+/// history with who and why.
+pub fn recover(
+    store: &mut dyn Store,
+    sink: &mut dyn EventSink,
+    dataset: &DatasetConfig,
+    opts: &RecoverOptions,
+) -> Result<RecoverOutcome, ApplyError> {
+    store.ensure_state_schema()?;
+    let mut holder = lease_holder();
+    holder.max_duration = opts.run.max_duration;
+    store.lock(&dataset.dataset_id, &holder, opts.run.lock_wait)?;
+    let result = detect_lost_run(store, sink.enabled(), &dataset.dataset_id, "recover")
+        .and_then(|_| recover_locked(store, sink, dataset, opts));
+    let _ = store.unlock(&dataset.dataset_id);
+    if sink.enabled() {
+        let _ = publish_pending(
+            store,
+            sink,
+            Some(&dataset.dataset_id),
+            opts.run.publish_budget,
+        );
+    }
+    result
+}
+
+fn recover_locked(
+    store: &mut dyn Store,
+    sink: &mut dyn EventSink,
+    dataset: &DatasetConfig,
+    opts: &RecoverOptions,
+) -> Result<RecoverOutcome, ApplyError> {
+    let Some(stored) = store.read_state(&dataset.dataset_id)? else {
+        return Err(ApplyError::Refused(format!(
+            "dataset {} has no state yet; nothing to recover",
+            dataset.dataset_id
+        )));
+    };
+    let s = &stored.state;
+    let Some(failure) = s
+        .last_failure
+        .clone()
+        .filter(|_| s.attempted_version != s.deployed_version)
+    else {
+        return Err(ApplyError::Refused(format!(
+            "dataset {} has no failed run to recover (deployed {}); see `depot-migrate status`",
+            dataset.dataset_id,
+            s.deployed_version.as_deref().unwrap_or("nothing")
+        )));
+    };
+    let sub = match stored.submission.as_deref() {
+        Some(t) => Submission::parse(t)?,
+        None => {
+            return Err(ApplyError::Refused(format!(
+                "dataset {} has no stored submission for its failed run; apply or submit again",
+                dataset.dataset_id
+            )))
+        }
+    };
+    if Some(&sub.version) != s.attempted_version.as_ref() {
+        return Err(ApplyError::Refused(format!(
+            "the stored submission ({}) is not the failed version ({}); submit again",
+            sub.version,
+            s.attempted_version.as_deref().unwrap_or("none")
+        )));
+    }
+    let recovery = json!({
+        "resolve": opts.resolve.as_str(),
+        "reason": opts.reason,
+        "actor": actor(),
+        "at": now(),
+        "forced": opts.force,
+        "failure": failure,
+    });
+    let from = deployed_package(&stored, dataset.engine)?;
+    let to = sub.package()?;
+    match opts.resolve {
+        Resolve::Deployed | Resolve::RolledBack => {
+            let (version, package, pkg_json, plan_hash) = if opts.resolve == Resolve::Deployed {
+                (
+                    sub.version.clone(),
+                    Some(&to),
+                    serde_json::to_string(&sub.package).unwrap_or_default(),
+                    sub.plan.plan_hash.clone(),
+                )
+            } else {
+                let Some(old) = s.deployed_version.clone() else {
+                    return Err(ApplyError::Refused(
+                        "nothing was deployed before this run, so there is no old version to roll back to; use --resolve retry, or --resolve deployed once the change is in place".into(),
+                    ));
+                };
+                (
+                    old,
+                    from.as_ref(),
+                    stored.deployed_package.clone().unwrap_or_default(),
+                    stored.deployed_plan_hash.clone().unwrap_or_default(),
+                )
+            };
+            if !opts.force {
+                let actual = store.catalog(&dataset.schema)?;
+                let expected = expected_catalog(store, &sub.dataset, package, None)?;
+                if actual != expected {
+                    return Err(ApplyError::Refused(format!(
+                        "the database's catalog is not version {version}: {}; fix the database or choose another resolution (--force skips this check)",
+                        catalog_diff(&actual, &expected)
+                    )));
+                }
+            }
+            let events = Events {
+                ctx: sub.context(s.deployed_version.clone()),
+                on: sink.enabled(),
+            };
+            let change = Change {
+                ds: &sub.dataset,
+                events: &events,
+                run_id: &sub.run_id,
+            };
+            let mut st = s.clone();
+            st.revision = s.revision + 1;
+            st.synced = Some(now());
+            st.desired_version = Some(version.clone());
+            st.attempted_version = Some(version.clone());
+            st.deployed_version = Some(version.clone());
+            st.last_failure = None;
+            let mut t = change.transition(
+                st,
+                s.revision,
+                LifecycleEvent::Deployed,
+                &version,
+                json!({"recovery": recovery}),
+                None,
+                Some(&recovery),
+            );
+            t.deployed = Some((pkg_json, plan_hash));
+            store.transition(&t)?;
+            Ok(RecoverOutcome::Resolved(version))
+        }
+        Resolve::Retry => {
+            let replan = plan(from.as_ref(), &to, &sub.dataset)
+                .map_err(|e| ApplyError::Refused(format!("cannot plan: {e}")))?;
+            if replan.plan_hash != sub.plan.plan_hash {
+                return Err(ApplyError::Refused(format!(
+                    "stale plan: the stored plan ({}) is not the plan from the deployed version to the submitted package ({}); submit again",
+                    sub.plan.plan_hash, replan.plan_hash
+                )));
+            }
+            let done = match &stored.run_id {
+                Some(run) => store.completed_steps(&dataset.dataset_id, run)?,
+                None => Vec::new(),
+            };
+            // The steps done must be a prefix of the plan.
+            let mut k = 0;
+            while done.contains(&k) {
+                k += 1;
+            }
+            let mut from_step = k;
+            if !opts.force {
+                let actual = store.catalog(&dataset.schema)?;
+                let expected =
+                    expected_catalog(store, &sub.dataset, from.as_ref(), Some((&to, k)))?;
+                if actual != expected {
+                    // A non-transactional step may have run without its journal row.
+                    let next = (k < sub.plan.steps.len())
+                        .then(|| {
+                            expected_catalog(store, &sub.dataset, from.as_ref(), Some((&to, k + 1)))
+                        })
+                        .transpose()?;
+                    if next.as_ref() == Some(&actual) {
+                        eprintln!("note: step {k} ran but was not journaled; resuming after it");
+                        from_step = k + 1;
+                    } else {
+                        return Err(ApplyError::Refused(format!(
+                            "the {k} step(s) journaled as done are not what the database shows: {}; fix the database, or use --resolve deployed|rolled-back (--force resumes anyway)",
+                            catalog_diff(&actual, &expected)
+                        )));
+                    }
+                }
+            }
+            let mut run_opts = opts.run.clone();
+            run_opts.expected_plan = None;
+            let mode = match sub.dataset.mode() {
+                MigrationMode::Synchronous => "synchronous",
+                MigrationMode::Asynchronous => "asynchronous",
+            };
+            match execute(
+                store,
+                sink,
+                &sub,
+                &stored,
+                &run_opts,
+                Start::Resume {
+                    from_step,
+                    recovery,
+                },
+                false,
+                mode,
+            )? {
+                ApplyOutcome::Deployed { version, .. } | ApplyOutcome::AlreadyDeployed(version) => {
+                    Ok(RecoverOutcome::Deployed(version))
+                }
+            }
+        }
+    }
+}
+
+/// What `wait` sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WaitState {
+    /// The version is deployed.
+    Deployed,
+    /// The version failed (or was superseded by another version).
+    Failed(String),
+    /// Not yet.
+    Pending,
+}
+
+/// Where a version stands in a state.
+pub fn wait_state(stored: Option<&StoredState>, version: &str) -> WaitState {
+    let Some(stored) = stored else {
+        return WaitState::Pending;
+    };
+    let s = &stored.state;
+    if s.deployed_version.as_deref() == Some(version) {
+        return WaitState::Deployed;
+    }
+    if stored.submitted_revision == Some(s.revision)
+        && s.desired_version.as_deref() == Some(version)
+    {
+        return WaitState::Pending;
+    }
+    if s.attempted_version.as_deref() == Some(version) {
+        if let Some(f) = &s.last_failure {
+            return WaitState::Failed(format!(
+                "version {version} failed ({}: {})",
+                f.class, f.message
+            ));
+        }
+    }
+    if s.desired_version.is_some() && s.desired_version.as_deref() != Some(version) {
+        return WaitState::Failed(format!(
+            "version {version} was superseded: the dataset now wants {}",
+            s.desired_version.as_deref().unwrap_or("?")
+        ));
+    }
+    WaitState::Pending
 }
 
 /// The seed's `get-dataset` shape plus `phase`.

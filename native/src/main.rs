@@ -7,7 +7,9 @@ mod eventbridge;
 mod events;
 mod executor;
 mod input;
+mod sqs;
 mod store;
+mod worker;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use depot_migrate_core::{load, version_hash, DatasetConfig, Invalid, Package, Problem};
@@ -105,6 +107,152 @@ enum Command {
         /// `environmentUri` carried in events (where the plan is stored).
         #[arg(long, value_name = "URI")]
         environment_uri: Option<String>,
+        /// Commit each step on its own and journal it (the path non-transactional steps
+        /// always take), so `recover --resolve retry` can resume after a failure,
+        /// instead of one transaction for the whole plan.
+        #[arg(long)]
+        step_by_step: bool,
+        /// How long the run may take; past it `watchdog` (or the next executor) records
+        /// it as failed and revokes its lease so it can never commit.
+        #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+        max_duration: std::time::Duration,
+    },
+    /// Asynchronous mode: set desiredVersion, store the plan and the package, emit
+    /// `desired` (carrying the state revision and a runId) and return at once; a
+    /// `worker` runs it.
+    Submit {
+        /// The package to deploy, or `-` for standard input.
+        #[arg(long, value_name = "FILE")]
+        package: String,
+        /// The dataset config (`migrationMode: asynchronous`), or `-`.
+        #[arg(long, value_name = "FILE")]
+        dataset: String,
+        /// Database URL.
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+        /// Where events go: `stdout`, `jsonl:PATH`, `eventbridge` or `none`.
+        #[arg(long, value_name = "SINK", default_value = "stdout")]
+        events: String,
+        /// How long to wait for a running executor's lock before refusing (exit 3).
+        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+        lock_wait: std::time::Duration,
+        /// `environmentUri` carried in events.
+        #[arg(long, value_name = "URI")]
+        environment_uri: Option<String>,
+        /// The worker commits each step on its own and journals it.
+        #[arg(long)]
+        step_by_step: bool,
+        /// How long the worker's run may take (recorded with the submission).
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        max_duration: Option<std::time::Duration>,
+    },
+    /// Run submitted migrations: from an SQS queue fed by an EventBridge rule on
+    /// `desired` events, or by polling the state store. Each submission runs once (a
+    /// compare-and-set on the revision its `desired` event carries); duplicates, late
+    /// deliveries and superseded versions are acknowledged and skipped. Runs until
+    /// SIGTERM/SIGINT (finishing at a step boundary) unless `--once`.
+    Worker {
+        /// Database URL (default `DEPOT_DATABASE_URL`).
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+        /// The SQS queue that receives the `desired` events.
+        #[arg(
+            long,
+            value_name = "URL",
+            conflicts_with = "poll",
+            required_unless_present = "poll"
+        )]
+        queue_url: Option<String>,
+        /// Find submissions by polling the state store (no AWS needed).
+        #[arg(long)]
+        poll: bool,
+        /// Handle what is pending and exit.
+        #[arg(long)]
+        once: bool,
+        /// Where events go.
+        #[arg(long, value_name = "SINK", default_value = "stdout")]
+        events: String,
+        /// The EventBridge bus (name or ARN) for `--events eventbridge`.
+        #[arg(long, value_name = "NAME", default_value = "default")]
+        event_bus: String,
+        /// Postgres `lock_timeout` for each DDL statement.
+        #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+        lock_timeout: std::time::Duration,
+        /// Retries after a lock timeout.
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        retries: u32,
+        /// How long a run may take unless its submission says otherwise.
+        #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+        max_duration: std::time::Duration,
+        /// Pause between polls when nothing is pending (`--poll`).
+        #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+        poll_interval: std::time::Duration,
+    },
+    /// Wait until a version is deployed (exit 0), failed or superseded (exit 1), or the
+    /// timeout passes (exit 3).
+    Wait {
+        /// The dataset config.
+        #[arg(long, value_name = "FILE")]
+        dataset: String,
+        /// The version hash to wait for.
+        #[arg(long, value_name = "HASH")]
+        version: String,
+        /// How long to wait.
+        #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+        timeout: std::time::Duration,
+        /// How often to look.
+        #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+        interval: std::time::Duration,
+        /// Database URL.
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+    },
+    /// Resolve a failed run: `deployed` (the change is in place; the catalog is verified
+    /// unless --force), `rolled-back` (the database is at the old version; verified the
+    /// same way) or `retry` (resume at the first step not completed, after checking the
+    /// completed ones are in place). A compare-and-set, recorded in history with who and
+    /// why.
+    Recover {
+        /// The dataset config.
+        #[arg(long, value_name = "FILE")]
+        dataset: String,
+        /// How to resolve.
+        #[arg(long, value_enum)]
+        resolve: ResolveArg,
+        /// Why (recorded in history and in the event's `recovery` object).
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        /// Skip the catalog check.
+        #[arg(long)]
+        force: bool,
+        /// Database URL.
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+        /// Where events go.
+        #[arg(long, value_name = "SINK", default_value = "stdout")]
+        events: String,
+        /// How long to wait for another executor's lock before refusing (exit 3).
+        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+        lock_wait: std::time::Duration,
+        /// Postgres `lock_timeout` for each DDL statement (retry).
+        #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+        lock_timeout: std::time::Duration,
+        /// How long the retried run may take.
+        #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+        max_duration: std::time::Duration,
+    },
+    /// Find runs whose executor crashed (lease lost) or hangs (past maxDuration) and
+    /// record them as failed, with their failure record and `failed` event.
+    Watchdog {
+        /// Database URL (default `DEPOT_DATABASE_URL`).
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+        /// Where events go.
+        #[arg(long, value_name = "SINK", default_value = "stdout")]
+        events: String,
+        /// The EventBridge bus (name or ARN) for `--events eventbridge`.
+        #[arg(long, value_name = "NAME", default_value = "default")]
+        event_bus: String,
     },
     /// Print a dataset's state: the seed's get-dataset shape plus `phase`.
     Status {
@@ -193,6 +341,16 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ResolveArg {
+    /// The change is in place.
+    Deployed,
+    /// The database is at the old version.
+    RolledBack,
+    /// Resume at the first step not completed.
+    Retry,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum RuleFormat {
     /// A CloudFormation template.
     Cloudformation,
@@ -230,6 +388,10 @@ enum Failure {
     Refused(String),
     /// The migration failed (exit 1).
     Failed(String),
+    /// `wait` ran out of time (exit 3).
+    Timeout(String),
+    /// Exit 1, everything already said (`worker --once` after a failed run).
+    Exit1Quiet,
 }
 
 fn main() -> ExitCode {
@@ -272,6 +434,14 @@ fn main() -> ExitCode {
             let _ = writeln!(std::io::stderr(), "refused: {}", one_line(&message));
             if output == Output::Json {
                 print_json(&json!({"ok": false, "error": "refused", "message": message}));
+            }
+            ExitCode::from(3)
+        }
+        Err(Failure::Exit1Quiet) => ExitCode::from(1),
+        Err(Failure::Timeout(message)) => {
+            let _ = writeln!(std::io::stderr(), "timeout: {}", one_line(&message));
+            if output == Output::Json {
+                print_json(&json!({"ok": false, "error": "timeout", "message": message}));
             }
             ExitCode::from(3)
         }
@@ -406,6 +576,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             lock_timeout,
             retries,
             environment_uri,
+            step_by_step,
+            max_duration,
         } => {
             let (pkg, ds) = load_pair(&package, &dataset)?;
             let expected_plan = match &plan {
@@ -436,6 +608,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 expected_plan,
                 environment_uri,
                 publish_budget: std::time::Duration::from_secs(10),
+                step_by_step,
+                max_duration: Some(max_duration),
             };
             // The snapshot stored is the package as the model holds it (no nulls).
             let package_json = serde_json::to_string(&pkg).unwrap_or_default();
@@ -472,6 +646,257 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
                 Err(e) => Err(apply_failure(e)),
             }
+        }
+        Command::Submit {
+            package,
+            dataset,
+            db,
+            events,
+            lock_wait,
+            environment_uri,
+            step_by_step,
+            max_duration,
+        } => {
+            let (pkg, ds) = load_pair(&package, &dataset)?;
+            if ds.mode() != depot_migrate_core::MigrationMode::Asynchronous {
+                return Err(Failure::Usage(format!(
+                    "dataset {} is synchronous: use `depot-migrate apply`, or set \"migrationMode\": \"asynchronous\" in {}",
+                    ds.dataset_id,
+                    input::display_name(&dataset)
+                )));
+            }
+            let target = executor::resolve_db(db.as_deref(), ds.engine).map_err(Failure::Usage)?;
+            let mut sink = events::sink_from_arg(&events, ds.event_bus_name.as_deref())
+                .map_err(Failure::Usage)?;
+            let mut store =
+                executor::open_store(&target).map_err(|e| Failure::Failed(e.to_string()))?;
+            let opts = executor::ApplyOptions {
+                lock_wait,
+                environment_uri,
+                step_by_step,
+                max_duration,
+                ..executor::ApplyOptions::default()
+            };
+            let package_json = serde_json::to_string(&pkg).unwrap_or_default();
+            match executor::submit(
+                store.as_mut(),
+                sink.as_mut(),
+                &pkg,
+                package_json,
+                &ds,
+                &opts,
+            )
+            .map_err(apply_failure)?
+            {
+                executor::SubmitOutcome::Submitted(revision, sub) => {
+                    eprintln!(
+                        "dataset {} desired {} (revision {revision}, run {}, {} steps); a worker runs it",
+                        ds.dataset_id,
+                        sub.version,
+                        sub.run_id,
+                        sub.plan.steps.len()
+                    );
+                    if cli.output == Output::Json {
+                        print_json(
+                            &json!({"ok": true, "result": "submitted", "desiredVersion": sub.version, "revision": revision, "runId": sub.run_id, "planHash": sub.plan.plan_hash, "steps": sub.plan.steps.len()}),
+                        );
+                    }
+                }
+                executor::SubmitOutcome::Unchanged(version, why) => {
+                    eprintln!(
+                        "dataset {}: {version} is {why}; nothing to do",
+                        ds.dataset_id
+                    );
+                    if cli.output == Output::Json {
+                        print_json(
+                            &json!({"ok": true, "result": "unchanged", "desiredVersion": version, "reason": why}),
+                        );
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Worker {
+            db,
+            queue_url,
+            poll,
+            once,
+            events,
+            event_bus,
+            lock_timeout,
+            retries,
+            max_duration,
+            poll_interval,
+        } => {
+            let mut store = open_db(db)?;
+            let mut sink =
+                events::sink_from_arg(&events, Some(&event_bus)).map_err(Failure::Usage)?;
+            let mut source = match (&queue_url, poll) {
+                (Some(url), false) => {
+                    worker::Source::Queue(sqs::Queue::new(url).map_err(Failure::Failed)?)
+                }
+                (None, true) => worker::Source::Poll,
+                _ => {
+                    return Err(Failure::Usage(
+                        "worker needs exactly one of --queue-url URL or --poll".into(),
+                    ))
+                }
+            };
+            let stop = executor::stop_flag();
+            for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+                signal_hook::flag::register(sig, stop.clone())
+                    .map_err(|e| Failure::Failed(format!("cannot handle signals: {e}")))?;
+            }
+            let opts = worker::WorkerOptions {
+                run: executor::ApplyOptions {
+                    lock_timeout,
+                    retries,
+                    max_duration: Some(max_duration),
+                    ..executor::ApplyOptions::default()
+                },
+                once,
+                poll_interval,
+            };
+            let report = worker::run(store.as_mut(), sink.as_mut(), &mut source, &opts)
+                .map_err(Failure::Failed)?;
+            let failed = report.iter().filter(|l| l["result"] == "failed").count();
+            eprintln!(
+                "worker: {} message(s): {} deployed, {failed} failed, {} skipped",
+                report.len(),
+                report.iter().filter(|l| l["result"] == "deployed").count(),
+                report.iter().filter(|l| l["result"] == "skipped").count()
+            );
+            if cli.output == Output::Json {
+                print_json(&json!({"ok": true, "handled": report}));
+            }
+            // `--once` is for pipelines: say in the exit code that a run failed.
+            if once && failed > 0 {
+                return Err(Failure::Exit1Quiet);
+            }
+            Ok(())
+        }
+        Command::Wait {
+            dataset,
+            version,
+            timeout,
+            interval,
+            db,
+        } => {
+            let (ds, mut store) = open_for(&dataset, db.as_deref())?;
+            let start = std::time::Instant::now();
+            loop {
+                let stored = store
+                    .read_state(&ds.dataset_id)
+                    .map_err(|e| Failure::Failed(e.to_string()))?;
+                match executor::wait_state(stored.as_ref(), &version) {
+                    executor::WaitState::Deployed => {
+                        eprintln!("dataset {}: {version} is deployed", ds.dataset_id);
+                        if cli.output == Output::Json {
+                            print_json(
+                                &json!({"ok": true, "result": "deployed", "version": version}),
+                            );
+                        }
+                        return Ok(());
+                    }
+                    executor::WaitState::Failed(m) => return Err(Failure::Failed(m)),
+                    executor::WaitState::Pending => {}
+                }
+                if start.elapsed() >= timeout {
+                    return Err(Failure::Timeout(format!(
+                        "dataset {}: {version} is not deployed after {}; see `depot-migrate status`",
+                        ds.dataset_id,
+                        humantime::format_duration(timeout)
+                    )));
+                }
+                std::thread::sleep(
+                    interval
+                        .min(timeout.saturating_sub(start.elapsed()))
+                        .max(std::time::Duration::from_millis(10)),
+                );
+            }
+        }
+        Command::Recover {
+            dataset,
+            resolve,
+            reason,
+            force,
+            db,
+            events,
+            lock_wait,
+            lock_timeout,
+            max_duration,
+        } => {
+            if reason.trim().is_empty() {
+                return Err(Failure::Usage(
+                    "--reason must say why (it is recorded in history)".into(),
+                ));
+            }
+            let (ds, mut store) = open_for(&dataset, db.as_deref())?;
+            let mut sink = events::sink_from_arg(&events, ds.event_bus_name.as_deref())
+                .map_err(Failure::Usage)?;
+            let opts = executor::RecoverOptions {
+                resolve: match resolve {
+                    ResolveArg::Deployed => executor::Resolve::Deployed,
+                    ResolveArg::RolledBack => executor::Resolve::RolledBack,
+                    ResolveArg::Retry => executor::Resolve::Retry,
+                },
+                reason,
+                force,
+                run: executor::ApplyOptions {
+                    lock_wait,
+                    lock_timeout,
+                    max_duration: Some(max_duration),
+                    ..executor::ApplyOptions::default()
+                },
+            };
+            let (result, version) =
+                match executor::recover(store.as_mut(), sink.as_mut(), &ds, &opts)
+                    .map_err(apply_failure)?
+                {
+                    executor::RecoverOutcome::Resolved(v) => ("resolved", v),
+                    executor::RecoverOutcome::Deployed(v) => ("deployed", v),
+                };
+            eprintln!(
+                "dataset {}: recovered ({}); deployed version {version}",
+                ds.dataset_id,
+                opts.resolve.as_str()
+            );
+            if cli.output == Output::Json {
+                print_json(
+                    &json!({"ok": true, "result": result, "resolve": opts.resolve.as_str(), "deployedVersion": version}),
+                );
+            }
+            Ok(())
+        }
+        Command::Watchdog {
+            db,
+            events,
+            event_bus,
+        } => {
+            let mut store = open_db(db)?;
+            let mut sink =
+                events::sink_from_arg(&events, Some(&event_bus)).map_err(Failure::Usage)?;
+            let findings = executor::watchdog(
+                store.as_mut(),
+                sink.as_mut(),
+                std::time::Duration::from_secs(10),
+            )
+            .map_err(apply_failure)?;
+            for f in &findings {
+                eprintln!(
+                    "watchdog: dataset {}: {}{}",
+                    f.dataset_id,
+                    f.finding,
+                    f.failure
+                        .as_ref()
+                        .map(|r| format!(" (recorded as failed: {})", r.class))
+                        .unwrap_or_default()
+                );
+            }
+            if cli.output == Output::Json {
+                print_json(&json!({"ok": true, "findings": findings}));
+            }
+            Ok(())
         }
         Command::Status { dataset, db } => {
             let (ds, mut store) = open_for(&dataset, db.as_deref())?;
@@ -775,6 +1200,29 @@ fn apply_failure(e: executor::ApplyError) -> Failure {
             ))
         }
     }
+}
+
+/// Opens the state store of a database URL for commands that serve every dataset in it
+/// (`worker`, `watchdog`, `events flush`): `--db`, else `DEPOT_DATABASE_URL`.
+fn open_db(db: Option<String>) -> Result<Box<dyn store::Store>, Failure> {
+    let url = db
+        .or_else(|| {
+            std::env::var("DEPOT_DATABASE_URL")
+                .ok()
+                .filter(|v| !v.is_empty())
+        })
+        .ok_or_else(|| Failure::Usage("pass --db URL or set DEPOT_DATABASE_URL".into()))?;
+    let engine = if url.starts_with("sqlite:") {
+        depot_migrate_core::Engine::Sqlite
+    } else {
+        depot_migrate_core::Engine::Postgres
+    };
+    let target = executor::resolve_db(Some(&url), engine).map_err(Failure::Usage)?;
+    let mut store = executor::open_store(&target).map_err(|e| Failure::Failed(e.to_string()))?;
+    store
+        .ensure_state_schema()
+        .map_err(|e| Failure::Failed(e.to_string()))?;
+    Ok(store)
 }
 
 /// Reads a dataset config and opens its state store.

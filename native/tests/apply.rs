@@ -1586,15 +1586,30 @@ fn killed_executor_postgres() {
         .cloned()
         .collect();
     assert_eq!(names(&own), ["attempted", "deployed"], "{events:?}");
+    // Before running, the apply found the killed run (its lease lost) and recorded it
+    // as failed, with its own `failed` event (issue 7: the next apply detects it).
     let before = status["version"].as_i64().expect("version");
-    assert_eq!(own[0]["detail"]["revision"], before + 1);
-    for e in events.iter().filter(|e| e["detail"]["runId"] != run_id) {
+    assert_eq!(own[0]["detail"]["revision"], before + 2);
+    let others: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["detail"]["runId"] != run_id)
+        .collect();
+    assert_eq!(
+        others.last().map(|e| e["detail"]["event"].clone()),
+        Some(json!("failed")),
+        "the killed run is recorded as failed first: {events:?}"
+    );
+    assert_eq!(
+        others.last().expect("failed")["detail"]["error"]["class"],
+        "leaseLost"
+    );
+    for e in &others[..others.len() - 1] {
         assert_eq!(
             e["detail"]["event"], "attempted",
             "only the killed run's attempted is republished: {e}"
         );
     }
-    check_stable(&ctx.status(&ds), &ctx, &h2, before + 2);
+    check_stable(&ctx.status(&ds), &ctx, &h2, before + 3);
 }
 
 /// A failing statement longer than an event may carry is truncated in the event (and
@@ -2292,11 +2307,13 @@ fn killed_executor_sqlite() {
             "the lease of a killed SQLite executor blocks the next apply: {}",
             r.stderr
         );
+        // The apply first records the killed run as failed (its lease is lost), then
+        // attempted and deployed.
         check_stable(
             &ctx.status(&ds),
             &ctx,
             &ctx.hash(&v2, &ds),
-            status["version"].as_i64().expect("version") + 2,
+            status["version"].as_i64().expect("version") + 3,
         );
         return;
     }

@@ -2,6 +2,29 @@
 //! versions, the deployed package snapshot, history, the step journal, the lease and the
 //! event outbox, in the target database itself (schema `depot_migrate` on Postgres,
 //! tables `depot_migrate_*` on SQLite). One small trait, one thin impl per engine.
+//!
+//! # What a store must provide (and what it may lack)
+//!
+//! The executor needs two ways to run a plan:
+//!
+//! - **one transaction** ([`Store::migrate`]): every step, the journal rows and the final
+//!   transition commit together or not at all. Only for engines with transactional DDL
+//!   ([`Store::transactional_ddl`]) and plans whose steps are all `transactional`.
+//! - **step by step** ([`Store::run_step`]): each step on its own, journaled as done when
+//!   it has taken effect, the lease checked (fencing) before each one and renewed
+//!   ([`Store::renew_lease`]) between them. This is the path of every non-transactional
+//!   step (all Snowflake DDL, any non-transactional Postgres statement) and of
+//!   `--step-by-step`. After a failure or a crash the journal
+//!   ([`Store::completed_steps`]) says where `recover --resolve retry` resumes, and the
+//!   catalog ([`Store::catalog`], compared with [`Store::scratch_catalog`]) proves that
+//!   the steps journaled as done really are in place.
+//!
+//! Locks: where the engine has session locks (Postgres advisory locks) they are the
+//! liveness signal; where it has none (Snowflake), the lease row alone is the lock,
+//! taken and renewed by compare-and-set on its token and expiry, and a lease whose
+//! heartbeat stopped is lost. Either way the lease row carries the holder, its fencing
+//! token and the run's deadline (`maxDuration`), which is how `watchdog` tells a crashed
+//! executor (lease lost) from a hung one (past its deadline) from a healthy one.
 
 pub mod postgres;
 pub mod sqlite;
@@ -9,11 +32,13 @@ pub mod sqlite;
 use depot_migrate_core::lifecycle::{DatasetState, FailureRecord};
 use depot_migrate_core::plan::Step;
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// The version of the state tables' own layout. Creating or upgrading them is versioned
-/// in the `meta` table.
-pub const STATE_SCHEMA_VERSION: i64 = 1;
+/// in the `meta` table. Version 2 adds the submission (`submission`,
+/// `submitted_revision`) and the current run (`run_id`) to the state row.
+pub const STATE_SCHEMA_VERSION: i64 = 2;
 
 /// A stored dataset state with what the executor needs beyond the seed's fields.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +49,16 @@ pub struct StoredState {
     pub deployed_package: Option<String>,
     /// The `planHash` of the plan that deployed it.
     pub deployed_plan_hash: Option<String>,
+    /// The last submission (JSON text of [`crate::executor::Submission`]: dataset config,
+    /// package and plan of the desired version, its run id), written by `submit` and by a
+    /// synchronous `apply`; what a worker executes and what `recover` resumes.
+    pub submission: Option<String>,
+    /// The revision the last `submit` created: while it equals `state.revision`, the
+    /// submission is scheduled and nothing has happened since (what `worker --poll`
+    /// looks for, and what a `desired` event's revision must match).
+    pub submitted_revision: Option<i64>,
+    /// The run that last set `attemptedVersion` (the journal's run id).
+    pub run_id: Option<String>,
 }
 
 /// One state change: a compare-and-set on the revision, with its history row and, unless
@@ -46,6 +81,13 @@ pub struct Transition {
     pub history: HistoryEntry,
     /// Outbox row (event id, envelope), unless events are off.
     pub outbox: Option<(String, Value)>,
+    /// New submission (JSON text), written when `Some`.
+    pub submission: Option<String>,
+    /// Whether this change schedules the submission (`submitted_revision` becomes the
+    /// new revision); otherwise `submitted_revision` is left as it is.
+    pub scheduled: bool,
+    /// The run now attempting the desired version, written when `Some`.
+    pub run_id: Option<String>,
 }
 
 /// A history row: who changed what, and why.
@@ -78,6 +120,57 @@ pub struct LeaseHolder {
     pub ci_job: Option<String>,
     /// The fencing token of this holder.
     pub token: String,
+    /// How long the run may take (`maxDuration`); the lease records the deadline
+    /// (`start + max_duration`) so that `watchdog` can tell a hung executor.
+    pub max_duration: Option<Duration>,
+}
+
+impl LeaseHolder {
+    /// The holder as stored in the lease row (`host`, `pid`, `ciJob`, and, with a
+    /// `maxDuration`, `deadline` in Unix seconds and `maxDurationSeconds`). Stores may add
+    /// members of their own (Postgres adds `backendPid`).
+    pub fn to_json(&self, now_unix: i64) -> Value {
+        let mut v = serde_json::json!({"host": self.host, "pid": self.pid, "ciJob": self.ci_job});
+        if let Some(d) = self.max_duration {
+            let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2);
+            v["maxDurationSeconds"] = serde_json::json!(secs);
+            v["deadline"] = serde_json::json!(now_unix.saturating_add(secs));
+        }
+        v
+    }
+}
+
+/// A lease as stored: who holds it, since when, until when.
+#[derive(Debug, Clone)]
+pub struct LeaseInfo {
+    /// The holder JSON ([`LeaseHolder::to_json`] plus the store's own members).
+    pub holder: Value,
+    /// The holder's fencing token.
+    pub token: String,
+    /// When it was taken (RFC 3339).
+    pub started: String,
+    /// The run's deadline (Unix seconds), when it has a `maxDuration`.
+    pub deadline: Option<i64>,
+}
+
+impl LeaseInfo {
+    /// A lease from its stored columns (holder JSON text, token, start).
+    pub fn from_row(holder: Value, token: String, started: String) -> LeaseInfo {
+        let deadline = holder["deadline"].as_i64();
+        LeaseInfo {
+            holder,
+            token,
+            started,
+            deadline,
+        }
+    }
+}
+
+/// Seconds since the Unix epoch now.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Why a store operation failed.
@@ -165,6 +258,63 @@ pub trait Store {
     fn history(&mut self, dataset_id: &str) -> Result<Vec<Value>, StoreError>;
     /// Whether another executor holds the dataset's lock now.
     fn lock_held_elsewhere(&mut self, dataset_id: &str) -> Result<bool, StoreError>;
+
+    // --- Step-by-step execution, failure detection and recovery (issue 7). ---
+
+    /// Whether DDL can run inside a transaction that rolls back whole (Postgres, SQLite:
+    /// yes; Snowflake: no, so every plan runs step by step through [`Store::run_step`]).
+    fn transactional_ddl(&self) -> bool {
+        true
+    }
+    /// Runs ONE step outside any surrounding transaction and journals it as done
+    /// (`status = 'done'`, keyed by dataset, run and step index) once it has taken
+    /// effect. Before running, checks that this store's lease is still the current one
+    /// (fencing: `Err(MigrateError::Store(StoreError::LockHeld))` otherwise, and nothing
+    /// runs). A `transactional` step runs with its journal row in one transaction where
+    /// the engine allows it, so a failed step leaves nothing; a non-transactional one
+    /// runs statement by statement, then the journal row is written (a crash in between
+    /// leaves a step that ran but is not journaled: `recover --resolve retry` finds it in
+    /// the catalog). On failure the record's `rolled_back` says whether the failed step
+    /// itself left nothing behind; the executor fills `committed_steps` from the journal.
+    /// Where the engine has a lock timeout, `lock_timeout` applies to the step's DDL.
+    fn run_step(
+        &mut self,
+        dataset_id: &str,
+        run_id: &str,
+        step: &Step,
+        lock_timeout: Duration,
+    ) -> Result<(), MigrateError>;
+    /// Indexes of the steps journaled as done in a run, ascending, without duplicates.
+    fn completed_steps(&mut self, dataset_id: &str, run_id: &str)
+        -> Result<Vec<usize>, StoreError>;
+    /// The dataset's lease row, if any (whether or not its holder is alive).
+    fn lease(&mut self, dataset_id: &str) -> Result<Option<LeaseInfo>, StoreError>;
+    /// Renews this store's lease (heartbeat; where the lease expires, a new expiry).
+    /// `Err(StoreError::LockHeld)` when the lease is no longer ours (revoked by
+    /// `watchdog` or `recover`, or taken over after it expired): the caller must stop.
+    fn renew_lease(&mut self, dataset_id: &str) -> Result<(), StoreError>;
+    /// Removes the lease row if it still carries `token` (a hung executor's lease, after
+    /// `watchdog` recorded its failure): its next fencing check fails, so it can never
+    /// commit. Returns whether a row was removed. A session lock the hung process holds
+    /// (Postgres) stays until that process ends.
+    fn revoke_lease(&mut self, dataset_id: &str, token: &str) -> Result<bool, StoreError>;
+    /// Every dataset with a state row in this database (for `worker --poll` and
+    /// `watchdog`).
+    fn dataset_ids(&mut self) -> Result<Vec<String>, StoreError>;
+    /// The catalog of the dataset's schema, as a set of normalized lines that do not
+    /// name the schema itself (tables, columns with type, nullability and default,
+    /// constraints, indexes, comments where the engine has them), so it can be compared
+    /// with [`Store::scratch_catalog`].
+    fn catalog(&mut self, schema: &str) -> Result<BTreeSet<String>, StoreError>;
+    /// The catalog that `build(scratch_schema)`'s statements create in an empty scratch
+    /// schema (or scratch database) that is thrown away afterwards, in the same
+    /// normalized form as [`Store::catalog`]. The executor plans into the scratch schema
+    /// (`plan(null, A)` plus the steps journaled as done) to know what the real schema
+    /// must look like.
+    fn scratch_catalog(
+        &mut self,
+        build: &dyn Fn(&str) -> Vec<String>,
+    ) -> Result<BTreeSet<String>, StoreError>;
 }
 
 /// Why `migrate` failed.

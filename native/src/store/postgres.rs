@@ -6,14 +6,15 @@
 //! atomically.
 
 use super::{
-    HistoryEntry, LeaseHolder, MigrateError, Store, StoreError, StoredState, Transition,
-    STATE_SCHEMA_VERSION,
+    now_unix, HistoryEntry, LeaseHolder, LeaseInfo, MigrateError, Store, StoreError, StoredState,
+    Transition, STATE_SCHEMA_VERSION,
 };
 use depot_migrate_core::lifecycle::{DatasetState, FailureRecord};
 use depot_migrate_core::plan::Step;
 use postgres::{Client, NoTls};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The first key of our advisory locks: "DPMG".
@@ -60,6 +61,9 @@ CREATE TABLE IF NOT EXISTS depot_migrate.outbox (
 CREATE TABLE IF NOT EXISTS depot_migrate.lease (
   dataset_id text PRIMARY KEY, holder jsonb NOT NULL, token text NOT NULL, started text NOT NULL,
   heartbeat text NOT NULL);
+ALTER TABLE depot_migrate.state ADD COLUMN IF NOT EXISTS submission text;
+ALTER TABLE depot_migrate.state ADD COLUMN IF NOT EXISTS submitted_revision bigint;
+ALTER TABLE depot_migrate.state ADD COLUMN IF NOT EXISTS run_id text;
 ";
 
 impl PostgresStore {
@@ -188,6 +192,24 @@ fn write_transition(
             &[&s.dataset_id, package, plan_hash],
         )?;
     }
+    if let Some(submission) = &t.submission {
+        tx.execute(
+            "UPDATE depot_migrate.state SET submission = $2 WHERE dataset_id = $1",
+            &[&s.dataset_id, submission],
+        )?;
+    }
+    if t.scheduled {
+        tx.execute(
+            "UPDATE depot_migrate.state SET submitted_revision = revision WHERE dataset_id = $1",
+            &[&s.dataset_id],
+        )?;
+    }
+    if let Some(run_id) = &t.run_id {
+        tx.execute(
+            "UPDATE depot_migrate.state SET run_id = $2 WHERE dataset_id = $1",
+            &[&s.dataset_id, run_id],
+        )?;
+    }
     let h: &HistoryEntry = &t.history;
     tx.execute(
         "INSERT INTO depot_migrate.history (dataset_id, revision, at, event, version, run_id, actor, reason, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -230,6 +252,10 @@ impl Store for PostgresStore {
                     "the state tables are at layout version {v}, newer than this depot-migrate understands ({STATE_SCHEMA_VERSION}); upgrade depot-migrate"
                 )))
             }
+            Some(v) if v < STATE_SCHEMA_VERSION => {
+                tx.execute("UPDATE depot_migrate.meta SET value = $1 WHERE key = 'schema_version'", &[&STATE_SCHEMA_VERSION.to_string()])
+                    .map_err(|e| StoreError::Db(pg_message(&e)))?;
+            }
             Some(_) => {}
         }
         tx.commit().map_err(|e| StoreError::Db(pg_message(&e)))
@@ -271,7 +297,11 @@ impl Store for PostgresStore {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        let holder_json = serde_json::json!({"host": holder.host, "pid": holder.pid, "ciJob": holder.ci_job, "backendPid": lc.query_one("SELECT pg_backend_pid()", &[]).map(|r| r.get::<_, i32>(0)).unwrap_or(0)});
+        let mut holder_json = holder.to_json(now_unix());
+        holder_json["backendPid"] = serde_json::json!(lc
+            .query_one("SELECT pg_backend_pid()", &[])
+            .map(|r| r.get::<_, i32>(0))
+            .unwrap_or(0));
         lc.execute(
             "INSERT INTO depot_migrate.lease (dataset_id, holder, token, started, heartbeat) VALUES ($1, $2, $3, $4, $4)
              ON CONFLICT (dataset_id) DO UPDATE SET holder = excluded.holder, token = excluded.token, started = excluded.started, heartbeat = excluded.heartbeat",
@@ -317,7 +347,7 @@ impl Store for PostgresStore {
         let row = self
             .client
             .query_opt(
-                "SELECT alias, revision, synced, desired_version, attempted_version, deployed_version, last_failure, deployed_package, deployed_plan_hash FROM depot_migrate.state WHERE dataset_id = $1",
+                "SELECT alias, revision, synced, desired_version, attempted_version, deployed_version, last_failure, deployed_package, deployed_plan_hash, submission, submitted_revision, run_id FROM depot_migrate.state WHERE dataset_id = $1",
                 &[&dataset_id],
             )
             .map_err(|e| self.err(e))?;
@@ -337,6 +367,9 @@ impl Store for PostgresStore {
                 },
                 deployed_package: r.get(7),
                 deployed_plan_hash: r.get(8),
+                submission: r.get(9),
+                submitted_revision: r.get(10),
+                run_id: r.get(11),
             }
         }))
     }
@@ -492,6 +525,215 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    fn run_step(
+        &mut self,
+        dataset_id: &str,
+        run_id: &str,
+        step: &Step,
+        lock_timeout: Duration,
+    ) -> Result<(), MigrateError> {
+        let url = self.url.clone();
+        let token = self.token.clone();
+        let store_err = |e: postgres::Error| {
+            MigrateError::Store(StoreError::Db(super::scrub(&pg_message(&e), &url)))
+        };
+        // Fencing before anything runs.
+        let ours: i64 = self
+            .client
+            .query_one(
+                "SELECT count(*) FROM depot_migrate.lease WHERE dataset_id = $1 AND token = $2",
+                &[&dataset_id, &token],
+            )
+            .map_err(store_err)?
+            .get(0);
+        if ours != 1 {
+            return Err(MigrateError::Store(StoreError::LockHeld {
+                dataset: dataset_id.to_string(),
+                holder: " (our lease was revoked or taken over)".into(),
+            }));
+        }
+        let settings = format!(
+            "SET TIME ZONE 'UTC'; SET lock_timeout = '{}ms'",
+            lock_timeout.as_millis()
+        );
+        let journal = "INSERT INTO depot_migrate.journal (dataset_id, run_id, step_index, step_key, status, at) VALUES ($1, $2, $3, $4, 'done', $5)";
+        let fail = |statement: &str, e: &postgres::Error, rolled_back: bool| {
+            let sqlstate = e.code().map(|c| c.code().to_string());
+            let retryable = sqlstate.as_deref() == Some("55P03");
+            let class = if retryable { "lockTimeout" } else { "step" };
+            let message = super::scrub(
+                &e.as_db_error()
+                    .map_or_else(|| e.to_string(), |d| d.message().to_string()),
+                &url,
+            );
+            let mut err = MigrateError::statement_failed(
+                step, statement, class, sqlstate, &message, retryable,
+            );
+            if let MigrateError::Step(f) = &mut err {
+                f.record.rolled_back = rolled_back;
+            }
+            err
+        };
+        if step.transactional {
+            let mut tx = self.client.transaction().map_err(store_err)?;
+            tx.batch_execute(&settings.replace("SET ", "SET LOCAL "))
+                .map_err(store_err)?;
+            for statement in &step.sql {
+                if let Err(e) = tx.batch_execute(statement) {
+                    return Err(fail(statement, &e, true));
+                }
+            }
+            tx.execute(
+                journal,
+                &[
+                    &dataset_id,
+                    &run_id,
+                    &(step.index as i32),
+                    &step.key,
+                    &now(),
+                ],
+            )
+            .map_err(store_err)?;
+            tx.commit().map_err(store_err)
+        } else {
+            // Autocommit, one statement at a time (e.g. CREATE INDEX CONCURRENTLY).
+            self.client.batch_execute(&settings).map_err(store_err)?;
+            for (i, statement) in step.sql.iter().enumerate() {
+                if let Err(e) = self.client.batch_execute(statement) {
+                    return Err(fail(statement, &e, i == 0));
+                }
+            }
+            self.client
+                .execute(
+                    journal,
+                    &[
+                        &dataset_id,
+                        &run_id,
+                        &(step.index as i32),
+                        &step.key,
+                        &now(),
+                    ],
+                )
+                .map_err(store_err)?;
+            Ok(())
+        }
+    }
+
+    fn completed_steps(
+        &mut self,
+        dataset_id: &str,
+        run_id: &str,
+    ) -> Result<Vec<usize>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT DISTINCT step_index FROM depot_migrate.journal WHERE dataset_id = $1 AND run_id = $2 AND status = 'done' ORDER BY step_index",
+                &[&dataset_id, &run_id],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| usize::try_from(r.get::<_, i32>(0)).ok())
+            .collect())
+    }
+
+    fn lease(&mut self, dataset_id: &str) -> Result<Option<LeaseInfo>, StoreError> {
+        let row = self
+            .client
+            .query_opt(
+                "SELECT holder, token, started FROM depot_migrate.lease WHERE dataset_id = $1",
+                &[&dataset_id],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(row.map(|r| {
+            LeaseInfo::from_row(
+                r.get::<_, postgres::types::Json<Value>>(0).0,
+                r.get(1),
+                r.get(2),
+            )
+        }))
+    }
+
+    fn renew_lease(&mut self, dataset_id: &str) -> Result<(), StoreError> {
+        let token = self.token.clone();
+        let url = self.url.clone();
+        let lost = || StoreError::LockHeld {
+            dataset: dataset_id.to_string(),
+            holder: " (our lease was revoked or taken over)".into(),
+        };
+        let Some(lc) = self.lock_client.as_mut() else {
+            return Err(lost());
+        };
+        let n = lc
+            .execute(
+                "UPDATE depot_migrate.lease SET heartbeat = $3 WHERE dataset_id = $1 AND token = $2",
+                &[&dataset_id, &token, &now()],
+            )
+            .map_err(|e| StoreError::Db(super::scrub(&pg_message(&e), &url)))?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(lost())
+        }
+    }
+
+    fn revoke_lease(&mut self, dataset_id: &str, token: &str) -> Result<bool, StoreError> {
+        let n = self
+            .client
+            .execute(
+                "DELETE FROM depot_migrate.lease WHERE dataset_id = $1 AND token = $2",
+                &[&dataset_id, &token],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n == 1)
+    }
+
+    fn dataset_ids(&mut self) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT dataset_id FROM depot_migrate.state ORDER BY dataset_id",
+                &[],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn catalog(&mut self, schema: &str) -> Result<BTreeSet<String>, StoreError> {
+        let url = self.url.clone();
+        describe(&mut self.client, schema)
+            .map_err(|e| StoreError::Db(super::scrub(&pg_message(&e), &url)))
+    }
+
+    fn scratch_catalog(
+        &mut self,
+        build: &dyn Fn(&str) -> Vec<String>,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        let url = self.url.clone();
+        let err = |e: postgres::Error| StoreError::Db(super::scrub(&pg_message(&e), &url));
+        let scratch = format!(
+            "depot_migrate_scratch_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        // Transactional DDL: build, describe, roll back. Nothing stays behind.
+        let mut tx = self.client.transaction().map_err(err)?;
+        tx.batch_execute(&format!(
+            "SET LOCAL TIME ZONE 'UTC'; CREATE SCHEMA IF NOT EXISTS \"{scratch}\""
+        ))
+        .map_err(err)?;
+        for statement in build(&scratch) {
+            tx.batch_execute(&statement).map_err(|e| {
+                StoreError::Db(format!(
+                    "building the expected catalog failed: {}",
+                    super::scrub(&pg_message(&e), &url)
+                ))
+            })?;
+        }
+        let out = describe_tx(&mut tx, &scratch).map_err(err)?;
+        tx.rollback().map_err(err)?;
+        Ok(out)
+    }
+
     fn history(&mut self, dataset_id: &str) -> Result<Vec<Value>, StoreError> {
         let rows = self
             .client
@@ -546,4 +788,32 @@ impl PostgresStoreRef<'_> {
             Err(conflict())
         }
     }
+}
+
+/// Catalog queries: every line names objects relative to the schema, never the schema.
+const DESCRIBE: &[&str] = &[
+    "SELECT 'relation ' || c.relname || ' kind=' || c.relkind::text || ' comment=' || coalesce(obj_description(c.oid, 'pg_class'), '') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1",
+    "SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' notnull=' || a.attnotnull::text || ' default=' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') || ' comment=' || coalesce(col_description(c.oid, a.attnum), '') FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE n.nspname = $1 AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped",
+    "SELECT 'constraint ' || c.relname || '.' || k.conname || ' ' || pg_get_constraintdef(k.oid) FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1",
+    "SELECT 'index ' || indexname || ' ' || replace(indexdef, ' ON ' || quote_ident($1) || '.', ' ON ') FROM pg_indexes WHERE schemaname = $1",
+];
+
+fn describe(client: &mut Client, schema: &str) -> Result<BTreeSet<String>, postgres::Error> {
+    let mut tx = client.transaction()?;
+    let out = describe_tx(&mut tx, schema)?;
+    tx.commit()?;
+    Ok(out)
+}
+
+fn describe_tx(
+    tx: &mut postgres::Transaction<'_>,
+    schema: &str,
+) -> Result<BTreeSet<String>, postgres::Error> {
+    let mut out = BTreeSet::new();
+    for sql in DESCRIBE {
+        for r in tx.query(*sql, &[&schema])? {
+            out.insert(r.get::<_, String>(0));
+        }
+    }
+    Ok(out)
 }

@@ -3,13 +3,14 @@
 //! (SQLite's single writer), so two executors never interleave.
 
 use super::{
-    HistoryEntry, LeaseHolder, MigrateError, Store, StoreError, StoredState, Transition,
-    STATE_SCHEMA_VERSION,
+    now_unix, HistoryEntry, LeaseHolder, LeaseInfo, MigrateError, Store, StoreError, StoredState,
+    Transition, STATE_SCHEMA_VERSION,
 };
 use depot_migrate_core::lifecycle::{DatasetState, FailureRecord};
 use depot_migrate_core::plan::Step;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant, SystemTime};
 
 /// A SQLite database holding a dataset and its state.
@@ -96,6 +97,27 @@ fn write_transition(tx: &rusqlite::Transaction<'_>, t: &Transition) -> Result<()
         )
         .map_err(db)?;
     }
+    if let Some(submission) = &t.submission {
+        tx.execute(
+            "UPDATE depot_migrate_state SET submission = ?2 WHERE dataset_id = ?1",
+            params![s.dataset_id, submission],
+        )
+        .map_err(db)?;
+    }
+    if t.scheduled {
+        tx.execute(
+            "UPDATE depot_migrate_state SET submitted_revision = revision WHERE dataset_id = ?1",
+            params![s.dataset_id],
+        )
+        .map_err(db)?;
+    }
+    if let Some(run_id) = &t.run_id {
+        tx.execute(
+            "UPDATE depot_migrate_state SET run_id = ?2 WHERE dataset_id = ?1",
+            params![s.dataset_id, run_id],
+        )
+        .map_err(db)?;
+    }
     let h: &HistoryEntry = &t.history;
     tx.execute(
         "INSERT INTO depot_migrate_history (dataset_id, revision, at, event, version, run_id, actor, reason, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -129,6 +151,22 @@ impl Store for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
         tx.execute_batch(SCHEMA_V1).map_err(db)?;
+        // Layout 2: the submission and the current run on the state row.
+        let has_submission: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('depot_migrate_state') WHERE name = 'submission'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        if has_submission == 0 {
+            tx.execute_batch(
+                "ALTER TABLE depot_migrate_state ADD COLUMN submission TEXT;
+                 ALTER TABLE depot_migrate_state ADD COLUMN submitted_revision INTEGER;
+                 ALTER TABLE depot_migrate_state ADD COLUMN run_id TEXT;",
+            )
+            .map_err(db)?;
+        }
         let current: Option<String> = tx
             .query_row(
                 "SELECT value FROM depot_migrate_meta WHERE key = 'schema_version'",
@@ -147,6 +185,10 @@ impl Store for SqliteStore {
                     "the state tables are at layout version {v}, newer than this depot-migrate understands ({STATE_SCHEMA_VERSION}); upgrade depot-migrate"
                 )))
             }
+            Some(v) if v < STATE_SCHEMA_VERSION => {
+                tx.execute("UPDATE depot_migrate_meta SET value = ?1 WHERE key = 'schema_version'", params![STATE_SCHEMA_VERSION.to_string()])
+                    .map_err(db)?;
+            }
             Some(_) => {}
         }
         tx.commit().map_err(db)
@@ -159,9 +201,7 @@ impl Store for SqliteStore {
         wait: Duration,
     ) -> Result<(), StoreError> {
         let start = Instant::now();
-        let holder_json =
-            serde_json::json!({"host": holder.host, "pid": holder.pid, "ciJob": holder.ci_job})
-                .to_string();
+        let holder_json = holder.to_json(now_unix()).to_string();
         loop {
             let now = now_secs();
             let changed = self
@@ -244,7 +284,7 @@ impl Store for SqliteStore {
     fn read_state(&mut self, dataset_id: &str) -> Result<Option<StoredState>, StoreError> {
         self.conn
             .query_row(
-                "SELECT alias, revision, synced, desired_version, attempted_version, deployed_version, last_failure, deployed_package, deployed_plan_hash FROM depot_migrate_state WHERE dataset_id = ?1",
+                "SELECT alias, revision, synced, desired_version, attempted_version, deployed_version, last_failure, deployed_package, deployed_plan_hash, submission, submitted_revision, run_id FROM depot_migrate_state WHERE dataset_id = ?1",
                 params![dataset_id],
                 |r| {
                     let failure: Option<String> = r.get(6)?;
@@ -261,6 +301,9 @@ impl Store for SqliteStore {
                         },
                         deployed_package: r.get(7)?,
                         deployed_plan_hash: r.get(8)?,
+                        submission: r.get(9)?,
+                        submitted_revision: r.get(10)?,
+                        run_id: r.get(11)?,
                     })
                 },
             )
@@ -398,6 +441,142 @@ impl Store for SqliteStore {
         Ok(Some((batch.len(), n)))
     }
 
+    fn run_step(
+        &mut self,
+        dataset_id: &str,
+        run_id: &str,
+        step: &Step,
+        _lock_timeout: Duration,
+    ) -> Result<(), MigrateError> {
+        let token = self.token.clone();
+        // SQLite DDL is transactional: the step and its journal row commit together,
+        // after the fencing check, under SQLite's single writer.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| MigrateError::Store(db(e)))?;
+        let ours: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM depot_migrate_lease WHERE dataset_id = ?1 AND token IS ?2",
+                params![dataset_id, token],
+                |r| r.get(0),
+            )
+            .map_err(|e| MigrateError::Store(db(e)))?;
+        if ours != 1 {
+            return Err(MigrateError::Store(StoreError::LockHeld {
+                dataset: dataset_id.to_string(),
+                holder: " (our lease was revoked or taken over)".into(),
+            }));
+        }
+        for statement in &step.sql {
+            if let Err(e) = tx.execute_batch(statement) {
+                return Err(step_error(step, statement, &e));
+            }
+        }
+        tx.execute(
+            "INSERT INTO depot_migrate_journal (dataset_id, run_id, step_index, step_key, status, at) VALUES (?1, ?2, ?3, ?4, 'done', ?5)",
+            params![dataset_id, run_id, step.index as i64, step.key, humantime::format_rfc3339_seconds(SystemTime::now()).to_string()],
+        )
+        .map_err(|e| MigrateError::Store(db(e)))?;
+        tx.commit().map_err(|e| MigrateError::Store(db(e)))
+    }
+
+    fn completed_steps(
+        &mut self,
+        dataset_id: &str,
+        run_id: &str,
+    ) -> Result<Vec<usize>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT DISTINCT step_index FROM depot_migrate_journal WHERE dataset_id = ?1 AND run_id = ?2 AND status = 'done' ORDER BY step_index")
+            .map_err(db)?;
+        let rows = st
+            .query_map(params![dataset_id, run_id], |r| r.get::<_, i64>(0))
+            .map_err(db)?;
+        let mut out = Vec::new();
+        for r in rows {
+            if let Ok(i) = usize::try_from(r.map_err(db)?) {
+                out.push(i);
+            }
+        }
+        Ok(out)
+    }
+
+    fn lease(&mut self, dataset_id: &str) -> Result<Option<LeaseInfo>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT holder, token, started FROM depot_migrate_lease WHERE dataset_id = ?1",
+                params![dataset_id],
+                |r| {
+                    let holder: String = r.get(0)?;
+                    Ok(LeaseInfo::from_row(
+                        serde_json::from_str(&holder).unwrap_or(Value::Null),
+                        r.get(1)?,
+                        r.get(2)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn renew_lease(&mut self, dataset_id: &str) -> Result<(), StoreError> {
+        let now = now_secs();
+        let n = self
+            .conn
+            .execute(
+                "UPDATE depot_migrate_lease SET heartbeat = ?3, expires = ?4 WHERE dataset_id = ?1 AND token IS ?2",
+                params![dataset_id, self.token, now, now + LEASE_SECONDS],
+            )
+            .map_err(db)?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::LockHeld {
+                dataset: dataset_id.to_string(),
+                holder: " (our lease was revoked or taken over)".into(),
+            })
+        }
+    }
+
+    fn revoke_lease(&mut self, dataset_id: &str, token: &str) -> Result<bool, StoreError> {
+        let n = self
+            .conn
+            .execute(
+                "DELETE FROM depot_migrate_lease WHERE dataset_id = ?1 AND token = ?2",
+                params![dataset_id, token],
+            )
+            .map_err(db)?;
+        Ok(n == 1)
+    }
+
+    fn dataset_ids(&mut self) -> Result<Vec<String>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT dataset_id FROM depot_migrate_state ORDER BY dataset_id")
+            .map_err(db)?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(db)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db)
+    }
+
+    fn catalog(&mut self, _schema: &str) -> Result<BTreeSet<String>, StoreError> {
+        describe(&self.conn).map_err(db)
+    }
+
+    fn scratch_catalog(
+        &mut self,
+        build: &dyn Fn(&str) -> Vec<String>,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        // SQLite has no schemas: an in-memory database is the scratch space.
+        let scratch = Connection::open_in_memory().map_err(db)?;
+        for statement in build("main") {
+            scratch.execute_batch(&statement).map_err(|e| {
+                StoreError::Db(format!("building the expected catalog failed: {e}"))
+            })?;
+        }
+        describe(&scratch).map_err(db)
+    }
+
     fn history(&mut self, dataset_id: &str) -> Result<Vec<Value>, StoreError> {
         let mut st = self
             .conn
@@ -415,4 +594,64 @@ impl Store for SqliteStore {
             .map_err(db)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(db)
     }
+}
+
+fn step_error(step: &Step, statement: &str, e: &rusqlite::Error) -> MigrateError {
+    let code = match e {
+        rusqlite::Error::SqliteFailure(f, _) => Some(format!("{:?}", f.code)),
+        _ => None,
+    };
+    let retryable = matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy);
+    MigrateError::statement_failed(step, statement, "step", code, &e.to_string(), retryable)
+}
+
+/// The dataset's catalog from SQLite's own description of its tables and indexes (not
+/// the stored `CREATE` texts, which `ALTER TABLE` edits differently than a fresh create
+/// writes them).
+fn describe(conn: &Connection) -> Result<BTreeSet<String>, rusqlite::Error> {
+    let mut out = BTreeSet::new();
+    let tables: Vec<String> = {
+        let mut st = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'depot_migrate%' AND name NOT LIKE 'sqlite_%' ORDER BY name")?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for t in &tables {
+        out.insert(format!("table {t}"));
+        let mut st = conn.prepare("SELECT name, type, \"notnull\", coalesce(dflt_value, ''), pk FROM pragma_table_info(?1)")?;
+        let rows = st.query_map(params![t], |r| {
+            Ok(format!(
+                "column {t}.{} {} notnull={} default={} pk={}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?
+            ))
+        })?;
+        for r in rows {
+            out.insert(r?);
+        }
+        let mut st = conn.prepare("SELECT l.name, l.\"unique\", l.origin, l.partial, (SELECT group_concat(coalesce(i.name, '?'), ',') FROM (SELECT name FROM pragma_index_info(l.name) ORDER BY seqno) i) FROM pragma_index_list(?1) l")?;
+        let rows = st.query_map(params![t], |r| {
+            let name: String = r.get(0)?;
+            let origin: String = r.get(2)?;
+            // Automatic indexes are named after their table's creation order: describe
+            // them by what they index instead.
+            let shown = if name.starts_with("sqlite_autoindex") {
+                "(auto)".to_string()
+            } else {
+                name
+            };
+            Ok(format!(
+                "index {t}.{shown} unique={} origin={origin} partial={} columns={}",
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, Option<String>>(4)?.unwrap_or_default()
+            ))
+        })?;
+        for r in rows {
+            out.insert(r?);
+        }
+    }
+    Ok(out)
 }
