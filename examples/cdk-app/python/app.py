@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""The example app in Python, through the jsii Python target of depot-migrate-cdk.
+
+Prints a JSON object with the version hashes and the template path, for the test.
+"""
+import json
+import os
+import sys
+
+import aws_cdk as cdk
+from aws_cdk import aws_sns as sns
+from depot_migrate_cdk import (
+    DatasetConfig,
+    DatasetMigration,
+    DepotPackage,
+    LifecycleEvent,
+    MigrationLifecycleAlerts,
+)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def depot(name: str) -> str:
+    return os.path.join(HERE, "..", "depot", name)
+
+
+def dataset_file(name: str) -> DatasetConfig:
+    with open(depot(name), encoding="utf-8") as f:
+        d = json.load(f)
+    return DatasetConfig(
+        environment_id=d["environmentId"],
+        dataset_id=d["datasetId"],
+        dataset_alias=d.get("datasetAlias"),
+        engine=d["engine"],
+        schema=d["schema"],
+        migration_mode=d.get("migrationMode"),
+        event_bus_name=d.get("eventBusName"),
+    )
+
+
+app = cdk.App(outdir=sys.argv[1] if len(sys.argv) > 1 else None)
+stack = cdk.Stack(app, "DepotExamplePy")
+
+dogs = DatasetMigration(
+    stack,
+    "Dogs",
+    package=DepotPackage.from_file(depot("dogs.package.json")),
+    baseline=DepotPackage.from_file(depot("dogs.deployed.json")),
+    dataset=dataset_file("dogs.dataset.json"),
+)
+with open(depot("cats.package.json"), encoding="utf-8") as f:
+    cats_package = json.load(f)
+cats_package["tables"][0]["comment"] = None  # None is absent: same hash as the file
+cats = DatasetMigration(
+    stack,
+    "Cats",
+    package=DepotPackage.from_object(cats_package),
+    dataset=dataset_file("cats.dataset.json"),
+    worker_queue=True,
+)
+topic = sns.Topic(stack, "AlertTopic")
+MigrationLifecycleAlerts(
+    stack, "FailureAlerts", topic=topic, datasets=[dogs, cats], events=[LifecycleEvent.FAILED]
+)
+cdk.CfnOutput(stack, "DogsVersionHash", value=dogs.version_hash)
+
+assembly = app.synth()
+errors = [m for s in assembly.stacks for m in s.messages if m.level.value == "error"]
+print(
+    json.dumps(
+        {
+            "dogsVersionHash": dogs.version_hash,
+            "catsVersionHash": cats.version_hash,
+            "dogsDestructive": dogs.destructive,
+            "dogsPlanSummary": dogs.plan_summary,
+            "template": os.path.join(assembly.directory, "DepotExamplePy.template.json"),
+            "errors": len(errors),
+        }
+    )
+)
