@@ -26,13 +26,21 @@ command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq 
 cargo build --quiet -p depot-migrate
 tests/tls-check.sh target/debug/depot-migrate
 
-step "wasm for Node (scripts/build-wasm.sh: wasm32 target + wasm-bindgen-cli at Cargo.lock's version)"
+# --- wasm + CDK construct library (npm/): set up, build once, test many ---
+step "wasm + npm setup (wasm32 target, wasm-bindgen-cli at Cargo.lock's version; scripts/setup-npm.sh: npm ci, Python venv with aws-cdk-lib)"
 ./scripts/build-wasm.sh --setup
-./scripts/build-wasm.sh
+./scripts/setup-npm.sh
+
+step "build the CDK library once (scripts/build-npm.sh: wasm + jsii, npm pack, jsii-pacmak python)"
+./scripts/build-npm.sh
 cargo clippy -p depot-migrate-wasm --target wasm32-unknown-unknown --quiet -- -D warnings
 
 step "wasm tests under Node: the same vectors, bad inputs and plans as the Rust core and the CLI"
 node --test tests/wasm/
+
+step "CDK construct library (scripts/test-npm.sh): assertions, example app from the tarball + cfn-lint, Python wheel app, bench smoke"
+./scripts/test-npm.sh
+# --- end wasm + CDK ---
 
 step "doc tests"
 cargo test --workspace --doc --quiet
