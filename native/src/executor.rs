@@ -395,6 +395,18 @@ impl Change<'_> {
     }
 }
 
+/// After a refusal to lock, publishes what detection may have recorded.
+fn publish_after_refusal(
+    store: &mut dyn Store,
+    sink: &mut dyn EventSink,
+    dataset_id: &str,
+    opts: &ApplyOptions,
+) {
+    if sink.enabled() {
+        let _ = publish_pending(store, sink, Some(dataset_id), opts.publish_budget);
+    }
+}
+
 /// Runs a synchronous apply.
 pub fn apply(
     store: &mut dyn Store,
@@ -407,7 +419,15 @@ pub fn apply(
     store.ensure_state_schema()?;
     let mut holder = lease_holder();
     holder.max_duration = opts.max_duration;
-    store.lock(&dataset.dataset_id, &holder, opts.lock_wait)?;
+    lock_detecting(
+        store,
+        sink.enabled(),
+        &dataset.dataset_id,
+        &holder,
+        opts.lock_wait,
+        "apply",
+    )
+    .inspect_err(|_| publish_after_refusal(store, sink, &dataset.dataset_id, opts))?;
     let result = detect_lost_run(store, sink.enabled(), &dataset.dataset_id, "apply")
         .and_then(|_| apply_locked(store, sink, package, package_json, dataset, opts));
     let _ = store.unlock(&dataset.dataset_id);
@@ -999,48 +1019,23 @@ pub fn watchdog(
                 }
             }
             Err(StoreError::LockHeld { .. }) => {
-                let lease = store.lease(&id)?;
-                let deadline = lease.as_ref().and_then(|l| l.deadline);
-                match (lease, deadline) {
-                    (Some(lease), Some(deadline)) if now_unix() > deadline => {
-                        let stored = store.read_state(&id)?.unwrap_or_default();
-                        if !in_progress(&stored.state) {
-                            continue;
-                        }
-                        let sub = stored
-                            .submission
-                            .as_deref()
-                            .and_then(|t| Submission::parse(t).ok());
-                        let record = lost_run_record(
-                            store,
-                            &stored,
-                            sub.as_ref(),
-                            "timeout",
-                            format!(
-                                "run {} ran past its maxDuration ({} s, started {}) and was stopped from committing; detected by watchdog",
-                                stored.run_id.as_deref().unwrap_or("?"),
-                                lease.holder["maxDurationSeconds"].as_i64().unwrap_or(0),
-                                lease.started
-                            ),
-                        )?;
-                        match record_lost_run(store, sink.enabled(), &stored, &record, "watchdog") {
-                            Ok(()) => {}
-                            Err(ApplyError::Refused(_)) => continue,
-                            Err(e) => return Err(e),
-                        }
-                        // Its next fencing check fails: it can never commit.
-                        store.revoke_lease(&id, &lease.token)?;
-                        out.push(WatchdogFinding {
-                            dataset_id: id.clone(),
-                            finding: "hung".into(),
-                            failure: Some(record),
-                        });
-                    }
-                    _ => out.push(WatchdogFinding {
+                match detect_hung_run(store, sink.enabled(), &id, "watchdog") {
+                    Ok(Some(record)) => out.push(WatchdogFinding {
+                        dataset_id: id.clone(),
+                        finding: "hung".into(),
+                        failure: Some(record),
+                    }),
+                    Ok(None) => out.push(WatchdogFinding {
                         dataset_id: id.clone(),
                         finding: "healthy".into(),
                         failure: None,
                     }),
+                    Err(ApplyError::Refused(_)) => out.push(WatchdogFinding {
+                        dataset_id: id.clone(),
+                        finding: "busy".into(),
+                        failure: None,
+                    }),
+                    Err(e) => return Err(e),
                 }
             }
             Err(e) => return Err(e.into()),
@@ -1050,6 +1045,72 @@ pub fn watchdog(
         let _ = publish_pending(store, sink, None, publish_budget);
     }
     Ok(out)
+}
+
+/// A run in progress whose executor holds the lock past the deadline its lease records
+/// (`maxDuration`): records `failed` (class `timeout`) for it and revokes its lease, so
+/// its next fencing check fails and it can never commit. `Ok(None)`: no such run.
+pub fn detect_hung_run(
+    store: &mut dyn Store,
+    events_on: bool,
+    dataset_id: &str,
+    detector: &str,
+) -> Result<Option<FailureRecord>, ApplyError> {
+    let Some(lease) = store.lease(dataset_id)? else {
+        return Ok(None);
+    };
+    let Some(deadline) = lease.deadline.filter(|d| now_unix() > *d) else {
+        return Ok(None);
+    };
+    let Some(stored) = store.read_state(dataset_id)? else {
+        return Ok(None);
+    };
+    if !in_progress(&stored.state) {
+        return Ok(None);
+    }
+    let sub = stored
+        .submission
+        .as_deref()
+        .and_then(|t| Submission::parse(t).ok());
+    let record = lost_run_record(
+        store,
+        &stored,
+        sub.as_ref(),
+        "timeout",
+        format!(
+            "run {} ran past its maxDuration ({} s, started {}, deadline passed {} s ago) and can no longer commit; detected by {detector}",
+            stored.run_id.as_deref().unwrap_or("?"),
+            lease.holder["maxDurationSeconds"].as_i64().unwrap_or(0),
+            lease.started,
+            now_unix() - deadline
+        ),
+    )?;
+    record_lost_run(store, events_on, &stored, &record, detector)?;
+    store.revoke_lease(dataset_id, &lease.token)?;
+    eprintln!("warning: the run in progress on dataset {dataset_id} is past its maxDuration; recorded it as failed and revoked its lease");
+    Ok(Some(record))
+}
+
+/// Takes the dataset's lock; when another executor holds it, checks whether that one is
+/// hung (past its deadline: recorded as failed, lease revoked) and then tries once more
+/// (where the lease row is the lock, it is free now; a Postgres session lock stays with
+/// the hung process until it ends).
+pub fn lock_detecting(
+    store: &mut dyn Store,
+    events_on: bool,
+    dataset_id: &str,
+    holder: &LeaseHolder,
+    wait: Duration,
+    detector: &str,
+) -> Result<(), ApplyError> {
+    match store.lock(dataset_id, holder, wait) {
+        Err(StoreError::LockHeld { .. })
+            if detect_hung_run(store, events_on, dataset_id, detector)?.is_some() =>
+        {
+            Ok(store.lock(dataset_id, holder, Duration::ZERO)?)
+        }
+        other => Ok(other?),
+    }
 }
 
 /// `submit`: sets desiredVersion, stores the submission (package, plan, dataset config,
@@ -1074,7 +1135,15 @@ pub fn submit(
     // The lock makes the check and the compare-and-set one step against a running
     // executor (a submission never lands under a run in progress).
     let holder = lease_holder();
-    store.lock(&dataset.dataset_id, &holder, opts.lock_wait)?;
+    lock_detecting(
+        store,
+        sink.enabled(),
+        &dataset.dataset_id,
+        &holder,
+        opts.lock_wait,
+        "submit",
+    )
+    .inspect_err(|_| publish_after_refusal(store, sink, &dataset.dataset_id, opts))?;
     let result = detect_lost_run(store, sink.enabled(), &dataset.dataset_id, "submit")
         .and_then(|_| submit_locked(store, sink, package, &package_json, dataset, opts));
     let _ = store.unlock(&dataset.dataset_id);
@@ -1228,7 +1297,15 @@ pub fn recover(
     store.ensure_state_schema()?;
     let mut holder = lease_holder();
     holder.max_duration = opts.run.max_duration;
-    store.lock(&dataset.dataset_id, &holder, opts.run.lock_wait)?;
+    lock_detecting(
+        store,
+        sink.enabled(),
+        &dataset.dataset_id,
+        &holder,
+        opts.run.lock_wait,
+        "recover",
+    )
+    .inspect_err(|_| publish_after_refusal(store, sink, &dataset.dataset_id, &opts.run))?;
     let result = detect_lost_run(store, sink.enabled(), &dataset.dataset_id, "recover")
         .and_then(|_| recover_locked(store, sink, dataset, opts));
     let _ = store.unlock(&dataset.dataset_id);

@@ -11,7 +11,7 @@
 use crate::events::{publish_pending, EventSink};
 use crate::executor::{self, ApplyError, ApplyOptions, ApplyOutcome, Start, Submission};
 use crate::sqs::Queue;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -109,10 +109,22 @@ pub fn handle(
             }
         }
     }
-    match store.lock(&d.dataset_id, &holder, Duration::from_secs(1)) {
+    match executor::lock_detecting(
+        store,
+        sink.enabled(),
+        &d.dataset_id,
+        &holder,
+        Duration::from_secs(1),
+        "worker",
+    ) {
         Ok(()) => {}
-        Err(StoreError::LockHeld { .. }) => return Ok(Handled::Busy),
-        Err(e) => return Err(e.to_string()),
+        Err(ApplyError::Refused(_)) => {
+            if sink.enabled() {
+                let _ = publish_pending(store, sink, Some(&d.dataset_id), opts.publish_budget);
+            }
+            return Ok(Handled::Busy);
+        }
+        Err(e) => return Err(describe(e)),
     }
     let result = handle_locked(store, sink, d, opts, holder.max_duration);
     let _ = store.unlock(&d.dataset_id);

@@ -900,6 +900,68 @@ fn max_duration_exceeded_postgres() {
     );
 }
 
+/// The next apply finds a hung run the same way (it waits for the lock, sees the deadline
+/// passed, records `failed` and revokes the lease) and refuses while the hung process
+/// still holds the session lock; once it is gone, apply deploys.
+#[test]
+fn max_duration_found_by_next_apply_postgres() {
+    let ctx = Ctx::new(Engine::Postgres, "maxdurapply");
+    let ds = ctx.dataset("d.dataset.json", json!({}));
+    let (v1, v2) = (example(V1), example(V2));
+    let h2 = ctx.hash(&v2, &ds);
+    ctx.apply(&v1, &ds, &["--events", "none"]).ok();
+    let before = ctx.catalog();
+    let lock = hold_table_lock(&ctx);
+    let child = ctx.spawn(&[
+        "apply",
+        "--package",
+        &v2,
+        "--dataset",
+        &ds,
+        "--db",
+        &ctx.url,
+        "--events",
+        "none",
+        "--max-duration",
+        "1s",
+        "--lock-timeout",
+        "10m",
+    ]);
+    eventually(
+        "the apply is mid-migration",
+        Duration::from_secs(30),
+        || ctx.status(&ds)["phase"] == "in-progress",
+    );
+    eventually(
+        "the next apply finds the hung run",
+        Duration::from_secs(30),
+        || {
+            let r = ctx.apply(&v2, &ds, &["--lock-wait", "0s", "--events", "none"]);
+            assert_eq!(
+                r.code, 3,
+                "refused while the hung run holds the lock: {}",
+                r.stderr
+            );
+            ctx.status(&ds)["lastFailure"]["class"] == "timeout"
+        },
+    );
+    let history = ctx.history(&ds);
+    let failed = history.last().expect("history");
+    assert_eq!(failed["event"], "failed", "{failed}");
+    assert_eq!(failed["detail"]["detectedBy"], "apply", "{failed}");
+    release_table_lock(lock);
+    let out = child.wait_with_output().expect("apply");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(ctx.catalog(), before, "the hung run never committed");
+    ctx.apply(&v2, &ds, &["--events", "none"]).ok();
+    assert_eq!(ctx.status(&ds)["deployedVersion"], h2.as_str());
+}
+
 // ---------------------------------------------------------------------------------------
 // 8. wait for a superseded version; SIGTERM stops a worker cleanly; bad input.
 // ---------------------------------------------------------------------------------------
