@@ -51,7 +51,7 @@ echo "package: $size_kb KiB" >&2
 step "native timing (cargo build --profile $PROFILE --example native_timing -p depot-migrate-wasm)"
 cargo build --quiet --profile "$PROFILE" --example native_timing -p depot-migrate-wasm
 dir=$([[ $PROFILE == dev ]] && echo debug || echo release)
-native="$("target/$dir/examples/native_timing" "$WORK/next.package.json" "$WORK/dataset.json" "$WORK/prev.package.json" "$RUNS")"
+native="$("${CARGO_TARGET_DIR:-target}/$dir/examples/native_timing" "$WORK/next.package.json" "$WORK/dataset.json" "$WORK/prev.package.json" "$RUNS")"
 wasm="$(node npm/bench/core-bench.cjs "$WORK/next.package.json" "$WORK/dataset.json" "$WORK/prev.package.json" "$RUNS")"
 
 step "synth: $SERVICES services with and without a DatasetMigration each ($SYNTH_RUNS runs, alternating)"

@@ -51,7 +51,7 @@ fi
 
 log "cargo build --profile $PROFILE --target $TARGET -p depot-migrate-wasm"
 cargo build --quiet --profile "$PROFILE" --target "$TARGET" -p depot-migrate-wasm
-module="target/$TARGET/$PROFILE/depot_migrate_wasm.wasm"
+module="${CARGO_TARGET_DIR:-target}/$TARGET/$PROFILE/depot_migrate_wasm.wasm"
 
 log "wasm-bindgen --target nodejs --out-dir $OUT_DIR"
 rm -rf "$OUT_DIR"
