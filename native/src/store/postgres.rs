@@ -596,11 +596,14 @@ impl Store for PostgresStore {
             .map_err(store_err)?;
             tx.commit().map_err(store_err)
         } else {
-            // Autocommit, one statement at a time (e.g. CREATE INDEX CONCURRENTLY).
+            // Autocommit, one statement at a time (e.g. CREATE INDEX CONCURRENTLY). A
+            // failed statement may still leave something behind (a failed CREATE INDEX
+            // CONCURRENTLY leaves an invalid index), so the step never counts as rolled
+            // back.
             self.client.batch_execute(&settings).map_err(store_err)?;
-            for (i, statement) in step.sql.iter().enumerate() {
+            for statement in &step.sql {
                 if let Err(e) = self.client.batch_execute(statement) {
-                    return Err(fail(statement, &e, i == 0));
+                    return Err(fail(statement, &e, false));
                 }
             }
             self.client
@@ -816,4 +819,136 @@ fn describe_tx(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The non-transactional branch of `run_step` against the real PostgreSQL of
+    //! scripts/with-services.sh (`DEPOT_TEST_PG_URL`). No plan has a non-transactional
+    //! Postgres step today (the Snowflake dialect's steps are the ones that are not
+    //! transactional), so this drives the store directly with a step marked
+    //! `transactional: false` holding a statement that cannot run in a transaction.
+    use super::*;
+
+    fn step(index: usize, key: &str, sql: &str, transactional: bool) -> Step {
+        Step {
+            index,
+            key: key.into(),
+            kind: "createIndex".into(),
+            table: "t".into(),
+            summary: key.into(),
+            sql: vec![sql.into()],
+            destructive: false,
+            destructive_changes: Vec::new(),
+            may_fail: false,
+            transactional,
+            locks: None,
+        }
+    }
+
+    fn fresh_database() -> (String, String) {
+        let admin = std::env::var("DEPOT_TEST_PG_URL")
+            .expect("DEPOT_TEST_PG_URL is not set: run the tests through scripts/with-services.sh");
+        let name = format!("u_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let mut c = postgres::Client::connect(&admin, NoTls).expect("connect");
+        c.batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .expect("create database");
+        let (head, _) = admin.rsplit_once('/').expect("URL with a database");
+        (admin.clone(), format!("{head}/{name}"))
+    }
+
+    #[test]
+    fn non_transactional_steps_run_outside_a_transaction_and_are_journaled() {
+        let (_admin, url) = fresh_database();
+        let mut store = PostgresStore::connect(&url).expect("connect");
+        store.ensure_state_schema().expect("state schema");
+        store
+            .client
+            .batch_execute("CREATE SCHEMA s; CREATE TABLE s.t (id int, name text); INSERT INTO s.t VALUES (1, 'a'), (2, 'a')")
+            .expect("setup");
+        let mut holder = crate::executor::lease_holder();
+        holder.max_duration = Some(Duration::from_secs(60));
+        store.lock("d", &holder, Duration::ZERO).expect("lock");
+        let lease = store.lease("d").expect("lease").expect("a lease row");
+        assert!(lease.deadline.is_some(), "the deadline is recorded");
+
+        // In a transaction this statement fails ("cannot run inside a transaction
+        // block"): the non-transactional branch runs it on its own.
+        let concurrently = step(
+            0,
+            "createIndex:t.t_id_idx",
+            "CREATE INDEX CONCURRENTLY \"t_id_idx\" ON \"s\".\"t\" (\"id\")",
+            false,
+        );
+        store
+            .run_step("d", "run1", &concurrently, Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("run_step: {e:?}"));
+        assert_eq!(
+            store.completed_steps("d", "run1").expect("journal"),
+            vec![0]
+        );
+        let catalog = store.catalog("s").expect("catalog");
+        assert!(
+            catalog.iter().any(|l| l.starts_with("index t_id_idx ")),
+            "{catalog:?}"
+        );
+        let marked_transactional = step(
+            1,
+            "createIndex:t.t_name_idx",
+            "CREATE INDEX CONCURRENTLY \"t_name_idx\" ON \"s\".\"t\" (\"name\")",
+            true,
+        );
+        assert!(
+            store
+                .run_step("d", "run1", &marked_transactional, Duration::from_secs(5))
+                .is_err(),
+            "the same kind of statement fails inside the step's transaction"
+        );
+
+        // A failing non-transactional step is not journaled.
+        let failing = step(
+            2,
+            "createIndex:t.t_uq",
+            "CREATE UNIQUE INDEX CONCURRENTLY \"t_uq\" ON \"s\".\"t\" (\"name\")",
+            false,
+        );
+        match store.run_step("d", "run1", &failing, Duration::from_secs(5)) {
+            Err(MigrateError::Step(f)) => {
+                assert_eq!(f.record.sqlstate.as_deref(), Some("23505"));
+                assert!(!f.record.rolled_back, "it left an invalid index behind");
+                assert_eq!(f.record.step_key.as_deref(), Some("createIndex:t.t_uq"));
+            }
+            other => panic!("expected a step failure, got {other:?}"),
+        }
+        assert_eq!(
+            store.completed_steps("d", "run1").expect("journal"),
+            vec![0]
+        );
+
+        // Fencing: once the lease is revoked, nothing runs.
+        assert!(store.revoke_lease("d", &lease.token).expect("revoke"));
+        assert!(
+            store.renew_lease("d").is_err(),
+            "the lease is no longer ours"
+        );
+        let next = step(
+            3,
+            "createIndex:t.t_x",
+            "CREATE INDEX \"t_x\" ON \"s\".\"t\" (\"id\", \"name\")",
+            false,
+        );
+        assert!(matches!(
+            store.run_step("d", "run1", &next, Duration::from_secs(5)),
+            Err(MigrateError::Store(StoreError::LockHeld { .. }))
+        ));
+        assert!(
+            !store
+                .catalog("s")
+                .expect("catalog")
+                .iter()
+                .any(|l| l.starts_with("index t_x ")),
+            "a fenced step does not run"
+        );
+        store.unlock("d").expect("unlock");
+    }
 }
