@@ -1,3 +1,4 @@
+import { Annotations, Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -126,5 +127,17 @@ export class MigrationLifecycleAlerts extends Construct {
       enabled: props.enabled,
     });
     this.rule.addTarget(new targets.SnsTopic(props.topic, { message: new CoreInputTransformer(transformer) }));
+
+    // A dataset whose events go to another bus would never match: say so at synth.
+    const ruleBus = props.eventBus === undefined ? 'default'
+      : Token.isUnresolved(props.eventBus.eventBusName) ? undefined : props.eventBus.eventBusName;
+    for (const d of datasets ?? []) {
+      const bus = d.eventBusName === undefined ? 'default' : d.eventBusName.replace(/^arn:.*:event-bus\//, '');
+      if (ruleBus !== undefined && bus !== ruleBus) {
+        Annotations.of(this).addWarning(
+          `dataset ${d.datasetId} publishes its lifecycle events to bus ${JSON.stringify(bus)} but this rule is on bus ${JSON.stringify(ruleBus)}: ` +
+          'its events will not match; pass props.eventBus for that bus (one MigrationLifecycleAlerts per bus)');
+      }
+    }
   }
 }

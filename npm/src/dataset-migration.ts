@@ -146,6 +146,12 @@ export interface DatasetMigrationProps {
  * `environmentUri` of the dataset's events), and a synth error for destructive steps that
  * `dataset.allowDestructive` does not allow (a warning for each rename).
  *
+ * Everything a deployment needs is public (`versionHash`, `planAsset`, `planHash`,
+ * `datasetJson`, `workerQueue`), so the executor can be wired to it: today
+ * `depot-migrate apply --plan` in a pipeline or `depot-migrate worker --queue-url`; a
+ * later optional `runner` prop (a `MigrationRunner` that migrates during `cdk deploy`)
+ * adds to these props without changing them.
+ *
  * @example
  * const dogs = new DatasetMigration(this, 'Dogs', {
  *   package: DepotPackage.fromFile('depot/dogs.package.json'),
@@ -178,6 +184,8 @@ export class DatasetMigration extends Construct {
   public readonly datasetId: string;
   /** The dataset alias. @default - none */
   public readonly datasetAlias?: string;
+  /** The bus the dataset's lifecycle events go to (`dataset.eventBusName`). @default - the default bus */
+  public readonly eventBusName?: string;
   /** The dataset config as JSON text, the content of a `*.dataset.json` file for the CLI. */
   public readonly datasetJson: string;
   /** `synchronous` or `asynchronous`. */
@@ -239,6 +247,7 @@ export class DatasetMigration extends Construct {
     this.datasetId = props.dataset.datasetId;
     this.datasetAlias = props.dataset.datasetAlias;
     this.migrationMode = props.dataset.migrationMode ?? 'synchronous';
+    this.eventBusName = props.dataset.eventBusName;
 
     // The plan file, named by its hash; the asset's hash is derived from planHash, so
     // the S3 object (and environmentUri) changes exactly when the plan does.

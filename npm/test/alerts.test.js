@@ -5,7 +5,7 @@ const path = require('node:path');
 const cdk = require('aws-cdk-lib');
 const events = require('aws-cdk-lib/aws-events');
 const sns = require('aws-cdk-lib/aws-sns');
-const { Template, Match } = require('aws-cdk-lib/assertions');
+const { Template, Match, Annotations } = require('aws-cdk-lib/assertions');
 const { MigrationLifecycleAlerts, DatasetMigration, DepotPackage, LifecycleEvent } = require('../lib');
 const { EXAMPLES, newStack, datasetFrom, cli } = require('./support');
 
@@ -118,4 +118,18 @@ test('the alert message renders with the event fields (core template, seed wordi
     return detail[p.replace('$.detail.', '')];
   }));
   assert.equal(text, `Migration lifecycle event for dataset 9afc0c483ed3 (WsDevDogSrc)\nlifecycle event: deployed -> version hash ${'ab'.repeat(32)}\nin environment e2e404529091ed2`);
+});
+
+test('a dataset on another bus than the rule is a synth warning', () => {
+  const { stack } = newStack();
+  const topic = new sns.Topic(stack, 'Topic');
+  const pkg = DepotPackage.fromFile(ex('dogs.v1.package.json'));
+  const onBus = new DatasetMigration(stack, 'OnBus', { package: pkg, dataset: datasetFrom('dogs.dataset.json', { eventBusName: 'depot-events' }) });
+  const onDefault = new DatasetMigration(stack, 'OnDefault', { package: pkg, dataset: datasetFrom('dogs.dataset.json', { eventBusName: 'default' }) });
+  new MigrationLifecycleAlerts(stack, 'DefaultBus', { topic, datasets: [onBus, onDefault] });
+  const warnings = Annotations.fromStack(stack).findWarning('/Test/DefaultBus', Match.anyValue());
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0].entry.data, /dataset 9afc0c483ed3 publishes its lifecycle events to bus "depot-events" but this rule is on bus "default"/);
+  new MigrationLifecycleAlerts(stack, 'NamedBus', { topic, datasets: [onBus], eventBus: events.EventBus.fromEventBusName(stack, 'Bus', 'depot-events') });
+  assert.equal(Annotations.fromStack(stack).findWarning('/Test/NamedBus', Match.anyValue()).length, 0);
 });
