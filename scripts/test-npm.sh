@@ -73,8 +73,13 @@ pyget() { node -e "process.stdout.write(String(JSON.parse(process.argv[1])[proce
 [[ "$(pyget dogsVersionHash)" == "$want" ]] || fail "Python versionHash $(pyget dogsVersionHash) != depot-migrate hash $want"
 [[ "$(pyget catsVersionHash)" == "$want_cats" ]] || fail "Python cats versionHash (from a dict with None) differs from the CLI"
 [[ "$(pyget errors)" == "0" ]] || fail "Python synth reported errors"
+node -e '
+const g = JSON.parse(process.argv[1]).gateErrors;
+if (g.length !== 1 || !g[0].startsWith("/DepotGatePy/Refused: ") || !g[0].includes("dropColumn:dog.weight")) {
+  console.error("expected one synth error on DepotGatePy/Refused naming dropColumn:dog.weight, got", g); process.exit(1);
+}' "$py_out" || fail "the destructive gate through Python (AllowDestructive.steps) did not behave"
 cfn-lint --ignore-checks W3005 -- "$(pyget template)" || fail "cfn-lint on the Python app's template"
-echo "Python app: versionHash = CLI for both datasets, cfn-lint clean" >&2
+echo "Python app: versionHash = CLI for both datasets, destructive gate and AllowDestructive.steps work, cfn-lint clean" >&2
 
 step "CDK benchmark smoke run (scripts/bench-cdk.sh --smoke)"
 ./scripts/bench-cdk.sh --smoke

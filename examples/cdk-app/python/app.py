@@ -9,7 +9,9 @@ import sys
 
 import aws_cdk as cdk
 from aws_cdk import aws_sns as sns
+from aws_cdk.cx_api import SynthesisMessageLevel
 from depot_migrate_cdk import (
+    AllowDestructive,
     DatasetConfig,
     DatasetMigration,
     DepotPackage,
@@ -24,7 +26,7 @@ def depot(name: str) -> str:
     return os.path.join(HERE, "..", "depot", name)
 
 
-def dataset_file(name: str) -> DatasetConfig:
+def dataset_file(name: str, allow_destructive=None) -> DatasetConfig:
     with open(depot(name), encoding="utf-8") as f:
         d = json.load(f)
     return DatasetConfig(
@@ -35,6 +37,7 @@ def dataset_file(name: str) -> DatasetConfig:
         schema=d["schema"],
         migration_mode=d.get("migrationMode"),
         event_bus_name=d.get("eventBusName"),
+        allow_destructive=allow_destructive,
     )
 
 
@@ -64,8 +67,29 @@ MigrationLifecycleAlerts(
 )
 cdk.CfnOutput(stack, "DogsVersionHash", value=dogs.version_hash)
 
+# The destructive-change gate through jsii: dropping dog.weight is a synth error unless
+# allowed by its key (a second stack, so the main template stays deployable).
+with open(depot("dogs.package.json"), encoding="utf-8") as f:
+    dogs_next = json.load(f)
+dogs_next["tables"][0]["columns"] = [c for c in dogs_next["tables"][0]["columns"] if c["name"] != "weight"]
+gate = cdk.Stack(app, "DepotGatePy")
+for name, allow in [("Refused", None), ("Allowed", AllowDestructive.steps(["dropColumn:dog.weight"]))]:
+    DatasetMigration(
+        gate,
+        name,
+        package=DepotPackage.from_object(dogs_next),
+        baseline=DepotPackage.from_file(depot("dogs.package.json")),
+        dataset=dataset_file("dogs.dataset.json", allow),
+    )
+
 assembly = app.synth()
-errors = [m for s in assembly.stacks for m in s.messages if m.level.value == "error"]
+def errors_of(stack_name: str):
+    artifact = assembly.get_stack_by_name(stack_name)
+    return [f"{m.id}: {m.entry.data}" for m in artifact.messages if m.level == SynthesisMessageLevel.ERROR]
+
+
+errors = errors_of("DepotExamplePy")
+gate_errors = errors_of("DepotGatePy")
 print(
     json.dumps(
         {
@@ -75,6 +99,7 @@ print(
             "dogsPlanSummary": dogs.plan_summary,
             "template": os.path.join(assembly.directory, "DepotExamplePy.template.json"),
             "errors": len(errors),
+            "gateErrors": gate_errors,
         }
     )
 )
