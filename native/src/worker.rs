@@ -248,6 +248,9 @@ pub fn run(
 ) -> Result<Vec<Value>, String> {
     let stop = executor::stop_flag();
     let mut report = Vec::new();
+    // (dataset, revision) pairs this worker acknowledged: a poll never hands the same
+    // submission over twice, even if its state row did not move on.
+    let mut seen = std::collections::HashSet::new();
     loop {
         if stop.load(Ordering::SeqCst) {
             eprintln!("worker: stopping (signal)");
@@ -267,6 +270,7 @@ pub fn run(
             }
             Source::Poll => scheduled(store)?
                 .into_iter()
+                .filter(|d| !seen.contains(&(d.dataset_id.clone(), d.revision)))
                 .map(|d| (None, Ok(d)))
                 .collect(),
         };
@@ -317,6 +321,9 @@ pub fn run(
                 }
             };
             progressed |= ack;
+            if let (true, Ok(d)) = (ack, desired) {
+                seen.insert((d.dataset_id.clone(), d.revision));
+            }
             report.push(line);
             if let (Source::Queue(q), Some(r)) = (&mut *source, receipt) {
                 if ack {
