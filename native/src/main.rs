@@ -782,6 +782,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             interval,
             db,
         } => {
+            if version.len() != 64
+                || !version
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
+                return Err(Failure::Usage(format!(
+                    "--version {version:?} is not a version hash; pass the 64 lowercase hex digits `depot-migrate hash` prints"
+                )));
+            }
             let (ds, mut store) = open_for(&dataset, db.as_deref())?;
             let start = std::time::Instant::now();
             loop {

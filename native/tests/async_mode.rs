@@ -1010,4 +1010,7 @@ fn wait_superseded_and_sigterm_sqlite() {
     r.expect_code(2);
     assert!(r.stderr.contains("asynchronous"), "{}", r.stderr);
     recover(&ctx, &ds, "retry", " ", &[]).expect_code(2);
+    let r = wait_for(&ctx, &ds, "abc", "1s");
+    r.expect_code(2);
+    assert!(r.stderr.contains("--version"), "{}", r.stderr);
 }
