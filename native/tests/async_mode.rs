@@ -962,6 +962,89 @@ fn max_duration_found_by_next_apply_postgres() {
     assert_eq!(ctx.status(&ds)["deployedVersion"], h2.as_str());
 }
 
+/// SIGTERM during a step-by-step run: the worker finishes the step it is in, stops at
+/// the next boundary (recorded as failed, class `interrupted`, with the committed step),
+/// exits 0; `recover --resolve retry` resumes after the committed step.
+#[test]
+fn sigterm_stops_at_a_step_boundary_postgres() {
+    let ctx = Ctx::new(Engine::Postgres, "sigtermstep");
+    let ds = async_dataset(&ctx, json!({}));
+    let (v1, v2) = (example(V1), example(V2));
+    let h2 = ctx.hash(&v2, &ds);
+    submit(&ctx, &v1, &ds, &["--events", "none"]).ok();
+    worker_poll_once(&ctx, &["--events", "none"]).ok();
+    let plan = ctx.plan_db(&v2, &ds, &[]);
+    plan.ok();
+    let n = plan.json()["steps"]
+        .as_array()
+        .map(Vec::len)
+        .expect("steps");
+    assert!(n >= 2, "{}", plan.stdout);
+    submit(&ctx, &v2, &ds, &["--events", "none", "--step-by-step"]).ok();
+
+    let lock = hold_table_lock(&ctx);
+    let child = ctx.spawn(&[
+        "worker",
+        "--poll",
+        "--db",
+        &ctx.url,
+        "--lock-timeout",
+        "10m",
+        "--events",
+        "none",
+    ]);
+    eventually(
+        "the worker is in its first step",
+        Duration::from_secs(30),
+        || {
+            // Its step waits for the table lock the test holds.
+            let waiting: i64 = ctx
+                .pg()
+                .query_one("SELECT count(*) FROM pg_locks WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", &[])
+                .expect("pg_locks")
+                .get(0);
+            waiting > 0 && ctx.status(&ds)["phase"] == "in-progress"
+        },
+    );
+    let st = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(st.success());
+    release_table_lock(lock);
+    let out = child.wait_with_output().expect("worker");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let status = ctx.status(&ds);
+    let failure = &status["lastFailure"];
+    assert_eq!(failure["class"], "interrupted", "{status}\n{stderr}");
+    assert_eq!(failure["rolledBack"], false, "{status}");
+    assert_eq!(
+        failure["committedSteps"].as_array().map(Vec::len),
+        Some(1),
+        "{status}"
+    );
+    assert_eq!(
+        failure["stepIndex"], 1,
+        "stopped before the second step: {status}"
+    );
+
+    let r = recover(
+        &ctx,
+        &ds,
+        "retry",
+        "worker was stopped",
+        &["--events", "none"],
+    );
+    r.ok();
+    assert!(
+        r.stderr.contains(&format!("[2/{n}]")) && !r.stderr.contains(&format!("[1/{n}]")),
+        "resumed after the committed step: {}",
+        r.stderr
+    );
+    assert_eq!(ctx.status(&ds)["deployedVersion"], h2.as_str());
+}
+
 // ---------------------------------------------------------------------------------------
 // 8. wait for a superseded version; SIGTERM stops a worker cleanly; bad input.
 // ---------------------------------------------------------------------------------------
