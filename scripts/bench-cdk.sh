@@ -5,7 +5,7 @@
 #      hash (versionHash = parse + canonical JSON + SHA-256; digest = hash - parse) and
 #      plan, medians in process (Node for wasm, wasm/examples/native_timing.rs natively).
 #      Goal: wasm <= 2x native.
-#   2. synth of an app of 50 services (a Lambda function, an SQS queue and a DynamoDB
+#   2. synth of an app of 50 services (a Lambda function with its code as an asset, an SQS queue and a DynamoDB
 #      table each) with a DatasetMigration each vs the same app without: whole `node`
 #      process and in-process construction + synth, CDK's built-in template validation
 #      off in both (it adds seconds to both and would flatter the ratio). Goal <= 1.5x.
