@@ -236,10 +236,13 @@ export class DatasetMigration extends Construct {
     const invalid = `${what}: invalid props`;
     this.planJson = call(invalid, sources, (core) =>
       core.plan(props.baseline ? props.baseline.json : null, props.package.json, this.datasetJson));
-    this.versionHash = call(invalid, sources, (core) => core.versionHash(props.package.json, this.datasetJson));
     this.disallowedSteps = JSON.parse(call(invalid, sources, (core) => core.disallowed(this.planJson, this.datasetJson)));
 
     const plan = JSON.parse(this.planJson) as PlanJson;
+    // The plan's toVersion is the core's version hash of (package, dataset): reading it
+    // here saves a second parse of the package (the npm tests check it equals
+    // versionHash and the CLI's `hash`).
+    this.versionHash = plan.toVersion;
     this.planHash = plan.planHash;
     this.fromVersionHash = plan.fromVersion ?? undefined;
     this.destructive = plan.destructive;
