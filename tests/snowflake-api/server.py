@@ -87,6 +87,7 @@ class StandIn:
                 key = serialization.load_pem_public_key(f.read())
             self.keys.append((fingerprint(key), key))
         self.log_path = args.log
+        self.clock_skew = args.clock_skew
         self.lock = threading.Lock()  # serializes execution: one statement at a time
         self.state_lock = threading.Lock()
         self.statements: dict[str, Statement] = {}
@@ -130,6 +131,9 @@ class StandIn:
             raise ApiError(401, "390144", "JWT token is invalid. [public key fingerprint does not match the user's key]")
         try:
             claims = jwt.decode(token, key, algorithms=["RS256"], options={"require": ["exp", "iat", "iss", "sub"]})
+            # A server clock ahead by --clock-skew seconds sees tokens expire that early.
+            if int(claims["exp"]) <= time.time() + self.clock_skew:
+                raise jwt.ExpiredSignatureError("expired")
         except jwt.ExpiredSignatureError as e:
             raise ApiError(401, "390318", "JWT token has expired.") from e
         except jwt.PyJWTError as e:
@@ -448,6 +452,7 @@ def main() -> None:
     p.add_argument("--oauth-token", help="the one OAuth access token accepted")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--log", help="also append the statement log to this JSONL file")
+    p.add_argument("--clock-skew", type=int, default=0, help="seconds the server clock runs ahead (expired-token tests)")
     args = p.parse_args()
     app = StandIn(args)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(app))
