@@ -25,6 +25,7 @@ Test hooks (no authentication; loopback only):
 from __future__ import annotations
 
 import argparse
+import warnings
 import base64
 import hashlib
 import json
@@ -47,6 +48,9 @@ import snowflake.connector.constants as sf_constants
 
 # How long POST waits for a statement before answering 202 (Snowflake waits up to 45 s).
 SYNC_WAIT_SECONDS = 0.2
+
+# fakesnow warns about an extra Arrow copy on every result; irrelevant here.
+warnings.filterwarnings("ignore", category=UserWarning)
 
 
 def fingerprint(public_key) -> str:

@@ -1,0 +1,974 @@
+//! Snowflake state store, through the SQL API v2: schema `DEPOT_MIGRATE` in the target
+//! database. Snowflake DDL commits on its own and there are no advisory locks, so:
+//!
+//! - a state change is one compare-and-set `UPDATE … WHERE REVISION = ?` (checked by
+//!   its affected row count) that also stores the change's history row and outbox event
+//!   in the state row (`PENDING`); they are then copied into `HISTORY` and `OUTBOX`, and
+//!   whoever reads a state row that still has them copies them (a crash between the two
+//!   loses nothing; readers drop the duplicates a race can make);
+//! - the executor lease is a row taken and renewed by compare-and-set on its `VERSION`,
+//!   renewed between statements and while a long statement is polled; the final state
+//!   change happens only after a renewal succeeded (fencing);
+//! - every statement of every step is journaled before it is submitted and after it
+//!   finished, with its deterministic requestId; a run that meets its own journal again
+//!   (resume) skips what is done and resubmits an unfinished statement with the same
+//!   requestId and `retry=true`, so Snowflake never executes it twice;
+//! - completed steps can be checked against `INFORMATION_SCHEMA` ([`SnowflakeStore::verify_steps`]).
+
+use super::{
+    LeaseHolder, MigrateError, StepFailure, Store, StoreError, StoredState, Transition,
+    STATE_SCHEMA_VERSION,
+};
+use crate::snowflake::api::{request_id, ApiError, Bind, ErrorKind, Outcome, SqlApi};
+use crate::snowflake::SnowflakeConfig;
+use depot_migrate_core::lifecycle::{DatasetState, FailureRecord};
+use depot_migrate_core::plan::Step;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant, SystemTime};
+
+/// How long a lease stays valid without renewal.
+const LEASE_SECONDS: i64 = 60;
+/// Renew the lease when it is older than this.
+const RENEW_AFTER: Duration = Duration::from_secs(10);
+/// The lease key of the outbox publisher.
+const PUBLISHER: &str = "__depot_migrate_publisher__";
+
+const SCHEMA_DDL: &[&str] = &[
+    r#"CREATE SCHEMA IF NOT EXISTS "DEPOT_MIGRATE""#,
+    r#"CREATE TABLE IF NOT EXISTS "DEPOT_MIGRATE"."META" ("KEY" VARCHAR NOT NULL, "VALUE" VARCHAR NOT NULL)"#,
+    r#"CREATE TABLE IF NOT EXISTS "DEPOT_MIGRATE"."STATE" ("DATASET_ID" VARCHAR NOT NULL, "ENVIRONMENT_ID" VARCHAR, "ALIAS" VARCHAR, "ENGINE" VARCHAR, "SCHEMA_NAME" VARCHAR, "REVISION" NUMBER(38,0) NOT NULL, "SYNCED" VARCHAR, "STATUS" VARCHAR, "DESIRED_VERSION" VARCHAR, "ATTEMPTED_VERSION" VARCHAR, "DEPLOYED_VERSION" VARCHAR, "LAST_FAILURE" VARCHAR, "DEPLOYED_PACKAGE" VARCHAR, "DEPLOYED_PLAN_HASH" VARCHAR, "PENDING" VARCHAR)"#,
+    r#"CREATE TABLE IF NOT EXISTS "DEPOT_MIGRATE"."HISTORY" ("DATASET_ID" VARCHAR NOT NULL, "REVISION" NUMBER(38,0) NOT NULL, "AT" VARCHAR, "EVENT" VARCHAR, "VERSION" VARCHAR, "RUN_ID" VARCHAR, "ACTOR" VARCHAR, "REASON" VARCHAR, "DETAIL" VARCHAR)"#,
+    r#"CREATE TABLE IF NOT EXISTS "DEPOT_MIGRATE"."JOURNAL" ("DATASET_ID" VARCHAR NOT NULL, "RUN_ID" VARCHAR NOT NULL, "ATTEMPT" NUMBER(38,0) NOT NULL, "STEP_INDEX" NUMBER(38,0) NOT NULL, "STEP_KEY" VARCHAR, "STATEMENT_INDEX" NUMBER(38,0) NOT NULL, "REQUEST_ID" VARCHAR, "STATUS" VARCHAR NOT NULL, "CODE" VARCHAR, "AT" VARCHAR, "SEQ" NUMBER(38,0))"#,
+    r#"CREATE TABLE IF NOT EXISTS "DEPOT_MIGRATE"."OUTBOX" ("DATASET_ID" VARCHAR NOT NULL, "REVISION" NUMBER(38,0) NOT NULL, "EVENT_ID" VARCHAR NOT NULL, "CREATED_AT" VARCHAR, "ENVELOPE" VARCHAR, "PUBLISHED_AT" VARCHAR)"#,
+    r#"CREATE TABLE IF NOT EXISTS "DEPOT_MIGRATE"."LEASE" ("DATASET_ID" VARCHAR NOT NULL, "HOLDER" VARCHAR, "TOKEN" VARCHAR, "VERSION" NUMBER(38,0) NOT NULL, "STARTED" VARCHAR, "HEARTBEAT" NUMBER(38,0), "EXPIRES" NUMBER(38,0))"#,
+];
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn now_text() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+fn db(e: ApiError) -> StoreError {
+    if e.kind == ErrorKind::Auth {
+        StoreError::Credentials(e.to_string())
+    } else {
+        StoreError::Db(format!("Snowflake: {e}"))
+    }
+}
+
+/// Whether a lease holder ran on this host and its process is gone (killed).
+fn holder_is_dead(holder: &Value, this_host: &str) -> bool {
+    holder["host"].as_str() == Some(this_host)
+        && holder["pid"]
+            .as_u64()
+            .is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
+        && std::path::Path::new("/proc/self").exists()
+}
+
+/// A held lease.
+#[derive(Debug, Clone)]
+struct Held {
+    token: String,
+    version: i64,
+    renewed: Instant,
+}
+
+/// What the journal says about one run.
+#[derive(Debug, Default)]
+pub struct JournalView {
+    /// The highest attempt so far (0: none).
+    pub attempt: i64,
+    /// Statements done: (step index, statement index).
+    pub done: BTreeSet<(usize, usize)>,
+    /// Statements started and not finished (a crash): their requestIds.
+    pub unfinished: BTreeMap<(usize, usize), String>,
+}
+
+/// A Snowflake database holding a dataset and its state.
+pub struct SnowflakeStore {
+    api: SqlApi,
+    lease: BTreeMap<String, Held>,
+}
+
+impl SnowflakeStore {
+    /// Reads the URL and the credentials from the environment. Nothing is sent yet.
+    pub fn connect(url: &str) -> Result<SnowflakeStore, StoreError> {
+        let cfg = SnowflakeConfig::from_url(url).map_err(StoreError::Db)?;
+        let api = SqlApi::new(cfg).map_err(StoreError::Db)?;
+        Ok(SnowflakeStore {
+            api,
+            lease: BTreeMap::new(),
+        })
+    }
+
+    fn q(&mut self, sql: &str, binds: &[Bind]) -> Result<Outcome, StoreError> {
+        self.api.run(sql, binds).map_err(db)
+    }
+
+    fn insert_state(&mut self, t: &Transition, pending: &str) -> Result<i64, StoreError> {
+        let s = &t.state;
+        let failure = s
+            .last_failure
+            .as_ref()
+            .map(|f| serde_json::to_string(f).unwrap_or_default());
+        // Insert-if-absent (no MERGE: one statement, the same on Snowflake and the
+        // stand-in). Only the lease holder creates a state row, so two never race here.
+        let o = self.q(
+            r#"INSERT INTO "DEPOT_MIGRATE"."STATE" ("DATASET_ID", "ENVIRONMENT_ID", "ALIAS", "ENGINE", "SCHEMA_NAME", "REVISION", "SYNCED", "STATUS", "DESIRED_VERSION", "ATTEMPTED_VERSION", "DEPLOYED_VERSION", "LAST_FAILURE", "PENDING")
+               SELECT ?, ?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM "DEPOT_MIGRATE"."STATE" WHERE "DATASET_ID" = ?)"#,
+            &[
+                s.dataset_id.as_str().into(),
+                t.environment_id.as_str().into(),
+                (&s.alias).into(),
+                t.engine.as_str().into(),
+                t.schema.as_str().into(),
+                s.revision.into(),
+                (&s.synced).into(),
+                (&s.desired_version).into(),
+                (&s.attempted_version).into(),
+                (&s.deployed_version).into(),
+                failure.into(),
+                pending.into(),
+                s.dataset_id.as_str().into(),
+            ],
+        )?;
+        Ok(o.affected())
+    }
+
+    /// Copies a state row's pending history row and outbox event into their tables
+    /// (skipping what is there already) and clears it.
+    fn materialize(
+        &mut self,
+        dataset_id: &str,
+        revision: i64,
+        pending: &str,
+    ) -> Result<(), StoreError> {
+        let p: Value = serde_json::from_str(pending).unwrap_or(Value::Null);
+        let h = &p["history"];
+        let have = self.q(
+            r#"SELECT COUNT(*) AS "N" FROM "DEPOT_MIGRATE"."HISTORY" WHERE "DATASET_ID" = ? AND "REVISION" = ?"#,
+            &[dataset_id.into(), revision.into()],
+        )?;
+        if have.get(0, "N") == Some("0") {
+            let text = |k: &str| Bind::Text(h[k].as_str().map(str::to_string));
+            self.q(
+                r#"INSERT INTO "DEPOT_MIGRATE"."HISTORY" ("DATASET_ID", "REVISION", "AT", "EVENT", "VERSION", "RUN_ID", "ACTOR", "REASON", "DETAIL") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"#,
+                &[
+                    dataset_id.into(),
+                    revision.into(),
+                    text("at"),
+                    text("event"),
+                    text("version"),
+                    text("runId"),
+                    text("actor"),
+                    text("reason"),
+                    h["detail"].to_string().into(),
+                ],
+            )?;
+        }
+        if let Some(event_id) = p["outbox"]["eventId"].as_str() {
+            let have = self.q(
+                r#"SELECT COUNT(*) AS "N" FROM "DEPOT_MIGRATE"."OUTBOX" WHERE "EVENT_ID" = ?"#,
+                &[event_id.into()],
+            )?;
+            if have.get(0, "N") == Some("0") {
+                self.q(
+                    r#"INSERT INTO "DEPOT_MIGRATE"."OUTBOX" ("DATASET_ID", "REVISION", "EVENT_ID", "CREATED_AT", "ENVELOPE") VALUES (?, ?, ?, ?, ?)"#,
+                    &[
+                        dataset_id.into(),
+                        revision.into(),
+                        event_id.into(),
+                        Bind::Text(h["at"].as_str().map(str::to_string)),
+                        p["outbox"]["envelope"].to_string().into(),
+                    ],
+                )?;
+            }
+        }
+        self.q(
+            r#"UPDATE "DEPOT_MIGRATE"."STATE" SET "PENDING" = NULL WHERE "DATASET_ID" = ? AND "REVISION" = ?"#,
+            &[dataset_id.into(), revision.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Materializes every state row that still carries a pending change.
+    fn materialize_all(&mut self, dataset_id: Option<&str>) -> Result<(), StoreError> {
+        let o = self.q(
+            r#"SELECT "DATASET_ID", "REVISION", "PENDING" FROM "DEPOT_MIGRATE"."STATE" WHERE "PENDING" IS NOT NULL AND (? IS NULL OR "DATASET_ID" = ?)"#,
+            &[
+                Bind::Text(dataset_id.map(str::to_string)),
+                Bind::Text(dataset_id.map(str::to_string)),
+            ],
+        )?;
+        for i in 0..o.rows.len() {
+            let (Some(d), Some(r), Some(p)) = (
+                o.get(i, "DATASET_ID").map(str::to_string),
+                o.get(i, "REVISION").and_then(|r| r.parse::<i64>().ok()),
+                o.get(i, "PENDING").map(str::to_string),
+            ) else {
+                continue;
+            };
+            self.materialize(&d, r, &p)?;
+        }
+        Ok(())
+    }
+
+    // --- the lease ------------------------------------------------------------------
+
+    /// Tries once to take a lease; `Ok(Err(holder))` when someone else holds it.
+    fn try_lease(
+        &mut self,
+        key: &str,
+        holder: &Value,
+        token: &str,
+        ttl: i64,
+    ) -> Result<Result<(), String>, StoreError> {
+        // The lease row, created once. Two first executors racing may both insert one;
+        // everyone then compares-and-sets on the highest VERSION only, and identical
+        // rows stay identical (every update matches both), so a duplicate is harmless.
+        self.q(
+            r#"INSERT INTO "DEPOT_MIGRATE"."LEASE" ("DATASET_ID", "VERSION", "EXPIRES") SELECT ?, 0, 0 WHERE NOT EXISTS (SELECT 1 FROM "DEPOT_MIGRATE"."LEASE" WHERE "DATASET_ID" = ?)"#,
+            &[key.into(), key.into()],
+        )?;
+        let o = self.q(
+            r#"SELECT "HOLDER", "TOKEN", "VERSION", "EXPIRES" FROM "DEPOT_MIGRATE"."LEASE" WHERE "DATASET_ID" = ? ORDER BY "VERSION" DESC"#,
+            &[key.into()],
+        )?;
+        let version: i64 = o
+            .get(0, "VERSION")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let expires: i64 = o
+            .get(0, "EXPIRES")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let current_token = o.get(0, "TOKEN").map(str::to_string);
+        let current_holder = o.get(0, "HOLDER").map(str::to_string);
+        let now = now_secs();
+        let this_host = holder["host"].as_str().unwrap_or_default().to_string();
+        let dead = current_holder
+            .as_deref()
+            .and_then(|h| serde_json::from_str::<Value>(h).ok())
+            .is_some_and(|h| holder_is_dead(&h, &this_host));
+        let free = current_token.is_none() || expires < now || dead;
+        if !free {
+            return Ok(Err(current_holder.unwrap_or_default()));
+        }
+        if dead {
+            eprintln!("warning: the previous executor is gone (its process no longer exists); taking over its lease");
+        }
+        let o = self.q(
+            r#"UPDATE "DEPOT_MIGRATE"."LEASE" SET "HOLDER" = ?, "TOKEN" = ?, "VERSION" = "VERSION" + 1, "STARTED" = ?, "HEARTBEAT" = ?, "EXPIRES" = ? WHERE "DATASET_ID" = ? AND "VERSION" = ?"#,
+            &[
+                holder.to_string().into(),
+                token.into(),
+                now_text().into(),
+                now.into(),
+                (now + ttl).into(),
+                key.into(),
+                version.into(),
+            ],
+        )?;
+        if o.affected() >= 1 {
+            self.lease.insert(
+                key.to_string(),
+                Held {
+                    token: token.to_string(),
+                    version: version + 1,
+                    renewed: Instant::now(),
+                },
+            );
+            Ok(Ok(()))
+        } else {
+            Ok(Err(current_holder.unwrap_or_default()))
+        }
+    }
+
+    /// Renews a held lease by compare-and-set; an error when it was taken over.
+    fn renew(&mut self, key: &str, force: bool) -> Result<(), StoreError> {
+        let Some(held) = self.lease.get(key).cloned() else {
+            return Ok(());
+        };
+        if !force && held.renewed.elapsed() < RENEW_AFTER {
+            return Ok(());
+        }
+        let now = now_secs();
+        let o = self.q(
+            r#"UPDATE "DEPOT_MIGRATE"."LEASE" SET "HEARTBEAT" = ?, "EXPIRES" = ?, "VERSION" = "VERSION" + 1 WHERE "DATASET_ID" = ? AND "TOKEN" = ? AND "VERSION" = ?"#,
+            &[
+                now.into(),
+                (now + LEASE_SECONDS).into(),
+                key.into(),
+                held.token.as_str().into(),
+                held.version.into(),
+            ],
+        )?;
+        if o.affected() < 1 {
+            self.lease.remove(key);
+            return Err(StoreError::LockHeld {
+                dataset: key.to_string(),
+                holder: " (our lease was taken over)".into(),
+            });
+        }
+        self.lease.insert(
+            key.to_string(),
+            Held {
+                version: held.version + 1,
+                renewed: Instant::now(),
+                ..held
+            },
+        );
+        Ok(())
+    }
+
+    fn release(&mut self, key: &str) -> Result<(), StoreError> {
+        if let Some(held) = self.lease.remove(key) {
+            self.q(
+                r#"UPDATE "DEPOT_MIGRATE"."LEASE" SET "HOLDER" = NULL, "TOKEN" = NULL, "EXPIRES" = 0, "VERSION" = "VERSION" + 1 WHERE "DATASET_ID" = ? AND "TOKEN" = ?"#,
+                &[key.into(), held.token.as_str().into()],
+            )?;
+        }
+        Ok(())
+    }
+
+    // --- the journal ----------------------------------------------------------------
+
+    /// What the journal holds for a run.
+    pub fn journal(&mut self, dataset_id: &str, run_id: &str) -> Result<JournalView, StoreError> {
+        let o = self.q(
+            r#"SELECT "ATTEMPT", "STEP_INDEX", "STATEMENT_INDEX", "REQUEST_ID", "STATUS" FROM "DEPOT_MIGRATE"."JOURNAL" WHERE "DATASET_ID" = ? AND "RUN_ID" = ? ORDER BY "SEQ""#,
+            &[dataset_id.into(), run_id.into()],
+        )?;
+        let mut view = JournalView::default();
+        for i in 0..o.rows.len() {
+            let n = |c: &str| o.get(i, c).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+            view.attempt = view.attempt.max(n("ATTEMPT"));
+            let at = (n("STEP_INDEX") as usize, n("STATEMENT_INDEX") as usize);
+            match o.get(i, "STATUS") {
+                Some("started") => {
+                    view.unfinished
+                        .insert(at, o.get(i, "REQUEST_ID").unwrap_or_default().to_string());
+                }
+                Some("done") => {
+                    view.unfinished.remove(&at);
+                    view.done.insert(at);
+                }
+                Some(_) => {
+                    view.unfinished.remove(&at);
+                }
+                None => {}
+            }
+        }
+        Ok(view)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn journal_write(
+        &mut self,
+        dataset_id: &str,
+        run_id: &str,
+        attempt: i64,
+        step: &Step,
+        statement_index: usize,
+        request_id: &str,
+        status: &str,
+        code: Option<String>,
+        seq: &mut i64,
+    ) -> Result<(), StoreError> {
+        *seq += 1;
+        self.q(
+            r#"INSERT INTO "DEPOT_MIGRATE"."JOURNAL" ("DATASET_ID", "RUN_ID", "ATTEMPT", "STEP_INDEX", "STEP_KEY", "STATEMENT_INDEX", "REQUEST_ID", "STATUS", "CODE", "AT", "SEQ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"#,
+            &[
+                dataset_id.into(),
+                run_id.into(),
+                attempt.into(),
+                (step.index as i64).into(),
+                step.key.as_str().into(),
+                (statement_index as i64).into(),
+                request_id.into(),
+                status.into(),
+                code.into(),
+                now_text().into(),
+                (*seq).into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Checks completed steps against `INFORMATION_SCHEMA`: for each step whose effect
+    /// can be seen in the catalog (schemas, tables, columns), whether it is in place.
+    /// Returns the keys of the steps that are not.
+    pub fn verify_steps(
+        &mut self,
+        schema: &str,
+        steps: &[Step],
+    ) -> Result<Vec<String>, StoreError> {
+        let schema = schema.to_ascii_uppercase();
+        let tables = self.q(
+            r#"SELECT "TABLE_NAME" FROM INFORMATION_SCHEMA.TABLES WHERE "TABLE_SCHEMA" = ?"#,
+            &[schema.as_str().into()],
+        )?;
+        let tables: BTreeSet<String> = tables
+            .rows
+            .iter()
+            .filter_map(|r| r.first().cloned().flatten())
+            .collect();
+        let columns = self.q(
+            r#"SELECT "TABLE_NAME", "COLUMN_NAME" FROM INFORMATION_SCHEMA.COLUMNS WHERE "TABLE_SCHEMA" = ?"#,
+            &[schema.as_str().into()],
+        )?;
+        let columns: BTreeSet<(String, String)> = columns
+            .rows
+            .iter()
+            .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
+            .collect();
+        let schemas = self.q(
+            r#"SELECT COUNT(*) AS "N" FROM INFORMATION_SCHEMA.SCHEMATA WHERE "SCHEMA_NAME" = ?"#,
+            &[schema.as_str().into()],
+        )?;
+        let schema_exists = schemas.get(0, "N").is_some_and(|n| n != "0");
+        let mut missing = Vec::new();
+        for step in steps {
+            let target = step
+                .key
+                .split_once(':')
+                .map_or("", |(_, t)| t)
+                .to_ascii_uppercase();
+            let (table, column) = match target.split_once('.') {
+                Some((t, c)) => (t.to_string(), Some(c.to_string())),
+                None => (target.clone(), None),
+            };
+            let has_col = |c: &str| columns.contains(&(table.clone(), c.to_string()));
+            let ok = match (step.kind.as_str(), column.as_deref()) {
+                ("createSchema", _) => Some(schema_exists),
+                ("createTable" | "renameTable" | "rebuildTable", _) => {
+                    Some(tables.contains(&table))
+                }
+                ("dropTable", _) => Some(!tables.contains(&table)),
+                ("addColumn" | "renameColumn", Some(c)) => Some(has_col(c)),
+                ("rebuildColumn" | "alterColumnType", Some(c)) => {
+                    Some(has_col(c) && !has_col(&format!("{c}_DEPOT_NEW")))
+                }
+                ("dropColumn", Some(c)) => Some(!has_col(c)),
+                _ => None,
+            };
+            if ok == Some(false) {
+                missing.push(step.key.clone());
+            }
+        }
+        Ok(missing)
+    }
+
+    fn write_transition(&mut self, t: &Transition) -> Result<(), StoreError> {
+        let s = &t.state;
+        let pending = json!({
+            "history": {
+                "at": t.history.at, "event": t.history.event, "version": t.history.version,
+                "runId": t.history.run_id, "actor": t.history.actor, "reason": t.history.reason,
+                "detail": t.history.detail,
+            },
+            "outbox": t.outbox.as_ref().map(|(id, env)| json!({"eventId": id, "envelope": env})),
+        })
+        .to_string();
+        let conflict = || StoreError::Conflict {
+            dataset: s.dataset_id.clone(),
+            expected: t.expected_revision,
+        };
+        if t.expected_revision == 0 {
+            if self.insert_state(t, &pending)? != 1 {
+                return Err(conflict());
+            }
+        } else {
+            // Whatever an earlier change left pending goes out first, in order.
+            self.materialize_all(Some(&s.dataset_id))?;
+            let failure = s
+                .last_failure
+                .as_ref()
+                .map(|f| serde_json::to_string(f).unwrap_or_default());
+            let (dp, dh) = match &t.deployed {
+                Some((p, h)) => (Some(p.clone()), Some(h.clone())),
+                None => (None, None),
+            };
+            let o = self.q(
+                r#"UPDATE "DEPOT_MIGRATE"."STATE" SET "ALIAS" = ?, "REVISION" = ?, "SYNCED" = ?, "DESIRED_VERSION" = ?, "ATTEMPTED_VERSION" = ?, "DEPLOYED_VERSION" = ?, "LAST_FAILURE" = ?, "PENDING" = ?,
+                   "DEPLOYED_PACKAGE" = COALESCE(?, "DEPLOYED_PACKAGE"), "DEPLOYED_PLAN_HASH" = COALESCE(?, "DEPLOYED_PLAN_HASH")
+                   WHERE "DATASET_ID" = ? AND "REVISION" = ?"#,
+                &[
+                    (&s.alias).into(),
+                    s.revision.into(),
+                    (&s.synced).into(),
+                    (&s.desired_version).into(),
+                    (&s.attempted_version).into(),
+                    (&s.deployed_version).into(),
+                    failure.into(),
+                    pending.as_str().into(),
+                    dp.into(),
+                    dh.into(),
+                    s.dataset_id.as_str().into(),
+                    t.expected_revision.into(),
+                ],
+            )?;
+            if o.affected() != 1 {
+                return Err(conflict());
+            }
+        }
+        self.materialize(&s.dataset_id, s.revision, &pending)
+    }
+
+    fn failure(
+        step: &Step,
+        statement: &str,
+        e: &ApiError,
+        committed: Vec<String>,
+        anything_ran: bool,
+    ) -> MigrateError {
+        let class = match e.kind {
+            ErrorKind::Statement => "step",
+            ErrorKind::Cancelled => "interrupted",
+            ErrorKind::Auth => "auth",
+            ErrorKind::Transport => "connection",
+        };
+        MigrateError::Step(Box::new(StepFailure {
+            record: FailureRecord {
+                class: class.into(),
+                step_index: Some(step.index),
+                step_key: Some(step.key.clone()),
+                statement: Some(statement.to_string()),
+                sqlstate: e.sql_state.clone().or_else(|| e.code.clone()),
+                message: super::without_values(&e.to_string()),
+                committed_steps: committed,
+                rolled_back: !anything_ran,
+                truncated: false,
+            },
+            retryable: false,
+        }))
+    }
+}
+
+impl Store for SnowflakeStore {
+    fn ensure_state_schema(&mut self) -> Result<(), StoreError> {
+        let current = match self.api.run(
+            r#"SELECT "VALUE" FROM "DEPOT_MIGRATE"."META" WHERE "KEY" = 'schema_version'"#,
+            &[],
+        ) {
+            Ok(o) => o.get(0, "VALUE").and_then(|v| v.parse::<i64>().ok()),
+            // Not created yet is fine; anything else (credentials, network) is not.
+            Err(e) if e.kind == ErrorKind::Statement => None,
+            Err(e) => return Err(db(e)),
+        };
+        match current {
+            Some(v) if v == STATE_SCHEMA_VERSION => return Ok(()),
+            Some(v) if v > STATE_SCHEMA_VERSION => {
+                return Err(StoreError::Db(format!(
+                    "the state tables are at layout version {v}, newer than this depot-migrate understands ({STATE_SCHEMA_VERSION}); upgrade depot-migrate"
+                )))
+            }
+            _ => {}
+        }
+        for ddl in SCHEMA_DDL {
+            self.q(ddl, &[])?;
+        }
+        self.q(
+            r#"INSERT INTO "DEPOT_MIGRATE"."META" ("KEY", "VALUE") SELECT 'schema_version', ? WHERE NOT EXISTS (SELECT 1 FROM "DEPOT_MIGRATE"."META" WHERE "KEY" = 'schema_version')"#,
+            &[STATE_SCHEMA_VERSION.to_string().into()],
+        )?;
+        Ok(())
+    }
+
+    fn lock(
+        &mut self,
+        dataset_id: &str,
+        holder: &LeaseHolder,
+        wait: Duration,
+    ) -> Result<(), StoreError> {
+        let start = Instant::now();
+        let holder_json = json!({"host": holder.host, "pid": holder.pid, "ciJob": holder.ci_job});
+        loop {
+            match self.try_lease(dataset_id, &holder_json, &holder.token, LEASE_SECONDS)? {
+                Ok(()) => return Ok(()),
+                Err(who) => {
+                    if start.elapsed() >= wait {
+                        return Err(StoreError::LockHeld {
+                            dataset: dataset_id.to_string(),
+                            holder: if who.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({who})")
+                            },
+                        });
+                    }
+                    if self.api.wait_interruptible(Duration::from_millis(500)) {
+                        return Err(StoreError::Db(
+                            "interrupted while waiting for the lock".into(),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    fn unlock(&mut self, dataset_id: &str) -> Result<(), StoreError> {
+        self.release(dataset_id)
+    }
+
+    fn lock_held_elsewhere(&mut self, dataset_id: &str) -> Result<bool, StoreError> {
+        if self.lease.contains_key(dataset_id) {
+            return Ok(false);
+        }
+        let o = self.q(
+            r#"SELECT "HOLDER", "TOKEN", "EXPIRES" FROM "DEPOT_MIGRATE"."LEASE" WHERE "DATASET_ID" = ?"#,
+            &[dataset_id.into()],
+        )?;
+        let this_host = crate::executor::lease_holder().host;
+        Ok((0..o.rows.len()).any(|i| {
+            let live = o.get(i, "TOKEN").is_some()
+                && o.get(i, "EXPIRES")
+                    .and_then(|e| e.parse::<i64>().ok())
+                    .is_some_and(|e| e >= now_secs());
+            let dead = o
+                .get(i, "HOLDER")
+                .and_then(|h| serde_json::from_str::<Value>(h).ok())
+                .is_some_and(|h| holder_is_dead(&h, &this_host));
+            live && !dead
+        }))
+    }
+
+    fn read_state(&mut self, dataset_id: &str) -> Result<Option<StoredState>, StoreError> {
+        self.materialize_all(Some(dataset_id))?;
+        let o = self.q(
+            r#"SELECT "ALIAS", "REVISION", "SYNCED", "DESIRED_VERSION", "ATTEMPTED_VERSION", "DEPLOYED_VERSION", "LAST_FAILURE", "DEPLOYED_PACKAGE", "DEPLOYED_PLAN_HASH" FROM "DEPOT_MIGRATE"."STATE" WHERE "DATASET_ID" = ?"#,
+            &[dataset_id.into()],
+        )?;
+        if o.rows.is_empty() {
+            return Ok(None);
+        }
+        let g = |c: &str| o.get(0, c).map(str::to_string);
+        Ok(Some(StoredState {
+            state: DatasetState {
+                dataset_id: dataset_id.to_string(),
+                alias: g("ALIAS"),
+                revision: g("REVISION").and_then(|r| r.parse().ok()).unwrap_or(0),
+                synced: g("SYNCED"),
+                desired_version: g("DESIRED_VERSION"),
+                attempted_version: g("ATTEMPTED_VERSION"),
+                deployed_version: g("DEPLOYED_VERSION"),
+                last_failure: g("LAST_FAILURE")
+                    .and_then(|f| serde_json::from_str::<FailureRecord>(&f).ok()),
+            },
+            deployed_package: g("DEPLOYED_PACKAGE"),
+            deployed_plan_hash: g("DEPLOYED_PLAN_HASH"),
+        }))
+    }
+
+    fn transition(&mut self, t: &Transition) -> Result<(), StoreError> {
+        self.write_transition(t)
+    }
+
+    fn migrate(
+        &mut self,
+        dataset_id: &str,
+        run_id: &str,
+        steps: &[Step],
+        _lock_timeout: Duration,
+        then: &Transition,
+        progress: &mut dyn FnMut(&Step),
+    ) -> Result<(), MigrateError> {
+        let journal = self
+            .journal(dataset_id, run_id)
+            .map_err(MigrateError::Store)?;
+        let attempt = journal.attempt + 1;
+        let mut seq = (attempt << 20) + journal.done.len() as i64;
+        let mut committed: Vec<String> = steps
+            .iter()
+            .filter(|s| {
+                !s.sql.is_empty() && (0..s.sql.len()).all(|i| journal.done.contains(&(s.index, i)))
+            })
+            .map(|s| s.key.clone())
+            .collect();
+        let mut anything_ran = !journal.done.is_empty();
+        if anything_ran {
+            // Resuming: what the journal says is done must really be in place.
+            let done: Vec<Step> = steps
+                .iter()
+                .filter(|s| committed.contains(&s.key))
+                .cloned()
+                .collect();
+            let missing = self
+                .verify_steps(&then.schema, &done)
+                .map_err(MigrateError::Store)?;
+            if let Some(first) = missing.first() {
+                let step = steps.iter().find(|s| &s.key == first).unwrap_or(&steps[0]);
+                return Err(MigrateError::Step(Box::new(StepFailure {
+                    record: FailureRecord {
+                        class: "verification".into(),
+                        step_index: Some(step.index),
+                        step_key: Some(step.key.clone()),
+                        statement: None,
+                        sqlstate: None,
+                        message: format!(
+                            "the journal says {} completed, but INFORMATION_SCHEMA does not show {}; resolve by hand (recover --resolve rolled-back or deployed)",
+                            missing.join(", "),
+                            if missing.len() == 1 { "its effect" } else { "their effects" }
+                        ),
+                        committed_steps: committed,
+                        rolled_back: false,
+                        truncated: false,
+                    },
+                    retryable: false,
+                })));
+            }
+        }
+        for step in steps {
+            if committed.contains(&step.key) {
+                eprintln!(
+                    "[{}/{}] {} ({}): done in an earlier attempt",
+                    step.index + 1,
+                    steps.len(),
+                    step.summary,
+                    step.key
+                );
+                continue;
+            }
+            progress(step);
+            for (i, statement) in step.sql.iter().enumerate() {
+                if journal.done.contains(&(step.index, i)) {
+                    continue;
+                }
+                // An unfinished statement of a crashed attempt: resubmit under its own
+                // requestId with retry=true, so it runs at most once.
+                let (rid, retry) = match journal.unfinished.get(&(step.index, i)) {
+                    Some(rid) => (rid.clone(), true),
+                    None => (
+                        request_id(&[
+                            "depot-migrate",
+                            dataset_id,
+                            run_id,
+                            &attempt.to_string(),
+                            &step.index.to_string(),
+                            &i.to_string(),
+                        ]),
+                        false,
+                    ),
+                };
+                self.journal_write(
+                    dataset_id, run_id, attempt, step, i, &rid, "started", None, &mut seq,
+                )
+                .map_err(MigrateError::Store)?;
+                let mut renew_err: Option<StoreError> = None;
+                let lease_key = dataset_id.to_string();
+                let mut result = {
+                    let lease = &mut self.lease;
+                    let mut between = |api: &mut SqlApi| -> Result<(), ApiError> {
+                        // Lease renewal while a long statement runs.
+                        if let Some(held) = lease.get(&lease_key).cloned() {
+                            if held.renewed.elapsed() >= RENEW_AFTER {
+                                let now = now_secs();
+                                let o = api.run(
+                                    r#"UPDATE "DEPOT_MIGRATE"."LEASE" SET "HEARTBEAT" = ?, "EXPIRES" = ?, "VERSION" = "VERSION" + 1 WHERE "DATASET_ID" = ? AND "TOKEN" = ? AND "VERSION" = ?"#,
+                                    &[now.into(), (now + LEASE_SECONDS).into(), lease_key.as_str().into(), held.token.as_str().into(), held.version.into()],
+                                )?;
+                                if o.affected() >= 1 {
+                                    lease.insert(
+                                        lease_key.clone(),
+                                        Held {
+                                            version: held.version + 1,
+                                            renewed: Instant::now(),
+                                            ..held
+                                        },
+                                    );
+                                } else {
+                                    lease.remove(&lease_key);
+                                    renew_err = Some(StoreError::LockHeld {
+                                        dataset: lease_key.clone(),
+                                        holder: " (our lease was taken over)".into(),
+                                    });
+                                }
+                            }
+                        }
+                        Ok(())
+                    };
+                    self.api.run_with(statement, &[], &rid, retry, &mut between)
+                };
+                if retry {
+                    if let Err(e) = &result {
+                        if e.kind == ErrorKind::Statement {
+                            // The crashed attempt's statement had failed (no effect): run
+                            // it afresh under a new requestId.
+                            let fresh = request_id(&[
+                                "depot-migrate",
+                                dataset_id,
+                                run_id,
+                                &attempt.to_string(),
+                                &step.index.to_string(),
+                                &i.to_string(),
+                            ]);
+                            result = self
+                                .api
+                                .run_with(statement, &[], &fresh, false, &mut |_| Ok(()));
+                        }
+                    }
+                }
+                if let Some(e) = renew_err {
+                    return Err(MigrateError::Store(e));
+                }
+                match result {
+                    Ok(_) => {
+                        anything_ran = true;
+                        self.journal_write(
+                            dataset_id, run_id, attempt, step, i, &rid, "done", None, &mut seq,
+                        )
+                        .map_err(MigrateError::Store)?;
+                    }
+                    Err(e) => {
+                        let code = e.code.clone();
+                        let _ = self.journal_write(
+                            dataset_id, run_id, attempt, step, i, &rid, "failed", code, &mut seq,
+                        );
+                        if e.kind == ErrorKind::Transport {
+                            // It may or may not have run: say so (not rolled back).
+                            anything_ran = true;
+                        }
+                        return Err(Self::failure(step, statement, &e, committed, anything_ran));
+                    }
+                }
+                self.renew(dataset_id, false).map_err(MigrateError::Store)?;
+            }
+            committed.push(step.key.clone());
+        }
+        // Fencing: the final state change only while the lease is still ours.
+        self.renew(dataset_id, true).map_err(MigrateError::Store)?;
+        self.write_transition(then).map_err(MigrateError::Store)
+    }
+
+    fn pending_events(
+        &mut self,
+        dataset_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(i64, Value)>, StoreError> {
+        self.materialize_all(dataset_id)?;
+        let rows = self.unpublished(dataset_id, limit)?;
+        Ok(rows.into_iter().map(|(r, _, v)| (r, v)).collect())
+    }
+
+    fn publish_claimed(
+        &mut self,
+        dataset_id: Option<&str>,
+        limit: usize,
+        publish: &mut dyn FnMut(&[Value]) -> usize,
+    ) -> Result<Option<(usize, usize)>, StoreError> {
+        let holder =
+            json!({"host": crate::executor::lease_holder().host, "pid": std::process::id()});
+        let token = uuid::Uuid::new_v4().to_string();
+        if self.try_lease(PUBLISHER, &holder, &token, 30)?.is_err() {
+            return Ok(None);
+        }
+        let result = (|| {
+            self.materialize_all(dataset_id)?;
+            let rows = self.unpublished(dataset_id, limit)?;
+            if rows.is_empty() {
+                return Ok(Some((0, 0)));
+            }
+            let envelopes: Vec<Value> = rows.iter().map(|(_, _, v)| v.clone()).collect();
+            let n = publish(&envelopes).min(rows.len());
+            let at = now_text();
+            for (_, event_id, _) in rows.iter().take(n) {
+                self.q(
+                    r#"UPDATE "DEPOT_MIGRATE"."OUTBOX" SET "PUBLISHED_AT" = ? WHERE "EVENT_ID" = ?"#,
+                    &[at.as_str().into(), event_id.as_str().into()],
+                )?;
+            }
+            Ok(Some((rows.len(), n)))
+        })();
+        let released = self.release(PUBLISHER);
+        let r = result?;
+        released?;
+        Ok(r)
+    }
+
+    fn history(&mut self, dataset_id: &str) -> Result<Vec<Value>, StoreError> {
+        self.materialize_all(Some(dataset_id))?;
+        let o = self.q(
+            r#"SELECT "REVISION", "AT", "EVENT", "VERSION", "RUN_ID", "ACTOR", "REASON", "DETAIL" FROM "DEPOT_MIGRATE"."HISTORY" WHERE "DATASET_ID" = ? ORDER BY "REVISION""#,
+            &[dataset_id.into()],
+        )?;
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for i in 0..o.rows.len() {
+            let revision: i64 = o
+                .get(i, "REVISION")
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(0);
+            if !seen.insert(revision) {
+                continue; // a duplicate from a race of two readers
+            }
+            out.push(json!({
+                "revision": revision, "at": o.get(i, "AT"), "event": o.get(i, "EVENT"),
+                "version": o.get(i, "VERSION"), "runId": o.get(i, "RUN_ID"), "actor": o.get(i, "ACTOR"),
+                "reason": o.get(i, "REASON"),
+                "detail": o.get(i, "DETAIL").and_then(|d| serde_json::from_str::<Value>(d).ok()).unwrap_or(Value::Null),
+            }));
+        }
+        Ok(out)
+    }
+}
+
+impl SnowflakeStore {
+    /// Unpublished outbox rows (revision, event id, envelope), in order per dataset,
+    /// duplicates dropped.
+    fn unpublished(
+        &mut self,
+        dataset_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(i64, String, Value)>, StoreError> {
+        let o = self.q(
+            r#"SELECT "REVISION", "EVENT_ID", "ENVELOPE" FROM "DEPOT_MIGRATE"."OUTBOX" WHERE "PUBLISHED_AT" IS NULL AND (? IS NULL OR "DATASET_ID" = ?) ORDER BY "DATASET_ID", "REVISION""#,
+            &[
+                Bind::Text(dataset_id.map(str::to_string)),
+                Bind::Text(dataset_id.map(str::to_string)),
+            ],
+        )?;
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for i in 0..o.rows.len() {
+            let Some(event_id) = o.get(i, "EVENT_ID").map(str::to_string) else {
+                continue;
+            };
+            if !seen.insert(event_id.clone()) {
+                continue;
+            }
+            let revision = o
+                .get(i, "REVISION")
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(0);
+            let envelope = o
+                .get(i, "ENVELOPE")
+                .and_then(|e| serde_json::from_str(e).ok())
+                .unwrap_or(Value::Null);
+            out.push((revision, event_id, envelope));
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dead_holders_are_only_local_gone_processes() {
+        let me = json!({"host": "h", "pid": std::process::id()});
+        assert!(!holder_is_dead(&me, "h"));
+        let gone = json!({"host": "h", "pid": 4_000_000_000u64});
+        assert!(holder_is_dead(&gone, "h"));
+        assert!(!holder_is_dead(&gone, "other-host"));
+    }
+}
