@@ -103,7 +103,15 @@ class StandIn:
         # Create the configured database once; later connections never create one.
         self.fs.connect(database=self.database).close()
         self.fs.create_database_on_connect = False
+        self.conns = {}
         self.fs.create_schema_on_connect = False
+
+    def connection(self, schema):
+        """One fakesnow connection per schema, reused (statements run one at a time)."""
+        key = (schema or "").upper()
+        if key not in self.conns:
+            self.conns[key] = self.fs.connect(database=self.database, schema=schema, paramstyle="qmark")
+        return self.conns[key]
 
     # --- authentication -------------------------------------------------------------
     def authenticate(self, headers) -> str:
@@ -274,34 +282,31 @@ class StandIn:
                     self.record(entry)
                     st.result = self.result_body(st, ["status"], ["TEXT"], [["Statement executed successfully."]], None)
                     return
-                conn = self.fs.connect(database=self.database, schema=body.get("schema"), paramstyle="qmark")
+                conn = self.connection(body.get("schema"))
+                cur = conn.cursor()
+                params = self.bind_params(body.get("bindings"))
                 try:
-                    cur = conn.cursor()
-                    params = self.bind_params(body.get("bindings"))
-                    try:
-                        cur.execute(sql, params) if params else cur.execute(sql)
-                    except Exception as e:  # noqa: BLE001 - every engine error becomes an API error
-                        code = str(getattr(e, "errno", "") or "002003").zfill(6)
-                        state = getattr(e, "sqlstate", None) or "42000"
-                        msg = getattr(e, "msg", None) or str(e)
-                        entry["outcome"] = "error"
-                        entry["code"] = code
-                        self.record(entry)
-                        raise ApiError(422, code, f"SQL execution error: {msg}", state) from e
-                    names = [d.name for d in cur.description] if cur.description else ["status"]
-                    types = [sf_constants.FIELD_ID_TO_NAME.get(d.type_code, "TEXT") for d in cur.description] if cur.description else ["TEXT"]
-                    rows = [[self.value(v) for v in r] for r in cur.fetchall()]
-                    stats = None
-                    lowered = [x.lower() for x in names]
-                    if lowered and lowered[0] in ("number of rows updated", "number of rows inserted", "number of rows deleted"):
-                        key = {"number of rows updated": "numRowsUpdated", "number of rows inserted": "numRowsInserted", "number of rows deleted": "numRowsDeleted"}
-                        stats = {key[x]: int(rows[0][i] or 0) for i, x in enumerate(lowered) if x in key} if rows else {}
-                    entry["outcome"] = "ok"
-                    entry["rowcount"] = cur.rowcount
+                    cur.execute(sql, params) if params else cur.execute(sql)
+                except Exception as e:  # noqa: BLE001 - every engine error becomes an API error
+                    code = str(getattr(e, "errno", "") or "002003").zfill(6)
+                    state = getattr(e, "sqlstate", None) or "42000"
+                    msg = getattr(e, "msg", None) or str(e)
+                    entry["outcome"] = "error"
+                    entry["code"] = code
                     self.record(entry)
-                    st.result = self.result_body(st, names, types, rows, stats)
-                finally:
-                    conn.close()
+                    raise ApiError(422, code, f"SQL execution error: {msg}", state) from e
+                names = [d.name for d in cur.description] if cur.description else ["status"]
+                types = [sf_constants.FIELD_ID_TO_NAME.get(d.type_code, "TEXT") for d in cur.description] if cur.description else ["TEXT"]
+                rows = [[self.value(v) for v in r] for r in cur.fetchall()]
+                stats = None
+                lowered = [x.lower() for x in names]
+                if lowered and lowered[0] in ("number of rows updated", "number of rows inserted", "number of rows deleted"):
+                    key = {"number of rows updated": "numRowsUpdated", "number of rows inserted": "numRowsInserted", "number of rows deleted": "numRowsDeleted"}
+                    stats = {key[x]: int(rows[0][i] or 0) for i, x in enumerate(lowered) if x in key} if rows else {}
+                entry["outcome"] = "ok"
+                entry["rowcount"] = cur.rowcount
+                self.record(entry)
+                st.result = self.result_body(st, names, types, rows, stats)
         except ApiError as e:
             st.error = e
         except Exception as e:  # noqa: BLE001
@@ -352,6 +357,9 @@ class StandIn:
 def make_handler(app: StandIn):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm
+        # and delayed ACKs add 40 ms to every answer.
+        disable_nagle_algorithm = True
 
         def log_message(self, fmt, *args):  # quiet
             pass

@@ -196,11 +196,15 @@ impl SqlApi {
             .map_err(|e| format!("TLS setup failed: {e}"))?
             .with_root_certificates(roots)
             .with_no_client_auth();
+        let mut tcp = hyper_util::client::legacy::connect::HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
+        tcp.set_connect_timeout(Some(Duration::from_secs(15)));
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
-            .build();
+            .wrap_connector(tcp);
         let http = Client::builder(hyper_util::rt::TokioExecutor::new()).build(https);
         Ok(SqlApi {
             rt,

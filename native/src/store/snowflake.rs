@@ -44,6 +44,18 @@ const SCHEMA_DDL: &[&str] = &[
     r#"CREATE TABLE IF NOT EXISTS "DEPOT_MIGRATE"."LEASE" ("DATASET_ID" VARCHAR NOT NULL, "HOLDER" VARCHAR, "TOKEN" VARCHAR, "VERSION" NUMBER(38,0) NOT NULL, "STARTED" VARCHAR, "HEARTBEAT" NUMBER(38,0), "EXPIRES" NUMBER(38,0))"#,
 ];
 
+const RENEW_SQL: &str = r#"UPDATE "DEPOT_MIGRATE"."LEASE" SET "HEARTBEAT" = ?, "EXPIRES" = ?, "VERSION" = "VERSION" + 1 WHERE "DATASET_ID" = ? AND "TOKEN" = ?"#;
+
+fn renew_binds(key: &str, token: &str) -> [Bind; 4] {
+    let now = now_secs();
+    [
+        now.into(),
+        (now + LEASE_SECONDS).into(),
+        key.into(),
+        token.into(),
+    ]
+}
+
 fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -75,7 +87,6 @@ fn holder_is_dead(holder: &Value, this_host: &str) -> bool {
 #[derive(Debug, Clone)]
 struct Held {
     token: String,
-    version: i64,
     renewed: Instant,
 }
 
@@ -143,19 +154,25 @@ impl SnowflakeStore {
 
     /// Copies a state row's pending history row and outbox event into their tables
     /// (skipping what is there already) and clears it.
+    /// `fresh`: the caller has just written the change itself, so nothing of it can be
+    /// there yet (a concurrent reader may still copy it too; readers drop duplicates).
     fn materialize(
         &mut self,
         dataset_id: &str,
         revision: i64,
         pending: &str,
+        fresh: bool,
     ) -> Result<(), StoreError> {
         let p: Value = serde_json::from_str(pending).unwrap_or(Value::Null);
         let h = &p["history"];
-        let have = self.q(
+        let absent = |this: &mut Self, sql: &str, binds: &[Bind]| -> Result<bool, StoreError> {
+            Ok(fresh || this.q(sql, binds)?.get(0, "N") == Some("0"))
+        };
+        if absent(
+            self,
             r#"SELECT COUNT(*) AS "N" FROM "DEPOT_MIGRATE"."HISTORY" WHERE "DATASET_ID" = ? AND "REVISION" = ?"#,
             &[dataset_id.into(), revision.into()],
-        )?;
-        if have.get(0, "N") == Some("0") {
+        )? {
             let text = |k: &str| Bind::Text(h[k].as_str().map(str::to_string));
             self.q(
                 r#"INSERT INTO "DEPOT_MIGRATE"."HISTORY" ("DATASET_ID", "REVISION", "AT", "EVENT", "VERSION", "RUN_ID", "ACTOR", "REASON", "DETAIL") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"#,
@@ -173,11 +190,11 @@ impl SnowflakeStore {
             )?;
         }
         if let Some(event_id) = p["outbox"]["eventId"].as_str() {
-            let have = self.q(
+            if absent(
+                self,
                 r#"SELECT COUNT(*) AS "N" FROM "DEPOT_MIGRATE"."OUTBOX" WHERE "EVENT_ID" = ?"#,
                 &[event_id.into()],
-            )?;
-            if have.get(0, "N") == Some("0") {
+            )? {
                 self.q(
                     r#"INSERT INTO "DEPOT_MIGRATE"."OUTBOX" ("DATASET_ID", "REVISION", "EVENT_ID", "CREATED_AT", "ENVELOPE") VALUES (?, ?, ?, ?, ?)"#,
                     &[
@@ -198,7 +215,7 @@ impl SnowflakeStore {
     }
 
     /// Materializes every state row that still carries a pending change.
-    fn materialize_all(&mut self, dataset_id: Option<&str>) -> Result<(), StoreError> {
+    fn materialize_all(&mut self, dataset_id: Option<&str>) -> Result<usize, StoreError> {
         let o = self.q(
             r#"SELECT "DATASET_ID", "REVISION", "PENDING" FROM "DEPOT_MIGRATE"."STATE" WHERE "PENDING" IS NOT NULL AND (? IS NULL OR "DATASET_ID" = ?)"#,
             &[
@@ -214,9 +231,9 @@ impl SnowflakeStore {
             ) else {
                 continue;
             };
-            self.materialize(&d, r, &p)?;
+            self.materialize(&d, r, &p, false)?;
         }
-        Ok(())
+        Ok(o.rows.len())
     }
 
     // --- the lease ------------------------------------------------------------------
@@ -229,68 +246,90 @@ impl SnowflakeStore {
         token: &str,
         ttl: i64,
     ) -> Result<Result<(), String>, StoreError> {
-        // The lease row, created once. Two first executors racing may both insert one;
-        // everyone then compares-and-sets on the highest VERSION only, and identical
-        // rows stay identical (every update matches both), so a duplicate is harmless.
-        self.q(
-            r#"INSERT INTO "DEPOT_MIGRATE"."LEASE" ("DATASET_ID", "VERSION", "EXPIRES") SELECT ?, 0, 0 WHERE NOT EXISTS (SELECT 1 FROM "DEPOT_MIGRATE"."LEASE" WHERE "DATASET_ID" = ?)"#,
-            &[key.into(), key.into()],
-        )?;
-        let o = self.q(
-            r#"SELECT "HOLDER", "TOKEN", "VERSION", "EXPIRES" FROM "DEPOT_MIGRATE"."LEASE" WHERE "DATASET_ID" = ? ORDER BY "VERSION" DESC"#,
-            &[key.into()],
-        )?;
-        let version: i64 = o
-            .get(0, "VERSION")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let expires: i64 = o
-            .get(0, "EXPIRES")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let current_token = o.get(0, "TOKEN").map(str::to_string);
-        let current_holder = o.get(0, "HOLDER").map(str::to_string);
-        let now = now_secs();
-        let this_host = holder["host"].as_str().unwrap_or_default().to_string();
-        let dead = current_holder
-            .as_deref()
-            .and_then(|h| serde_json::from_str::<Value>(h).ok())
-            .is_some_and(|h| holder_is_dead(&h, &this_host));
-        let free = current_token.is_none() || expires < now || dead;
-        if !free {
-            return Ok(Err(current_holder.unwrap_or_default()));
-        }
-        if dead {
+        for first_try in [true, false] {
+            // A free or expired lease is taken in one compare-and-set.
+            let now = now_secs();
+            let o = self.q(
+                r#"UPDATE "DEPOT_MIGRATE"."LEASE" SET "HOLDER" = ?, "TOKEN" = ?, "VERSION" = "VERSION" + 1, "STARTED" = ?, "HEARTBEAT" = ?, "EXPIRES" = ? WHERE "DATASET_ID" = ? AND ("TOKEN" IS NULL OR "EXPIRES" < ?)"#,
+                &[
+                    holder.to_string().into(),
+                    token.into(),
+                    now_text().into(),
+                    now.into(),
+                    (now + ttl).into(),
+                    key.into(),
+                    now.into(),
+                ],
+            )?;
+            if o.affected() >= 1 {
+                self.held(key, token);
+                return Ok(Ok(()));
+            }
+            let o = self.q(
+                r#"SELECT "HOLDER", "VERSION" FROM "DEPOT_MIGRATE"."LEASE" WHERE "DATASET_ID" = ? ORDER BY "VERSION" DESC"#,
+                &[key.into()],
+            )?;
+            if o.rows.is_empty() {
+                if !first_try {
+                    break;
+                }
+                // The lease row, created once. Two first executors racing may both
+                // insert one; identical rows stay identical (every update matches
+                // both), so a duplicate is harmless.
+                self.q(
+                    r#"INSERT INTO "DEPOT_MIGRATE"."LEASE" ("DATASET_ID", "VERSION", "EXPIRES") SELECT ?, 0, 0 WHERE NOT EXISTS (SELECT 1 FROM "DEPOT_MIGRATE"."LEASE" WHERE "DATASET_ID" = ?)"#,
+                    &[key.into(), key.into()],
+                )?;
+                continue;
+            }
+            let current_holder = o.get(0, "HOLDER").map(str::to_string).unwrap_or_default();
+            let version: i64 = o
+                .get(0, "VERSION")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let this_host = holder["host"].as_str().unwrap_or_default().to_string();
+            let dead = serde_json::from_str::<Value>(&current_holder)
+                .ok()
+                .is_some_and(|h| holder_is_dead(&h, &this_host));
+            if !dead {
+                return Ok(Err(current_holder));
+            }
+            // A holder on this host whose process is gone can never renew: take over,
+            // by compare-and-set on the version read.
             eprintln!("warning: the previous executor is gone (its process no longer exists); taking over its lease");
+            let o = self.q(
+                r#"UPDATE "DEPOT_MIGRATE"."LEASE" SET "HOLDER" = ?, "TOKEN" = ?, "VERSION" = "VERSION" + 1, "STARTED" = ?, "HEARTBEAT" = ?, "EXPIRES" = ? WHERE "DATASET_ID" = ? AND "VERSION" = ?"#,
+                &[
+                    holder.to_string().into(),
+                    token.into(),
+                    now_text().into(),
+                    now.into(),
+                    (now + ttl).into(),
+                    key.into(),
+                    version.into(),
+                ],
+            )?;
+            if o.affected() >= 1 {
+                self.held(key, token);
+                return Ok(Ok(()));
+            }
+            return Ok(Err(current_holder));
         }
-        let o = self.q(
-            r#"UPDATE "DEPOT_MIGRATE"."LEASE" SET "HOLDER" = ?, "TOKEN" = ?, "VERSION" = "VERSION" + 1, "STARTED" = ?, "HEARTBEAT" = ?, "EXPIRES" = ? WHERE "DATASET_ID" = ? AND "VERSION" = ?"#,
-            &[
-                holder.to_string().into(),
-                token.into(),
-                now_text().into(),
-                now.into(),
-                (now + ttl).into(),
-                key.into(),
-                version.into(),
-            ],
-        )?;
-        if o.affected() >= 1 {
-            self.lease.insert(
-                key.to_string(),
-                Held {
-                    token: token.to_string(),
-                    version: version + 1,
-                    renewed: Instant::now(),
-                },
-            );
-            Ok(Ok(()))
-        } else {
-            Ok(Err(current_holder.unwrap_or_default()))
-        }
+        Ok(Err(String::new()))
     }
 
-    /// Renews a held lease by compare-and-set; an error when it was taken over.
+    fn held(&mut self, key: &str, token: &str) {
+        self.lease.insert(
+            key.to_string(),
+            Held {
+                token: token.to_string(),
+                renewed: Instant::now(),
+            },
+        );
+    }
+
+    /// Renews a held lease by compare-and-set on its token; an error when it was taken
+    /// over.
     fn renew(&mut self, key: &str, force: bool) -> Result<(), StoreError> {
         let Some(held) = self.lease.get(key).cloned() else {
             return Ok(());
@@ -298,17 +337,7 @@ impl SnowflakeStore {
         if !force && held.renewed.elapsed() < RENEW_AFTER {
             return Ok(());
         }
-        let now = now_secs();
-        let o = self.q(
-            r#"UPDATE "DEPOT_MIGRATE"."LEASE" SET "HEARTBEAT" = ?, "EXPIRES" = ?, "VERSION" = "VERSION" + 1 WHERE "DATASET_ID" = ? AND "TOKEN" = ? AND "VERSION" = ?"#,
-            &[
-                now.into(),
-                (now + LEASE_SECONDS).into(),
-                key.into(),
-                held.token.as_str().into(),
-                held.version.into(),
-            ],
-        )?;
+        let o = self.q(RENEW_SQL, &renew_binds(key, &held.token))?;
         if o.affected() < 1 {
             self.lease.remove(key);
             return Err(StoreError::LockHeld {
@@ -316,14 +345,7 @@ impl SnowflakeStore {
                 holder: " (our lease was taken over)".into(),
             });
         }
-        self.lease.insert(
-            key.to_string(),
-            Held {
-                version: held.version + 1,
-                renewed: Instant::now(),
-                ..held
-            },
-        );
+        self.held(key, &held.token);
         Ok(())
     }
 
@@ -466,6 +488,10 @@ impl SnowflakeStore {
     }
 
     fn write_transition(&mut self, t: &Transition) -> Result<(), StoreError> {
+        self.write_transition_once(t, false)
+    }
+
+    fn write_transition_once(&mut self, t: &Transition, retried: bool) -> Result<(), StoreError> {
         let s = &t.state;
         let pending = json!({
             "history": {
@@ -485,8 +511,6 @@ impl SnowflakeStore {
                 return Err(conflict());
             }
         } else {
-            // Whatever an earlier change left pending goes out first, in order.
-            self.materialize_all(Some(&s.dataset_id))?;
             let failure = s
                 .last_failure
                 .as_ref()
@@ -498,7 +522,7 @@ impl SnowflakeStore {
             let o = self.q(
                 r#"UPDATE "DEPOT_MIGRATE"."STATE" SET "ALIAS" = ?, "REVISION" = ?, "SYNCED" = ?, "DESIRED_VERSION" = ?, "ATTEMPTED_VERSION" = ?, "DEPLOYED_VERSION" = ?, "LAST_FAILURE" = ?, "PENDING" = ?,
                    "DEPLOYED_PACKAGE" = COALESCE(?, "DEPLOYED_PACKAGE"), "DEPLOYED_PLAN_HASH" = COALESCE(?, "DEPLOYED_PLAN_HASH")
-                   WHERE "DATASET_ID" = ? AND "REVISION" = ?"#,
+                   WHERE "DATASET_ID" = ? AND "REVISION" = ? AND "PENDING" IS NULL"#,
                 &[
                     (&s.alias).into(),
                     s.revision.into(),
@@ -515,10 +539,15 @@ impl SnowflakeStore {
                 ],
             )?;
             if o.affected() != 1 {
+                // An earlier change still pending (its writer crashed before copying it
+                // out) goes out first, in order; then the compare-and-set once more.
+                if !retried && self.materialize_all(Some(&s.dataset_id))? > 0 {
+                    return self.write_transition_once(t, true);
+                }
                 return Err(conflict());
             }
         }
-        self.materialize(&s.dataset_id, s.revision, &pending)
+        self.materialize(&s.dataset_id, s.revision, &pending, true)
     }
 
     fn failure(
@@ -768,16 +797,12 @@ impl Store for SnowflakeStore {
                         // Lease renewal while a long statement runs.
                         if let Some(held) = lease.get(&lease_key).cloned() {
                             if held.renewed.elapsed() >= RENEW_AFTER {
-                                let now = now_secs();
-                                let o = api.run(
-                                    r#"UPDATE "DEPOT_MIGRATE"."LEASE" SET "HEARTBEAT" = ?, "EXPIRES" = ?, "VERSION" = "VERSION" + 1 WHERE "DATASET_ID" = ? AND "TOKEN" = ? AND "VERSION" = ?"#,
-                                    &[now.into(), (now + LEASE_SECONDS).into(), lease_key.as_str().into(), held.token.as_str().into(), held.version.into()],
-                                )?;
+                                let o =
+                                    api.run(RENEW_SQL, &renew_binds(&lease_key, &held.token))?;
                                 if o.affected() >= 1 {
                                     lease.insert(
                                         lease_key.clone(),
                                         Held {
-                                            version: held.version + 1,
                                             renewed: Instant::now(),
                                             ..held
                                         },
@@ -877,10 +902,17 @@ impl Store for SnowflakeStore {
             let envelopes: Vec<Value> = rows.iter().map(|(_, _, v)| v.clone()).collect();
             let n = publish(&envelopes).min(rows.len());
             let at = now_text();
-            for (_, event_id, _) in rows.iter().take(n) {
+            if n > 0 {
+                let marks = vec!["?"; n].join(", ");
+                let mut binds: Vec<Bind> = vec![at.as_str().into()];
+                binds.extend(
+                    rows.iter()
+                        .take(n)
+                        .map(|(_, id, _)| Bind::from(id.as_str())),
+                );
                 self.q(
-                    r#"UPDATE "DEPOT_MIGRATE"."OUTBOX" SET "PUBLISHED_AT" = ? WHERE "EVENT_ID" = ?"#,
-                    &[at.as_str().into(), event_id.as_str().into()],
+                    &format!(r#"UPDATE "DEPOT_MIGRATE"."OUTBOX" SET "PUBLISHED_AT" = ? WHERE "EVENT_ID" IN ({marks})"#),
+                    &binds,
                 )?;
             }
             Ok(Some((rows.len(), n)))
