@@ -21,6 +21,17 @@ pub enum Bind {
     Fixed(i64),
 }
 
+impl Bind {
+    /// This value, or NULL (as TEXT) unless `present`.
+    pub fn nullable(self, present: bool) -> Bind {
+        if present {
+            self
+        } else {
+            Bind::Text(None)
+        }
+    }
+}
+
 impl From<&str> for Bind {
     fn from(s: &str) -> Self {
         Bind::Text(Some(s.to_string()))

@@ -13,10 +13,11 @@
 //!   finished, with its deterministic requestId; a run that meets its own journal again
 //!   (resume) skips what is done and resubmits an unfinished statement with the same
 //!   requestId and `retry=true`, so Snowflake never executes it twice;
-//! - completed steps can be checked against `INFORMATION_SCHEMA` ([`SnowflakeStore::verify_steps`]).
+//! - `catalog` and `scratch_catalog` read `INFORMATION_SCHEMA`, so that `recover
+//!   --resolve retry` can check that the steps journaled as done are really in place.
 
 use super::{
-    LeaseHolder, MigrateError, StepFailure, Store, StoreError, StoredState, Transition,
+    LeaseHolder, LeaseInfo, MigrateError, StepFailure, Store, StoreError, StoredState, Transition,
     STATE_SCHEMA_VERSION,
 };
 use crate::snowflake::api::{request_id, ApiError, Bind, ErrorKind, Outcome, SqlApi};
@@ -37,10 +38,14 @@ const PUBLISHER: &str = "__depot_migrate_publisher__";
 const SCHEMA_DDL: &[&str] = &[
     r#"CREATE SCHEMA IF NOT EXISTS "DEPOT_MIGRATE""#,
     r#"CREATE TABLE IF NOT EXISTS "DEPOT_MIGRATE"."META" ("KEY" VARCHAR NOT NULL, "VALUE" VARCHAR NOT NULL)"#,
-    r#"CREATE TABLE IF NOT EXISTS "DEPOT_MIGRATE"."STATE" ("DATASET_ID" VARCHAR NOT NULL, "ENVIRONMENT_ID" VARCHAR, "ALIAS" VARCHAR, "ENGINE" VARCHAR, "SCHEMA_NAME" VARCHAR, "REVISION" NUMBER(38,0) NOT NULL, "SYNCED" VARCHAR, "STATUS" VARCHAR, "DESIRED_VERSION" VARCHAR, "ATTEMPTED_VERSION" VARCHAR, "DEPLOYED_VERSION" VARCHAR, "LAST_FAILURE" VARCHAR, "DEPLOYED_PACKAGE" VARCHAR, "DEPLOYED_PLAN_HASH" VARCHAR, "PENDING" VARCHAR)"#,
+    r#"CREATE TABLE IF NOT EXISTS "DEPOT_MIGRATE"."STATE" ("DATASET_ID" VARCHAR NOT NULL, "ENVIRONMENT_ID" VARCHAR, "ALIAS" VARCHAR, "ENGINE" VARCHAR, "SCHEMA_NAME" VARCHAR, "REVISION" NUMBER(38,0) NOT NULL, "SYNCED" VARCHAR, "STATUS" VARCHAR, "DESIRED_VERSION" VARCHAR, "ATTEMPTED_VERSION" VARCHAR, "DEPLOYED_VERSION" VARCHAR, "LAST_FAILURE" VARCHAR, "DEPLOYED_PACKAGE" VARCHAR, "DEPLOYED_PLAN_HASH" VARCHAR, "PENDING" VARCHAR, "SUBMISSION" VARCHAR, "SUBMITTED_REVISION" NUMBER(38,0), "RUN_ID" VARCHAR)"#,
     r#"CREATE TABLE IF NOT EXISTS "DEPOT_MIGRATE"."HISTORY" ("DATASET_ID" VARCHAR NOT NULL, "REVISION" NUMBER(38,0) NOT NULL, "AT" VARCHAR, "EVENT" VARCHAR, "VERSION" VARCHAR, "RUN_ID" VARCHAR, "ACTOR" VARCHAR, "REASON" VARCHAR, "DETAIL" VARCHAR)"#,
     r#"CREATE TABLE IF NOT EXISTS "DEPOT_MIGRATE"."JOURNAL" ("DATASET_ID" VARCHAR NOT NULL, "RUN_ID" VARCHAR NOT NULL, "ATTEMPT" NUMBER(38,0) NOT NULL, "STEP_INDEX" NUMBER(38,0) NOT NULL, "STEP_KEY" VARCHAR, "STATEMENT_INDEX" NUMBER(38,0) NOT NULL, "REQUEST_ID" VARCHAR, "STATUS" VARCHAR NOT NULL, "CODE" VARCHAR, "AT" VARCHAR, "SEQ" NUMBER(38,0))"#,
     r#"CREATE TABLE IF NOT EXISTS "DEPOT_MIGRATE"."OUTBOX" ("DATASET_ID" VARCHAR NOT NULL, "REVISION" NUMBER(38,0) NOT NULL, "EVENT_ID" VARCHAR NOT NULL, "CREATED_AT" VARCHAR, "ENVELOPE" VARCHAR, "PUBLISHED_AT" VARCHAR)"#,
+    // Layout 2 on a layout-1 state table.
+    r#"ALTER TABLE "DEPOT_MIGRATE"."STATE" ADD COLUMN IF NOT EXISTS "SUBMISSION" VARCHAR"#,
+    r#"ALTER TABLE "DEPOT_MIGRATE"."STATE" ADD COLUMN IF NOT EXISTS "SUBMITTED_REVISION" NUMBER(38,0)"#,
+    r#"ALTER TABLE "DEPOT_MIGRATE"."STATE" ADD COLUMN IF NOT EXISTS "RUN_ID" VARCHAR"#,
     r#"CREATE TABLE IF NOT EXISTS "DEPOT_MIGRATE"."LEASE" ("DATASET_ID" VARCHAR NOT NULL, "HOLDER" VARCHAR, "TOKEN" VARCHAR, "VERSION" NUMBER(38,0) NOT NULL, "STARTED" VARCHAR, "HEARTBEAT" NUMBER(38,0), "EXPIRES" NUMBER(38,0))"#,
 ];
 
@@ -105,6 +110,10 @@ pub struct JournalView {
 pub struct SnowflakeStore {
     api: SqlApi,
     lease: BTreeMap<String, Held>,
+    /// The journal of each run this process works on (read once, then kept up to date).
+    journals: BTreeMap<(String, String), JournalView>,
+    /// Journal rows written by this process (their order within an attempt).
+    seq: i64,
 }
 
 impl SnowflakeStore {
@@ -115,7 +124,45 @@ impl SnowflakeStore {
         Ok(SnowflakeStore {
             api,
             lease: BTreeMap::new(),
+            journals: BTreeMap::new(),
+            seq: 0,
         })
+    }
+
+    /// A schema's catalog as normalized lines that do not name the schema: tables with
+    /// their comment, columns with type, length/precision/scale, nullability, default.
+    fn describe(&mut self, schema: &str) -> Result<BTreeSet<String>, StoreError> {
+        let mut out = BTreeSet::new();
+        let t = self.q(
+            r#"SELECT "TABLE_NAME", "COMMENT" FROM INFORMATION_SCHEMA.TABLES WHERE "TABLE_SCHEMA" = ?"#,
+            &[schema.into()],
+        )?;
+        for i in 0..t.rows.len() {
+            out.insert(format!(
+                "table {} comment={}",
+                t.get(i, "TABLE_NAME").unwrap_or("?"),
+                t.get(i, "COMMENT").unwrap_or("")
+            ));
+        }
+        let c = self.q(
+            r#"SELECT "TABLE_NAME", "COLUMN_NAME", "DATA_TYPE", "CHARACTER_MAXIMUM_LENGTH", "NUMERIC_PRECISION", "NUMERIC_SCALE", "IS_NULLABLE", "COLUMN_DEFAULT" FROM INFORMATION_SCHEMA.COLUMNS WHERE "TABLE_SCHEMA" = ?"#,
+            &[schema.into()],
+        )?;
+        for i in 0..c.rows.len() {
+            let g = |k: &str| c.get(i, k).unwrap_or("");
+            out.insert(format!(
+                "column {}.{} {}({},{},{}) nullable={} default={}",
+                g("TABLE_NAME"),
+                g("COLUMN_NAME"),
+                g("DATA_TYPE"),
+                g("CHARACTER_MAXIMUM_LENGTH"),
+                g("NUMERIC_PRECISION"),
+                g("NUMERIC_SCALE"),
+                g("IS_NULLABLE"),
+                g("COLUMN_DEFAULT")
+            ));
+        }
+        Ok(out)
     }
 
     fn q(&mut self, sql: &str, binds: &[Bind]) -> Result<Outcome, StoreError> {
@@ -131,8 +178,8 @@ impl SnowflakeStore {
         // Insert-if-absent (no MERGE: one statement, the same on Snowflake and the
         // stand-in). Only the lease holder creates a state row, so two never race here.
         let o = self.q(
-            r#"INSERT INTO "DEPOT_MIGRATE"."STATE" ("DATASET_ID", "ENVIRONMENT_ID", "ALIAS", "ENGINE", "SCHEMA_NAME", "REVISION", "SYNCED", "STATUS", "DESIRED_VERSION", "ATTEMPTED_VERSION", "DEPLOYED_VERSION", "LAST_FAILURE", "PENDING")
-               SELECT ?, ?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM "DEPOT_MIGRATE"."STATE" WHERE "DATASET_ID" = ?)"#,
+            r#"INSERT INTO "DEPOT_MIGRATE"."STATE" ("DATASET_ID", "ENVIRONMENT_ID", "ALIAS", "ENGINE", "SCHEMA_NAME", "REVISION", "SYNCED", "STATUS", "DESIRED_VERSION", "ATTEMPTED_VERSION", "DEPLOYED_VERSION", "LAST_FAILURE", "PENDING", "SUBMISSION", "SUBMITTED_REVISION", "RUN_ID", "DEPLOYED_PACKAGE", "DEPLOYED_PLAN_HASH")
+               SELECT ?, ?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM "DEPOT_MIGRATE"."STATE" WHERE "DATASET_ID" = ?)"#,
             &[
                 s.dataset_id.as_str().into(),
                 t.environment_id.as_str().into(),
@@ -146,6 +193,11 @@ impl SnowflakeStore {
                 (&s.deployed_version).into(),
                 failure.into(),
                 pending.into(),
+                (&t.submission).into(),
+                Bind::Fixed(s.revision).nullable(t.scheduled),
+                (&t.run_id).into(),
+                t.deployed.as_ref().map(|d| d.0.clone()).into(),
+                t.deployed.as_ref().map(|d| d.1.clone()).into(),
                 s.dataset_id.as_str().into(),
             ],
         )?;
@@ -371,6 +423,9 @@ impl SnowflakeStore {
         for i in 0..o.rows.len() {
             let n = |c: &str| o.get(i, c).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
             view.attempt = view.attempt.max(n("ATTEMPT"));
+            if n("STATEMENT_INDEX") < 0 {
+                continue; // a whole step's row
+            }
             let at = (n("STEP_INDEX") as usize, n("STATEMENT_INDEX") as usize);
             match o.get(i, "STATUS") {
                 Some("started") => {
@@ -397,13 +452,13 @@ impl SnowflakeStore {
         run_id: &str,
         attempt: i64,
         step: &Step,
-        statement_index: usize,
+        statement_index: i64,
         request_id: &str,
         status: &str,
         code: Option<String>,
-        seq: &mut i64,
     ) -> Result<(), StoreError> {
-        *seq += 1;
+        self.seq += 1;
+        let seq = (attempt << 32) + self.seq;
         self.q(
             r#"INSERT INTO "DEPOT_MIGRATE"."JOURNAL" ("DATASET_ID", "RUN_ID", "ATTEMPT", "STEP_INDEX", "STEP_KEY", "STATEMENT_INDEX", "REQUEST_ID", "STATUS", "CODE", "AT", "SEQ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"#,
             &[
@@ -412,79 +467,15 @@ impl SnowflakeStore {
                 attempt.into(),
                 (step.index as i64).into(),
                 step.key.as_str().into(),
-                (statement_index as i64).into(),
+                statement_index.into(),
                 request_id.into(),
                 status.into(),
                 code.into(),
                 now_text().into(),
-                (*seq).into(),
+                seq.into(),
             ],
         )?;
         Ok(())
-    }
-
-    /// Checks completed steps against `INFORMATION_SCHEMA`: for each step whose effect
-    /// can be seen in the catalog (schemas, tables, columns), whether it is in place.
-    /// Returns the keys of the steps that are not.
-    pub fn verify_steps(
-        &mut self,
-        schema: &str,
-        steps: &[Step],
-    ) -> Result<Vec<String>, StoreError> {
-        let schema = schema.to_ascii_uppercase();
-        let tables = self.q(
-            r#"SELECT "TABLE_NAME" FROM INFORMATION_SCHEMA.TABLES WHERE "TABLE_SCHEMA" = ?"#,
-            &[schema.as_str().into()],
-        )?;
-        let tables: BTreeSet<String> = tables
-            .rows
-            .iter()
-            .filter_map(|r| r.first().cloned().flatten())
-            .collect();
-        let columns = self.q(
-            r#"SELECT "TABLE_NAME", "COLUMN_NAME" FROM INFORMATION_SCHEMA.COLUMNS WHERE "TABLE_SCHEMA" = ?"#,
-            &[schema.as_str().into()],
-        )?;
-        let columns: BTreeSet<(String, String)> = columns
-            .rows
-            .iter()
-            .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
-            .collect();
-        let schemas = self.q(
-            r#"SELECT COUNT(*) AS "N" FROM INFORMATION_SCHEMA.SCHEMATA WHERE "SCHEMA_NAME" = ?"#,
-            &[schema.as_str().into()],
-        )?;
-        let schema_exists = schemas.get(0, "N").is_some_and(|n| n != "0");
-        let mut missing = Vec::new();
-        for step in steps {
-            let target = step
-                .key
-                .split_once(':')
-                .map_or("", |(_, t)| t)
-                .to_ascii_uppercase();
-            let (table, column) = match target.split_once('.') {
-                Some((t, c)) => (t.to_string(), Some(c.to_string())),
-                None => (target.clone(), None),
-            };
-            let has_col = |c: &str| columns.contains(&(table.clone(), c.to_string()));
-            let ok = match (step.kind.as_str(), column.as_deref()) {
-                ("createSchema", _) => Some(schema_exists),
-                ("createTable" | "renameTable" | "rebuildTable", _) => {
-                    Some(tables.contains(&table))
-                }
-                ("dropTable", _) => Some(!tables.contains(&table)),
-                ("addColumn" | "renameColumn", Some(c)) => Some(has_col(c)),
-                ("rebuildColumn" | "alterColumnType", Some(c)) => {
-                    Some(has_col(c) && !has_col(&format!("{c}_DEPOT_NEW")))
-                }
-                ("dropColumn", Some(c)) => Some(!has_col(c)),
-                _ => None,
-            };
-            if ok == Some(false) {
-                missing.push(step.key.clone());
-            }
-        }
-        Ok(missing)
     }
 
     fn write_transition(&mut self, t: &Transition) -> Result<(), StoreError> {
@@ -521,7 +512,8 @@ impl SnowflakeStore {
             };
             let o = self.q(
                 r#"UPDATE "DEPOT_MIGRATE"."STATE" SET "ALIAS" = ?, "REVISION" = ?, "SYNCED" = ?, "DESIRED_VERSION" = ?, "ATTEMPTED_VERSION" = ?, "DEPLOYED_VERSION" = ?, "LAST_FAILURE" = ?, "PENDING" = ?,
-                   "DEPLOYED_PACKAGE" = COALESCE(?, "DEPLOYED_PACKAGE"), "DEPLOYED_PLAN_HASH" = COALESCE(?, "DEPLOYED_PLAN_HASH")
+                   "DEPLOYED_PACKAGE" = COALESCE(?, "DEPLOYED_PACKAGE"), "DEPLOYED_PLAN_HASH" = COALESCE(?, "DEPLOYED_PLAN_HASH"),
+                   "SUBMISSION" = COALESCE(?, "SUBMISSION"), "SUBMITTED_REVISION" = COALESCE(?, "SUBMITTED_REVISION"), "RUN_ID" = COALESCE(?, "RUN_ID")
                    WHERE "DATASET_ID" = ? AND "REVISION" = ? AND "PENDING" IS NULL"#,
                 &[
                     (&s.alias).into(),
@@ -534,6 +526,9 @@ impl SnowflakeStore {
                     pending.as_str().into(),
                     dp.into(),
                     dh.into(),
+                    (&t.submission).into(),
+                    Bind::Fixed(s.revision).nullable(t.scheduled),
+                    (&t.run_id).into(),
                     s.dataset_id.as_str().into(),
                     t.expected_revision.into(),
                 ],
@@ -607,6 +602,10 @@ impl Store for SnowflakeStore {
             r#"INSERT INTO "DEPOT_MIGRATE"."META" ("KEY", "VALUE") SELECT 'schema_version', ? WHERE NOT EXISTS (SELECT 1 FROM "DEPOT_MIGRATE"."META" WHERE "KEY" = 'schema_version')"#,
             &[STATE_SCHEMA_VERSION.to_string().into()],
         )?;
+        self.q(
+            r#"UPDATE "DEPOT_MIGRATE"."META" SET "VALUE" = ? WHERE "KEY" = 'schema_version'"#,
+            &[STATE_SCHEMA_VERSION.to_string().into()],
+        )?;
         Ok(())
     }
 
@@ -617,7 +616,7 @@ impl Store for SnowflakeStore {
         wait: Duration,
     ) -> Result<(), StoreError> {
         let start = Instant::now();
-        let holder_json = json!({"host": holder.host, "pid": holder.pid, "ciJob": holder.ci_job});
+        let holder_json = holder.to_json(super::now_unix());
         loop {
             match self.try_lease(dataset_id, &holder_json, &holder.token, LEASE_SECONDS)? {
                 Ok(()) => return Ok(()),
@@ -671,7 +670,7 @@ impl Store for SnowflakeStore {
     fn read_state(&mut self, dataset_id: &str) -> Result<Option<StoredState>, StoreError> {
         self.materialize_all(Some(dataset_id))?;
         let o = self.q(
-            r#"SELECT "ALIAS", "REVISION", "SYNCED", "DESIRED_VERSION", "ATTEMPTED_VERSION", "DEPLOYED_VERSION", "LAST_FAILURE", "DEPLOYED_PACKAGE", "DEPLOYED_PLAN_HASH" FROM "DEPOT_MIGRATE"."STATE" WHERE "DATASET_ID" = ?"#,
+            r#"SELECT "ALIAS", "REVISION", "SYNCED", "DESIRED_VERSION", "ATTEMPTED_VERSION", "DEPLOYED_VERSION", "LAST_FAILURE", "DEPLOYED_PACKAGE", "DEPLOYED_PLAN_HASH", "SUBMISSION", "SUBMITTED_REVISION", "RUN_ID" FROM "DEPOT_MIGRATE"."STATE" WHERE "DATASET_ID" = ?"#,
             &[dataset_id.into()],
         )?;
         if o.rows.is_empty() {
@@ -692,6 +691,9 @@ impl Store for SnowflakeStore {
             },
             deployed_package: g("DEPLOYED_PACKAGE"),
             deployed_plan_hash: g("DEPLOYED_PLAN_HASH"),
+            submission: g("SUBMISSION"),
+            submitted_revision: g("SUBMITTED_REVISION").and_then(|r| r.parse().ok()),
+            run_id: g("RUN_ID"),
         }))
     }
 
@@ -704,171 +706,261 @@ impl Store for SnowflakeStore {
         dataset_id: &str,
         run_id: &str,
         steps: &[Step],
-        _lock_timeout: Duration,
+        lock_timeout: Duration,
         then: &Transition,
         progress: &mut dyn FnMut(&Step),
     ) -> Result<(), MigrateError> {
-        let journal = self
-            .journal(dataset_id, run_id)
-            .map_err(MigrateError::Store)?;
-        let attempt = journal.attempt + 1;
-        let mut seq = (attempt << 20) + journal.done.len() as i64;
-        let mut committed: Vec<String> = steps
-            .iter()
-            .filter(|s| {
-                !s.sql.is_empty() && (0..s.sql.len()).all(|i| journal.done.contains(&(s.index, i)))
-            })
-            .map(|s| s.key.clone())
-            .collect();
-        let mut anything_ran = !journal.done.is_empty();
-        if anything_ran {
-            // Resuming: what the journal says is done must really be in place.
-            let done: Vec<Step> = steps
-                .iter()
-                .filter(|s| committed.contains(&s.key))
-                .cloned()
-                .collect();
-            let missing = self
-                .verify_steps(&then.schema, &done)
-                .map_err(MigrateError::Store)?;
-            if let Some(first) = missing.first() {
-                let step = steps.iter().find(|s| &s.key == first).unwrap_or(&steps[0]);
-                return Err(MigrateError::Step(Box::new(StepFailure {
-                    record: FailureRecord {
-                        class: "verification".into(),
-                        step_index: Some(step.index),
-                        step_key: Some(step.key.clone()),
-                        statement: None,
-                        sqlstate: None,
-                        message: format!(
-                            "the journal says {} completed, but INFORMATION_SCHEMA does not show {}; resolve by hand (recover --resolve rolled-back or deployed)",
-                            missing.join(", "),
-                            if missing.len() == 1 { "its effect" } else { "their effects" }
-                        ),
-                        committed_steps: committed,
-                        rolled_back: false,
-                        truncated: false,
-                    },
-                    retryable: false,
-                })));
-            }
-        }
+        // Snowflake has no DDL transactions: the executor runs its plans step by step
+        // (`run_step`) and calls this with no steps for the final state change. Given
+        // steps, they run one by one all the same.
         for step in steps {
-            if committed.contains(&step.key) {
-                eprintln!(
-                    "[{}/{}] {} ({}): done in an earlier attempt",
-                    step.index + 1,
-                    steps.len(),
-                    step.summary,
-                    step.key
-                );
-                continue;
-            }
             progress(step);
-            for (i, statement) in step.sql.iter().enumerate() {
-                if journal.done.contains(&(step.index, i)) {
-                    continue;
-                }
-                // An unfinished statement of a crashed attempt: resubmit under its own
-                // requestId with retry=true, so it runs at most once.
-                let (rid, retry) = match journal.unfinished.get(&(step.index, i)) {
-                    Some(rid) => (rid.clone(), true),
-                    None => (
-                        request_id(&[
-                            "depot-migrate",
-                            dataset_id,
-                            run_id,
-                            &attempt.to_string(),
-                            &step.index.to_string(),
-                            &i.to_string(),
-                        ]),
-                        false,
-                    ),
-                };
-                self.journal_write(
-                    dataset_id, run_id, attempt, step, i, &rid, "started", None, &mut seq,
-                )
-                .map_err(MigrateError::Store)?;
-                let mut renew_err: Option<StoreError> = None;
-                let lease_key = dataset_id.to_string();
-                let mut result = {
-                    let lease = &mut self.lease;
-                    let mut between = |api: &mut SqlApi| -> Result<(), ApiError> {
-                        // Lease renewal while a long statement runs.
-                        if let Some(held) = lease.get(&lease_key).cloned() {
-                            if held.renewed.elapsed() >= RENEW_AFTER {
-                                let o =
-                                    api.run(RENEW_SQL, &renew_binds(&lease_key, &held.token))?;
-                                if o.affected() >= 1 {
-                                    lease.insert(
-                                        lease_key.clone(),
-                                        Held {
-                                            renewed: Instant::now(),
-                                            ..held
-                                        },
-                                    );
-                                } else {
-                                    lease.remove(&lease_key);
-                                    renew_err = Some(StoreError::LockHeld {
-                                        dataset: lease_key.clone(),
-                                        holder: " (our lease was taken over)".into(),
-                                    });
-                                }
-                            }
-                        }
-                        Ok(())
-                    };
-                    self.api.run_with(statement, &[], &rid, retry, &mut between)
-                };
-                if retry {
-                    if let Err(e) = &result {
-                        if e.kind == ErrorKind::Statement {
-                            // The crashed attempt's statement had failed (no effect): run
-                            // it afresh under a new requestId.
-                            let fresh = request_id(&[
-                                "depot-migrate",
-                                dataset_id,
-                                run_id,
-                                &attempt.to_string(),
-                                &step.index.to_string(),
-                                &i.to_string(),
-                            ]);
-                            result = self
-                                .api
-                                .run_with(statement, &[], &fresh, false, &mut |_| Ok(()));
-                        }
-                    }
-                }
-                if let Some(e) = renew_err {
-                    return Err(MigrateError::Store(e));
-                }
-                match result {
-                    Ok(_) => {
-                        anything_ran = true;
-                        self.journal_write(
-                            dataset_id, run_id, attempt, step, i, &rid, "done", None, &mut seq,
-                        )
-                        .map_err(MigrateError::Store)?;
-                    }
-                    Err(e) => {
-                        let code = e.code.clone();
-                        let _ = self.journal_write(
-                            dataset_id, run_id, attempt, step, i, &rid, "failed", code, &mut seq,
-                        );
-                        if e.kind == ErrorKind::Transport {
-                            // It may or may not have run: say so (not rolled back).
-                            anything_ran = true;
-                        }
-                        return Err(Self::failure(step, statement, &e, committed, anything_ran));
-                    }
-                }
-                self.renew(dataset_id, false).map_err(MigrateError::Store)?;
-            }
-            committed.push(step.key.clone());
+            self.run_step(dataset_id, run_id, step, lock_timeout)?;
         }
         // Fencing: the final state change only while the lease is still ours.
         self.renew(dataset_id, true).map_err(MigrateError::Store)?;
         self.write_transition(then).map_err(MigrateError::Store)
+    }
+
+    fn transactional_ddl(&self) -> bool {
+        false
+    }
+
+    fn run_step(
+        &mut self,
+        dataset_id: &str,
+        run_id: &str,
+        step: &Step,
+        _lock_timeout: Duration,
+    ) -> Result<(), MigrateError> {
+        // Fencing before anything runs: the lease must still be ours (a renewal by
+        // token; skipped when the executor renewed it a moment ago).
+        let fresh = self
+            .lease
+            .get(dataset_id)
+            .is_some_and(|h| h.renewed.elapsed() < Duration::from_secs(2));
+        if !fresh {
+            self.renew(dataset_id, true).map_err(MigrateError::Store)?;
+        }
+        if !self.lease.contains_key(dataset_id) {
+            return Err(MigrateError::Store(StoreError::LockHeld {
+                dataset: dataset_id.to_string(),
+                holder: " (this process holds no lease)".into(),
+            }));
+        }
+        let key = (dataset_id.to_string(), run_id.to_string());
+        if !self.journals.contains_key(&key) {
+            let mut view = self
+                .journal(dataset_id, run_id)
+                .map_err(MigrateError::Store)?;
+            view.attempt += 1;
+            self.journals.insert(key.clone(), view);
+        }
+        let (attempt, done, unfinished) = {
+            let v = &self.journals[&key];
+            (v.attempt, v.done.clone(), v.unfinished.clone())
+        };
+        let mut ran_here = false;
+        for (i, statement) in step.sql.iter().enumerate() {
+            if done.contains(&(step.index, i)) {
+                continue;
+            }
+            // An unfinished statement of a crashed attempt: resubmitted under its own
+            // requestId with retry=true, so Snowflake runs it at most once.
+            let fresh_id = request_id(&[
+                "depot-migrate",
+                dataset_id,
+                run_id,
+                &attempt.to_string(),
+                &step.index.to_string(),
+                &i.to_string(),
+            ]);
+            let (rid, retry) = match unfinished.get(&(step.index, i)) {
+                Some(rid) => (rid.clone(), true),
+                None => (fresh_id.clone(), false),
+            };
+            self.journal_write(
+                dataset_id, run_id, attempt, step, i as i64, &rid, "started", None,
+            )
+            .map_err(MigrateError::Store)?;
+            let mut renew_err: Option<StoreError> = None;
+            let mut result = {
+                let lease = &mut self.lease;
+                let lease_key = dataset_id.to_string();
+                let mut between = |api: &mut SqlApi| -> Result<(), ApiError> {
+                    // Lease renewal while a long statement runs.
+                    if let Some(held) = lease.get(&lease_key).cloned() {
+                        if held.renewed.elapsed() >= RENEW_AFTER {
+                            let o = api.run(RENEW_SQL, &renew_binds(&lease_key, &held.token))?;
+                            if o.affected() >= 1 {
+                                lease.insert(
+                                    lease_key.clone(),
+                                    Held {
+                                        renewed: Instant::now(),
+                                        ..held
+                                    },
+                                );
+                            } else {
+                                lease.remove(&lease_key);
+                                renew_err = Some(StoreError::LockHeld {
+                                    dataset: lease_key.clone(),
+                                    holder: " (our lease was taken over)".into(),
+                                });
+                            }
+                        }
+                    }
+                    Ok(())
+                };
+                self.api.run_with(statement, &[], &rid, retry, &mut between)
+            };
+            if retry {
+                if let Err(e) = &result {
+                    if e.kind == ErrorKind::Statement {
+                        // The crashed attempt's statement had failed (no effect): run it
+                        // afresh under this attempt's requestId.
+                        result = self
+                            .api
+                            .run_with(statement, &[], &fresh_id, false, &mut |_| Ok(()));
+                    }
+                }
+            }
+            if let Some(e) = renew_err {
+                return Err(MigrateError::Store(e));
+            }
+            match result {
+                Ok(_) => {
+                    ran_here = true;
+                    self.journal_write(
+                        dataset_id, run_id, attempt, step, i as i64, &rid, "done", None,
+                    )
+                    .map_err(MigrateError::Store)?;
+                    if let Some(v) = self.journals.get_mut(&key) {
+                        v.done.insert((step.index, i));
+                        v.unfinished.remove(&(step.index, i));
+                    }
+                }
+                Err(e) => {
+                    let _ = self.journal_write(
+                        dataset_id,
+                        run_id,
+                        attempt,
+                        step,
+                        i as i64,
+                        &rid,
+                        "failed",
+                        e.code.clone(),
+                    );
+                    if let Some(v) = self.journals.get_mut(&key) {
+                        v.unfinished.remove(&(step.index, i));
+                    }
+                    // The step left nothing behind only if none of its statements ran
+                    // (now or in an earlier attempt) and the failed one surely did not.
+                    let partial = ran_here
+                        || (0..i).any(|k| done.contains(&(step.index, k)))
+                        || e.kind == ErrorKind::Transport;
+                    return Err(Self::failure(step, statement, &e, Vec::new(), partial));
+                }
+            }
+            self.renew(dataset_id, false).map_err(MigrateError::Store)?;
+        }
+        // The step as a whole: what `completed_steps` reads.
+        self.journal_write(dataset_id, run_id, attempt, step, -1, "", "done", None)
+            .map_err(MigrateError::Store)
+    }
+
+    fn completed_steps(
+        &mut self,
+        dataset_id: &str,
+        run_id: &str,
+    ) -> Result<Vec<usize>, StoreError> {
+        let o = self.q(
+            r#"SELECT DISTINCT "STEP_INDEX" FROM "DEPOT_MIGRATE"."JOURNAL" WHERE "DATASET_ID" = ? AND "RUN_ID" = ? AND "STATUS" = 'done' AND "STATEMENT_INDEX" = -1 ORDER BY "STEP_INDEX""#,
+            &[dataset_id.into(), run_id.into()],
+        )?;
+        let mut out: Vec<usize> = o
+            .rows
+            .iter()
+            .filter_map(|r| r.first()?.as_deref()?.parse().ok())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    fn lease(&mut self, dataset_id: &str) -> Result<Option<LeaseInfo>, StoreError> {
+        let o = self.q(
+            r#"SELECT "HOLDER", "TOKEN", "STARTED", "EXPIRES" FROM "DEPOT_MIGRATE"."LEASE" WHERE "DATASET_ID" = ? AND "TOKEN" IS NOT NULL ORDER BY "VERSION" DESC"#,
+            &[dataset_id.into()],
+        )?;
+        if o.rows.is_empty() {
+            return Ok(None);
+        }
+        let holder = o
+            .get(0, "HOLDER")
+            .and_then(|h| serde_json::from_str(h).ok())
+            .unwrap_or(Value::Null);
+        Ok(Some(LeaseInfo::from_row(
+            holder,
+            o.get(0, "TOKEN").unwrap_or_default().to_string(),
+            o.get(0, "STARTED").unwrap_or_default().to_string(),
+        )))
+    }
+
+    fn renew_lease(&mut self, dataset_id: &str) -> Result<(), StoreError> {
+        if !self.lease.contains_key(dataset_id) {
+            return Err(StoreError::LockHeld {
+                dataset: dataset_id.to_string(),
+                holder: " (this process holds no lease)".into(),
+            });
+        }
+        self.renew(dataset_id, true)
+    }
+
+    fn revoke_lease(&mut self, dataset_id: &str, token: &str) -> Result<bool, StoreError> {
+        let o = self.q(
+            r#"UPDATE "DEPOT_MIGRATE"."LEASE" SET "HOLDER" = NULL, "TOKEN" = NULL, "EXPIRES" = 0, "VERSION" = "VERSION" + 1 WHERE "DATASET_ID" = ? AND "TOKEN" = ?"#,
+            &[dataset_id.into(), token.into()],
+        )?;
+        Ok(o.affected() >= 1)
+    }
+
+    fn dataset_ids(&mut self) -> Result<Vec<String>, StoreError> {
+        let o = self.q(
+            r#"SELECT DISTINCT "DATASET_ID" FROM "DEPOT_MIGRATE"."STATE" ORDER BY "DATASET_ID""#,
+            &[],
+        )?;
+        Ok(o.rows
+            .iter()
+            .filter_map(|r| r.first().cloned().flatten())
+            .collect())
+    }
+
+    fn catalog(&mut self, schema: &str) -> Result<BTreeSet<String>, StoreError> {
+        self.describe(&schema.to_ascii_uppercase())
+    }
+
+    fn scratch_catalog(
+        &mut self,
+        build: &dyn Fn(&str) -> Vec<String>,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        // A scratch schema of the same database, dropped afterwards.
+        let name = format!(
+            "depot_scratch_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        let upper = name.to_ascii_uppercase();
+        let result = (|| {
+            for statement in build(&name) {
+                self.q(&statement, &[]).map_err(|e| {
+                    StoreError::Db(format!("building the expected catalog failed: {e}"))
+                })?;
+            }
+            self.describe(&upper)
+        })();
+        let dropped = self.q(&format!(r#"DROP SCHEMA IF EXISTS "{upper}" CASCADE"#), &[]);
+        let out = result?;
+        dropped?;
+        Ok(out)
     }
 
     fn pending_events(
