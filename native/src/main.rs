@@ -663,8 +663,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let target = executor::resolve_db(db.as_deref(), ds.engine).map_err(Failure::Usage)?;
             let mut sink = events::sink_from_arg(&events, ds.event_bus_name.as_deref())
                 .map_err(Failure::Usage)?;
-            let mut store =
-                executor::open_store(&target).map_err(|e| Failure::Failed(e.to_string()))?;
+            let mut store = executor::open_store(&target).map_err(store_failure)?;
             let opts = executor::ApplyOptions {
                 lock_wait,
                 environment_uri,
@@ -789,9 +788,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let (ds, mut store) = open_for(&dataset, db.as_deref())?;
             let start = std::time::Instant::now();
             loop {
-                let stored = store
-                    .read_state(&ds.dataset_id)
-                    .map_err(|e| Failure::Failed(e.to_string()))?;
+                let stored = store.read_state(&ds.dataset_id).map_err(store_failure)?;
                 match executor::wait_state(stored.as_ref(), &version) {
                     executor::WaitState::Deployed => {
                         eprintln!("dataset {}: {version} is deployed", ds.dataset_id);
@@ -1219,14 +1216,14 @@ fn open_db(db: Option<String>) -> Result<Box<dyn store::Store>, Failure> {
         .ok_or_else(|| Failure::Usage("pass --db URL or set DEPOT_DATABASE_URL".into()))?;
     let engine = if url.starts_with("sqlite:") {
         depot_migrate_core::Engine::Sqlite
+    } else if url.starts_with("snowflake://") {
+        depot_migrate_core::Engine::Snowflake
     } else {
         depot_migrate_core::Engine::Postgres
     };
     let target = executor::resolve_db(Some(&url), engine).map_err(Failure::Usage)?;
-    let mut store = executor::open_store(&target).map_err(|e| Failure::Failed(e.to_string()))?;
-    store
-        .ensure_state_schema()
-        .map_err(|e| Failure::Failed(e.to_string()))?;
+    let mut store = executor::open_store(&target).map_err(store_failure)?;
+    store.ensure_state_schema().map_err(store_failure)?;
     Ok(store)
 }
 

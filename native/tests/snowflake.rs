@@ -230,6 +230,34 @@ impl StandIn {
         r.events()
     }
 
+    fn recover(&self, dataset: &str, resolve: &str, reason: &str) -> Run {
+        let url = self.url();
+        self.cli(&[
+            "recover",
+            "--dataset",
+            dataset,
+            "--db",
+            &url,
+            "--resolve",
+            resolve,
+            "--reason",
+            reason,
+        ])
+    }
+
+    /// Waits (polling, bounded) for a statement-log entry; returns it.
+    #[track_caller]
+    fn wait_for_log(&self, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Some(e) = self.log().into_iter().find(|e| pred(e)) {
+                return e;
+            }
+            assert!(Instant::now() < deadline, "never logged: {:?}", self.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// One HTTP request to the stand-in; status and JSON body.
     fn http(&self, method: &str, path: &str, body: Option<&Value>, auth: bool) -> (u16, Value) {
         let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
@@ -518,7 +546,153 @@ fn a_failed_step_is_recorded_and_blocks_until_recovery() {
     let again = s.apply(&v3, &ds, &[]);
     again.expect_code(3);
     assert!(again.stderr.contains("recover"), "{}", again.stderr);
+
+    // The cause is gone (the injected failure was for one run only): retry resumes at
+    // the failed step; the completed ones do not run again.
+    let before: Vec<Value> = s.step_log();
+    let r = s.recover(&ds, "retry", "visit table fixed");
+    r.ok();
+    assert_eq!(r.event_names(), ["attempted", "deployed"], "{}", r.stderr);
+    let failed_index = err["stepIndex"].as_u64().expect("stepIndex") as usize;
+    assert!(
+        !r.stderr.contains("[1/"),
+        "resumed after the completed steps: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!("[{}/", failed_index + 1)),
+        "resumed at the failed step: {}",
+        r.stderr
+    );
+    let after = s.step_log();
+    let new_statements: Vec<&str> = after[before.len()..]
+        .iter()
+        .filter(|e| e["outcome"] == "ok")
+        .filter_map(|e| e["sql"].as_str())
+        .collect();
+    for e in before.iter().filter(|e| e["outcome"] == "ok") {
+        let sql = e["sql"].as_str().unwrap_or_default();
+        assert!(
+            !new_statements.contains(&sql),
+            "a completed statement ran again on retry: {sql}"
+        );
+    }
+    assert!(
+        new_statements
+            .iter()
+            .any(|q| q.starts_with("CREATE TABLE \"DOGS\".\"VISIT\"")),
+        "the failed step ran: {new_statements:?}"
+    );
+    let st = s.status(&ds);
+    assert_eq!(st["phase"], "stable", "{st}");
+    assert_eq!(st["deployedVersion"], h3.as_str());
+    assert!(s.columns().contains("VISIT.DOG_ID"));
+    assert!(!s.columns().contains("DOG.WEIGHT"));
     no_request_ran_twice(&s.log());
+}
+
+/// `kill -9` of an executor while a statement is in flight: `watchdog` finds the lost
+/// lease and records `failed`; `recover --resolve retry` resubmits the unfinished
+/// statement under its own requestId with `retry=true`, so Snowflake (here the
+/// stand-in) does not run it a second time, and then finishes the plan.
+#[test]
+fn kill_9_mid_statement_then_watchdog_then_retry_runs_it_once() {
+    let s = StandIn::start("kill9");
+    let ds = s.dataset("d.dataset.json", json!({}));
+    let v1 = example("dogs.v1.package.json");
+    let v3 = example("dogs.v3.package.json");
+    let h3 = hash(&s, &v3, &ds);
+    s.apply(&v1, &ds, &["--events", "none"]).ok();
+    let visit = "CREATE TABLE \"DOGS\".\"VISIT\"";
+    s.faults(json!({"holdPattern": regex_escape(visit)}));
+    let url = s.url();
+    let mut child = s.spawn(&["apply", "--package", &v3, "--dataset", &ds, "--db", &url]);
+    let held = s.wait_for_log(|e| e["outcome"] == "started (held)");
+    let held_request = held["requestId"].as_str().expect("requestId").to_string();
+    child.kill().expect("kill -9 the executor");
+    let _ = child.wait();
+    assert_eq!(
+        s.status(&ds)["phase"],
+        "failed",
+        "its holder is gone: failed, not in progress"
+    );
+
+    // watchdog records the lost run.
+    let w = s.cli(&["watchdog", "--db", &url]);
+    w.ok();
+    let events = w.events();
+    assert_eq!(names(&events), ["failed"], "{}", w.stderr);
+    let err = &events[0]["detail"]["error"];
+    assert_eq!(err["class"], "leaseLost", "{err}");
+    assert_eq!(err["rolledBack"], false, "{err}");
+    check_envelope(&events[0], &s.dataset_id, "failed", &h3);
+
+    // retry: the unfinished statement is resubmitted (same requestId, retry=true) while
+    // the first submission is still running; then it is let go.
+    let mut retry = s.spawn(&[
+        "recover",
+        "--dataset",
+        &ds,
+        "--db",
+        &url,
+        "--resolve",
+        "retry",
+        "--reason",
+        "executor killed",
+    ]);
+    let dedup = s.wait_for_log(|e| e["outcome"] == "deduplicated (retry=true)");
+    assert_eq!(dedup["requestId"], held_request.as_str(), "same requestId");
+    let (status, _) = s.http("POST", "/_standin/release", None, false);
+    assert_eq!(status, 200);
+    let out = wait_output(&mut retry);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.event_names(),
+        ["attempted", "deployed"],
+        "{}",
+        out.stderr
+    );
+    let created: Vec<Value> = s
+        .log()
+        .into_iter()
+        .filter(|e| e["sql"].as_str().is_some_and(|q| q.starts_with(visit)) && e["outcome"] == "ok")
+        .collect();
+    assert_eq!(created.len(), 1, "the table was created once: {created:?}");
+    no_request_ran_twice(&s.log());
+    let st = s.status(&ds);
+    assert_eq!(st["phase"], "stable", "{st}");
+    assert_eq!(st["deployedVersion"], h3.as_str());
+    assert!(s.columns().contains("VISIT.DETAILS"));
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if "\\.^$|?*+()[]{}".contains(c) {
+                format!("\\{c}")
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+fn wait_output(child: &mut Child) -> Run {
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    if let Some(mut o) = child.stdout.take() {
+        let _ = o.read_to_string(&mut stdout);
+    }
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    let status = child.wait().expect("wait");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+        args: Vec::new(),
+    }
 }
 
 #[test]

@@ -17,8 +17,9 @@ It prints `listening on PORT` on the first line of stdout once it accepts reques
 Test hooks (no authentication; loopback only):
   GET  /_standin/log              the statement log (JSON list)
   POST /_standin/faults           {"failPattern": RE, "failTimes": N, "failNth": N,
-                                   "slowPattern": RE, "slowSeconds": S}
+                                   "slowPattern": RE, "slowSeconds": S, "holdPattern": RE}
                                    replaces the fault settings; `{}` clears them
+  POST /_standin/release          lets statements held by holdPattern run
   GET  /_standin/health           200 when up
 """
 
@@ -98,6 +99,7 @@ class StandIn:
         self.by_request: dict[str, Statement] = {}
         self.log: list[dict] = []
         self.faults: dict = {}
+        self.released = threading.Event()
         self.executed = 0  # statements executed (for failNth)
         self.fs = fakesnow.instance.FakeSnow(create_database_on_connect=True)
         # Create the configured database once; later connections never create one.
@@ -251,6 +253,12 @@ class StandIn:
                 deadline = time.monotonic() + float(faults.get("slowSeconds", 2))
                 while time.monotonic() < deadline and not st.cancelled:
                     time.sleep(0.02)
+            hold = faults.get("holdPattern")
+            if hold and re.search(hold, st.sql, re.I | re.S):
+                with self.lock:
+                    self.record({"requestId": st.request_id, "handle": st.handle, "sql": st.sql, "outcome": "started (held)"})
+                while not self.released.wait(0.02) and not st.cancelled:
+                    pass
             if st.cancelled:
                 raise ApiError(422, "000604", "SQL execution canceled", "57014")
             database = (body.get("database") or self.database).upper()
@@ -435,7 +443,11 @@ def make_handler(app: StandIn):
                 return self.send(200, app.log)
             if parts == ["faults"] and method == "POST":
                 app.faults = self.body()
+                app.released.clear()
                 return self.send(200, {"ok": True, "faults": app.faults})
+            if parts == ["release"] and method == "POST":
+                app.released.set()
+                return self.send(200, {"ok": True})
             raise ApiError(404, "390404", "Not found.")
 
         def dispatch(self, method: str) -> None:
