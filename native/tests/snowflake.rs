@@ -288,12 +288,19 @@ impl StandIn {
     /// Runs SQL on the stand-in directly (as a test's own session, with OAuth); rows.
     #[track_caller]
     fn sql(&self, statement: &str) -> Vec<Vec<Value>> {
-        let (status, v) = self.http(
+        let (mut status, mut v) = self.http(
             "POST",
             "/api/v2/statements",
             Some(&json!({"statement": statement, "database": "TESTDB"})),
             true,
         );
+        // A busy stand-in answers 202: poll, as any SQL API client must.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while status == 202 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+            let handle = v["statementHandle"].as_str().expect("handle").to_string();
+            (status, v) = self.http("GET", &format!("/api/v2/statements/{handle}"), None, true);
+        }
         assert_eq!(status, 200, "{statement}: {v}");
         v["data"]
             .as_array()
@@ -589,6 +596,47 @@ fn a_failed_step_is_recorded_and_blocks_until_recovery() {
     assert!(s.columns().contains("VISIT.DOG_ID"));
     assert!(!s.columns().contains("DOG.WEIGHT"));
     no_request_ran_twice(&s.log());
+}
+
+/// Asynchronous mode on Snowflake: `submit` emits `desired`, a worker runs it
+/// (`attempted`, `deployed`), `wait` sees it deployed; the same lifecycle as elsewhere.
+#[test]
+fn asynchronous_mode_submit_worker_wait() {
+    let s = StandIn::start("async");
+    let ds = s.dataset("a.dataset.json", json!({"migrationMode": "asynchronous"}));
+    let v2 = example("dogs.v2.package.json");
+    let h2 = hash(&s, &v2, &ds);
+    let url = s.url();
+    let r = s.cli(&["submit", "--package", &v2, "--dataset", &ds, "--db", &url]);
+    r.ok();
+    assert_eq!(r.event_names(), ["desired"], "{}", r.stderr);
+    assert_eq!(s.status(&ds)["phase"], "scheduled");
+    let w = s.cli(&["worker", "--poll", "--once", "--db", &url]);
+    w.ok();
+    let events: Vec<Value> = w
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with('{') && l.contains("\"detail-type\""))
+        .map(|l| serde_json::from_str(l).expect("event"))
+        .collect();
+    assert_eq!(names(&events), ["attempted", "deployed"], "{}", w.stdout);
+    for e in &events {
+        assert_eq!(e["detail"]["migrationMode"], "asynchronous", "{e}");
+        assert_eq!(e["detail"]["engine"], "snowflake", "{e}");
+    }
+    s.cli(&[
+        "wait",
+        "--dataset",
+        &ds,
+        "--version",
+        &h2,
+        "--db",
+        &url,
+        "--timeout",
+        "60s",
+    ])
+    .ok();
+    assert!(s.columns().contains("DOG.ACTIVE"));
 }
 
 /// `kill -9` of an executor while a statement is in flight: `watchdog` finds the lost
