@@ -713,6 +713,39 @@ fn kill_9_mid_statement_then_watchdog_then_retry_runs_it_once() {
     assert!(s.columns().contains("VISIT.DETAILS"));
 }
 
+/// Ctrl-C (SIGINT) while a statement runs: the statement is cancelled through the API,
+/// the failure is recorded (`failed`, class `interrupted`), exit 1.
+#[test]
+fn interrupt_cancels_the_running_statement() {
+    let s = StandIn::start("interrupt");
+    let ds = s.dataset("d.dataset.json", json!({}));
+    let v1 = example("dogs.v1.package.json");
+    let table = "CREATE TABLE \"DOGS\".\"DOG\"";
+    s.faults(json!({"holdPattern": regex_escape(table)}));
+    let url = s.url();
+    let mut child = s.spawn(&["apply", "--package", &v1, "--dataset", &ds, "--db", &url]);
+    let held = s.wait_for_log(|e| e["outcome"] == "started (held)");
+    // SIGINT once the client polls the held statement: it waits interruptibly then.
+    s.wait_for_log(|e| e["outcome"] == "polled (202)" && e["handle"] == held["handle"]);
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(st.success());
+    let out = wait_output(&mut child);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.event_names(), ["attempted", "failed"], "{}", out.stderr);
+    let err = &out.events()[1]["detail"]["error"];
+    assert_eq!(err["class"], "interrupted", "{err}");
+    let cancelled = s.wait_for_log(|e| e["outcome"] == "cancel-requested");
+    assert_eq!(
+        cancelled["handle"], held["handle"],
+        "the held statement was cancelled"
+    );
+    // It never ran: no table.
+    assert!(!s.columns().iter().any(|c| c.starts_with("DOG.")));
+}
+
 fn regex_escape(s: &str) -> String {
     s.chars()
         .map(|c| {

@@ -76,6 +76,7 @@ class Statement:
         self.sql = sql
         self.done = threading.Event()
         self.cancelled = False
+        self.polled = False
         self.result: dict | None = None  # 200 body
         self.error: ApiError | None = None
 
@@ -408,6 +409,9 @@ def make_handler(app: StandIn):
                 if st is None:
                     raise ApiError(404, "390404", f"Statement {parts[3]} not found.")
                 if method == "GET" and len(parts) == 4:
+                    if not st.done.is_set() and not st.polled:
+                        st.polled = True
+                        app.record({"requestId": st.request_id, "handle": st.handle, "sql": st.sql, "outcome": "polled (202)"})
                     return self.send(*app.status(st))
                 if method == "POST" and parts[4:] == ["cancel"]:
                     st.cancelled = True
