@@ -32,7 +32,7 @@ fi
 # complete install. native/tests/snowflake.rs finds the venv at the same default path
 # (or DEPOT_SNOWFLAKE_STANDIN_VENV).
 sf_req=tests/snowflake-api/requirements.txt
-sf_venv="${DEPOT_SNOWFLAKE_STANDIN_VENV:-$HOME/.cache/depot-migrate/snowflake-api-venv}"
+sf_venv="${DEPOT_SNOWFLAKE_STANDIN_VENV:-${HOME:-/root}/.cache/depot-migrate/snowflake-api-venv}"
 if ! cmp -s "$sf_req" "$sf_venv/.requirements" 2>/dev/null; then
   log "python3 -m venv $sf_venv && pip install -r $sf_req"
   rm -rf -- "$sf_venv"

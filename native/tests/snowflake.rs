@@ -42,7 +42,7 @@ const SCRUBBED_ENV: &[&str] = &[
 fn venv() -> PathBuf {
     match std::env::var_os("DEPOT_SNOWFLAKE_STANDIN_VENV") {
         Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => PathBuf::from(std::env::var("HOME").expect("HOME"))
+        _ => PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
             .join(".cache/depot-migrate/snowflake-api-venv"),
     }
 }
