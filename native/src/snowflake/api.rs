@@ -19,15 +19,18 @@ pub enum Bind {
     Text(Option<String>),
     /// FIXED (an integer).
     Fixed(i64),
+    /// A NULL of the given Snowflake bind type (`FIXED`), so that it compares and
+    /// coalesces as that type.
+    Null(&'static str),
 }
 
 impl Bind {
-    /// This value, or NULL (as TEXT) unless `present`.
+    /// This value, or a NULL of its type unless `present`.
     pub fn nullable(self, present: bool) -> Bind {
-        if present {
-            self
-        } else {
-            Bind::Text(None)
+        match (present, &self) {
+            (true, _) => self,
+            (false, Bind::Fixed(_) | Bind::Null("FIXED")) => Bind::Null("FIXED"),
+            (false, _) => Bind::Text(None),
         }
     }
 }
@@ -427,6 +430,7 @@ impl SqlApi {
                 let (t, v) = match bind {
                     Bind::Text(s) => ("TEXT", json!(s)),
                     Bind::Fixed(n) => ("FIXED", json!(n.to_string())),
+                    Bind::Null(t) => (*t, Value::Null),
                 };
                 b.insert((i + 1).to_string(), json!({"type": t, "value": v}));
             }
