@@ -26,6 +26,23 @@ if ((${#missing[@]})); then
   python3 -m pip install --quiet --disable-pip-version-check "${missing[@]}"
 fi
 
+# The Snowflake SQL API stand-in (tests/snowflake-api/server.py: fakesnow behind an HTTP
+# server) in a venv of its own, since fakesnow pins another sqlglot than the planner's
+# checks. The pins are tests/snowflake-api/requirements.txt; a stamp of that file marks a
+# complete install. native/tests/snowflake.rs finds the venv at the same default path
+# (or DEPOT_SNOWFLAKE_STANDIN_VENV).
+sf_req=tests/snowflake-api/requirements.txt
+sf_venv="${DEPOT_SNOWFLAKE_STANDIN_VENV:-${HOME:-/root}/.cache/depot-migrate/snowflake-api-venv}"
+if ! cmp -s "$sf_req" "$sf_venv/.requirements" 2>/dev/null; then
+  log "python3 -m venv $sf_venv && pip install -r $sf_req"
+  rm -rf -- "$sf_venv"
+  mkdir -p "$(dirname "$sf_venv")"
+  python3 -m venv "$sf_venv"
+  "$sf_venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$sf_req"
+  "$sf_venv/bin/python" -c 'import fakesnow, jwt, sqlglot'
+  cp "$sf_req" "$sf_venv/.requirements"
+fi
+
 # Rust test runner.
 if ! cargo nextest --version >/dev/null 2>&1; then
   log "cargo install cargo-nextest"

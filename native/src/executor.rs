@@ -38,6 +38,9 @@ pub enum DbTarget {
     Sqlite(String),
     /// A PostgreSQL URL.
     Postgres(String),
+    /// A `snowflake://ACCOUNT/DATABASE?warehouse=WH&role=ROLE` URL (credentials from the
+    /// environment).
+    Snowflake(String),
 }
 
 /// Resolves `--db`, then `DEPOT_DATABASE_URL`, then (SQLite datasets only) the embedded
@@ -68,9 +71,14 @@ pub fn resolve_db(arg: Option<&str>, engine: Engine) -> Result<DbTarget, String>
         DbTarget::Sqlite(path.to_string())
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         DbTarget::Postgres(url.clone())
+    } else if url.starts_with("snowflake://") {
+        // The URL and the credentials in the environment are checked now (exit 2), before
+        // anything is sent.
+        crate::snowflake::SnowflakeConfig::from_url(&url)?;
+        DbTarget::Snowflake(url.clone())
     } else {
         return Err(format!(
-            "unsupported database URL scheme in {}; use sqlite:FILE or postgres://…",
+            "unsupported database URL scheme in {}; use sqlite:FILE, postgres://… or snowflake://ACCOUNT/DATABASE",
             crate::store::redact_url(&url)
                 .split("://")
                 .next()
@@ -78,9 +86,18 @@ pub fn resolve_db(arg: Option<&str>, engine: Engine) -> Result<DbTarget, String>
         ));
     };
     match (engine, &target) {
-        (Engine::Sqlite, DbTarget::Sqlite(_)) | (Engine::Postgres | Engine::AuroraPostgresql, DbTarget::Postgres(_)) => Ok(target),
-        (Engine::Snowflake, _) => Err("apply on Snowflake is not supported yet (see the Snowflake execution issue); use `plan --format sql` and run it in a worksheet".into()),
-        (e, _) => Err(format!("the database URL does not fit the dataset's engine {}; pass a {} URL", e.as_str(), if e == Engine::Sqlite { "sqlite:FILE" } else { "postgres://" })),
+        (Engine::Sqlite, DbTarget::Sqlite(_))
+        | (Engine::Postgres | Engine::AuroraPostgresql, DbTarget::Postgres(_))
+        | (Engine::Snowflake, DbTarget::Snowflake(_)) => Ok(target),
+        (e, _) => Err(format!(
+            "the database URL does not fit the dataset's engine {}; pass a {} URL",
+            e.as_str(),
+            match e {
+                Engine::Sqlite => "sqlite:FILE",
+                Engine::Snowflake => "snowflake://ACCOUNT/DATABASE?warehouse=WH&role=ROLE",
+                _ => "postgres://",
+            }
+        )),
     }
 }
 
@@ -89,6 +106,9 @@ pub fn open_store(target: &DbTarget) -> Result<Box<dyn Store>, StoreError> {
     Ok(match target {
         DbTarget::Sqlite(path) => Box::new(crate::store::sqlite::SqliteStore::open(path)?),
         DbTarget::Postgres(url) => Box::new(crate::store::postgres::PostgresStore::connect(url)?),
+        DbTarget::Snowflake(url) => {
+            Box::new(crate::store::snowflake::SnowflakeStore::connect(url)?)
+        }
     })
 }
 
@@ -153,6 +173,8 @@ pub enum ApplyError {
     Failed(Box<FailureRecord>),
     /// Infrastructure error (exit 1).
     Store(String),
+    /// The database refused the credentials from the environment (exit 2): nothing ran.
+    Credentials(String),
 }
 
 impl From<StoreError> for ApplyError {
@@ -162,6 +184,7 @@ impl From<StoreError> for ApplyError {
                 ApplyError::Refused(e.to_string())
             }
             StoreError::Db(m) => ApplyError::Store(m),
+            StoreError::Credentials(m) => ApplyError::Credentials(m),
         }
     }
 }

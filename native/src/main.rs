@@ -7,6 +7,7 @@ mod eventbridge;
 mod events;
 mod executor;
 mod input;
+mod snowflake;
 mod sqs;
 mod store;
 mod worker;
@@ -515,14 +516,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 None if db.is_some() => {
                     let target =
                         executor::resolve_db(db.as_deref(), ds.engine).map_err(Failure::Usage)?;
-                    let mut store = executor::open_store(&target)
-                        .map_err(|e| Failure::Failed(e.to_string()))?;
-                    store
-                        .ensure_state_schema()
-                        .map_err(|e| Failure::Failed(e.to_string()))?;
-                    let stored = store
-                        .read_state(&ds.dataset_id)
-                        .map_err(|e| Failure::Failed(e.to_string()))?;
+                    let mut store = executor::open_store(&target).map_err(store_failure)?;
+                    store.ensure_state_schema().map_err(store_failure)?;
+                    let stored = store.read_state(&ds.dataset_id).map_err(store_failure)?;
                     match stored {
                         Some(s) => {
                             executor::deployed_package(&s, ds.engine).map_err(apply_failure)?
@@ -599,8 +595,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     eprintln!("warning: the dataset names event bus {bus:?}, but events go to stdout; pass --events eventbridge to publish them there");
                 }
             }
-            let mut store =
-                executor::open_store(&target).map_err(|e| Failure::Failed(e.to_string()))?;
+            let mut store = executor::open_store(&target).map_err(store_failure)?;
             let opts = executor::ApplyOptions {
                 lock_wait,
                 lock_timeout,
@@ -668,8 +663,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let target = executor::resolve_db(db.as_deref(), ds.engine).map_err(Failure::Usage)?;
             let mut sink = events::sink_from_arg(&events, ds.event_bus_name.as_deref())
                 .map_err(Failure::Usage)?;
-            let mut store =
-                executor::open_store(&target).map_err(|e| Failure::Failed(e.to_string()))?;
+            let mut store = executor::open_store(&target).map_err(store_failure)?;
             let opts = executor::ApplyOptions {
                 lock_wait,
                 environment_uri,
@@ -794,9 +788,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let (ds, mut store) = open_for(&dataset, db.as_deref())?;
             let start = std::time::Instant::now();
             loop {
-                let stored = store
-                    .read_state(&ds.dataset_id)
-                    .map_err(|e| Failure::Failed(e.to_string()))?;
+                let stored = store.read_state(&ds.dataset_id).map_err(store_failure)?;
                 match executor::wait_state(stored.as_ref(), &version) {
                     executor::WaitState::Deployed => {
                         eprintln!("dataset {}: {version} is deployed", ds.dataset_id);
@@ -909,20 +901,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Status { dataset, db } => {
             let (ds, mut store) = open_for(&dataset, db.as_deref())?;
-            let stored = store
-                .read_state(&ds.dataset_id)
-                .map_err(|e| Failure::Failed(e.to_string()))?;
+            let stored = store.read_state(&ds.dataset_id).map_err(store_failure)?;
             let held = store
                 .lock_held_elsewhere(&ds.dataset_id)
-                .map_err(|e| Failure::Failed(e.to_string()))?;
+                .map_err(store_failure)?;
             print_json(&executor::status_json(&ds, stored.as_ref(), held));
             Ok(())
         }
         Command::History { dataset, db } => {
             let (ds, mut store) = open_for(&dataset, db.as_deref())?;
-            let rows = store
-                .history(&ds.dataset_id)
-                .map_err(|e| Failure::Failed(e.to_string()))?;
+            let rows = store.history(&ds.dataset_id).map_err(store_failure)?;
             if cli.output == Output::Json {
                 print_json(&json!(rows));
             } else {
@@ -934,9 +922,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Snapshot { dataset, db } => {
             let (ds, mut store) = open_for(&dataset, db.as_deref())?;
-            let stored = store
-                .read_state(&ds.dataset_id)
-                .map_err(|e| Failure::Failed(e.to_string()))?;
+            let stored = store.read_state(&ds.dataset_id).map_err(store_failure)?;
             match stored.and_then(|s| s.deployed_package) {
                 Some(text) => {
                     let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
@@ -964,17 +950,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 })?;
             let engine = if url.starts_with("sqlite:") {
                 depot_migrate_core::Engine::Sqlite
+            } else if url.starts_with("snowflake://") {
+                depot_migrate_core::Engine::Snowflake
             } else {
                 depot_migrate_core::Engine::Postgres
             };
             let target = executor::resolve_db(Some(&url), engine).map_err(Failure::Usage)?;
             let mut sink =
                 events::sink_from_arg(&events, Some(&event_bus)).map_err(Failure::Usage)?;
-            let mut store =
-                executor::open_store(&target).map_err(|e| Failure::Failed(e.to_string()))?;
-            store
-                .ensure_state_schema()
-                .map_err(|e| Failure::Failed(e.to_string()))?;
+            let mut store = executor::open_store(&target).map_err(store_failure)?;
+            store.ensure_state_schema().map_err(store_failure)?;
             let n = events::publish_pending(
                 store.as_mut(),
                 sink.as_mut(),
@@ -985,9 +970,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             eprintln!("{n} event(s) published");
             // A flush that leaves events pending has not done its job: say so in the exit
             // code, so a pipeline can retry.
-            let left = store
-                .pending_events(None, 1)
-                .map_err(|e| Failure::Failed(e.to_string()))?;
+            let left = store.pending_events(None, 1).map_err(store_failure)?;
             if !left.is_empty() && sink.enabled() {
                 return Err(Failure::Failed(
                     "events are still pending after the flush; run `depot-migrate events flush` again".into(),
@@ -1192,8 +1175,18 @@ fn plan_text(plan: &depot_migrate_core::plan::Plan, ds: &DatasetConfig) -> Strin
     out
 }
 
+/// A store error as a command failure: refused credentials are bad input (exit 2; they
+/// come from the caller's environment and nothing ran), the rest a failure (exit 1).
+fn store_failure(e: store::StoreError) -> Failure {
+    match e {
+        store::StoreError::Credentials(m) => Failure::Usage(m),
+        other => Failure::Failed(other.to_string()),
+    }
+}
+
 fn apply_failure(e: executor::ApplyError) -> Failure {
     match e {
+        executor::ApplyError::Credentials(m) => Failure::Usage(m),
         executor::ApplyError::Refused(m) => Failure::Refused(m),
         executor::ApplyError::Store(m) => Failure::Failed(m),
         executor::ApplyError::Failed(f) => {
@@ -1223,14 +1216,14 @@ fn open_db(db: Option<String>) -> Result<Box<dyn store::Store>, Failure> {
         .ok_or_else(|| Failure::Usage("pass --db URL or set DEPOT_DATABASE_URL".into()))?;
     let engine = if url.starts_with("sqlite:") {
         depot_migrate_core::Engine::Sqlite
+    } else if url.starts_with("snowflake://") {
+        depot_migrate_core::Engine::Snowflake
     } else {
         depot_migrate_core::Engine::Postgres
     };
     let target = executor::resolve_db(Some(&url), engine).map_err(Failure::Usage)?;
-    let mut store = executor::open_store(&target).map_err(|e| Failure::Failed(e.to_string()))?;
-    store
-        .ensure_state_schema()
-        .map_err(|e| Failure::Failed(e.to_string()))?;
+    let mut store = executor::open_store(&target).map_err(store_failure)?;
+    store.ensure_state_schema().map_err(store_failure)?;
     Ok(store)
 }
 
@@ -1243,10 +1236,8 @@ fn open_for(
     let ds = load::parse_dataset(&file.bytes)
         .map_err(|e| Failure::BadInput(vec![(file.name, e.problems)]))?;
     let target = executor::resolve_db(db, ds.engine).map_err(Failure::Usage)?;
-    let mut store = executor::open_store(&target).map_err(|e| Failure::Failed(e.to_string()))?;
-    store
-        .ensure_state_schema()
-        .map_err(|e| Failure::Failed(e.to_string()))?;
+    let mut store = executor::open_store(&target).map_err(store_failure)?;
+    store.ensure_state_schema().map_err(store_failure)?;
     Ok((ds, store))
 }
 

@@ -200,13 +200,13 @@ fn handle_locked(
             sub.version, f.class, f.message
         )))),
         Err(ApplyError::Refused(m)) => Ok(Handled::Skipped(m)),
-        Err(ApplyError::Store(m)) => Err(m),
+        Err(ApplyError::Store(m) | ApplyError::Credentials(m)) => Err(m),
     }
 }
 
 fn describe(e: ApplyError) -> String {
     match e {
-        ApplyError::Refused(m) | ApplyError::Store(m) => m,
+        ApplyError::Refused(m) | ApplyError::Store(m) | ApplyError::Credentials(m) => m,
         ApplyError::Failed(f) => f.message,
     }
 }

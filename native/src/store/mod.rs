@@ -1,7 +1,8 @@
 //! State stores: where the executor keeps a dataset's desired / attempted / deployed
 //! versions, the deployed package snapshot, history, the step journal, the lease and the
 //! event outbox, in the target database itself (schema `depot_migrate` on Postgres,
-//! tables `depot_migrate_*` on SQLite). One small trait, one thin impl per engine.
+//! tables `depot_migrate_*` on SQLite, schema `DEPOT_MIGRATE` on Snowflake). One small
+//! trait, one thin impl per engine.
 //!
 //! # What a store must provide (and what it may lack)
 //!
@@ -27,6 +28,7 @@
 //! executor (lease lost) from a hung one (past its deadline) from a healthy one.
 
 pub mod postgres;
+pub mod snowflake;
 pub mod sqlite;
 
 use depot_migrate_core::lifecycle::{DatasetState, FailureRecord};
@@ -195,6 +197,10 @@ pub enum StoreError {
     /// The database said no.
     #[error("{0}")]
     Db(String),
+    /// The database refused the credentials from the environment: bad input (exit 2),
+    /// nothing ran.
+    #[error("{0}")]
+    Credentials(String),
 }
 
 /// A step that failed, and where.
