@@ -177,6 +177,30 @@ pub enum ApplyError {
     Credentials(String),
 }
 
+impl std::fmt::Display for ApplyError {
+    /// One line for people: what failed, and in which state the database is.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApplyError::Refused(m) | ApplyError::Store(m) | ApplyError::Credentials(m) => {
+                f.write_str(m)
+            }
+            ApplyError::Failed(r) => {
+                let what = match (r.step_index, r.step_key.as_deref()) {
+                    (Some(i), Some(k)) => format!("step {i} ({k})"),
+                    _ => format!("the migration ({})", r.class),
+                };
+                write!(
+                    f,
+                    "{what} failed{}: {}; the database is {} (see `depot-migrate status` and `history`)",
+                    r.sqlstate.as_deref().map(|c| format!(" with SQLSTATE {c}")).unwrap_or_default(),
+                    r.message,
+                    if r.rolled_back { "exactly as before (rolled back)" } else { "partly migrated" }
+                )
+            }
+        }
+    }
+}
+
 impl From<StoreError> for ApplyError {
     fn from(e: StoreError) -> Self {
         match e {

@@ -7,6 +7,7 @@ mod eventbridge;
 mod events;
 mod executor;
 mod input;
+mod lambda;
 mod snowflake;
 mod sqs;
 mod store;
@@ -396,6 +397,16 @@ enum Failure {
 }
 
 fn main() -> ExitCode {
+    // Started by the Lambda runtime (`bootstrap` on provided.al2023): the handler loop.
+    if lambda::is_lambda() {
+        return match lambda::run() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                let _ = writeln!(std::io::stderr(), "error: {}", one_line(&message));
+                ExitCode::from(1)
+            }
+        };
+    }
     let cli = Cli::parse();
     let output = cli.output;
     match run(cli) {
@@ -1189,18 +1200,7 @@ fn apply_failure(e: executor::ApplyError) -> Failure {
         executor::ApplyError::Credentials(m) => Failure::Usage(m),
         executor::ApplyError::Refused(m) => Failure::Refused(m),
         executor::ApplyError::Store(m) => Failure::Failed(m),
-        executor::ApplyError::Failed(f) => {
-            let what = match (f.step_index, f.step_key.as_deref()) {
-                (Some(i), Some(k)) => format!("step {i} ({k})"),
-                _ => format!("the migration ({})", f.class),
-            };
-            Failure::Failed(format!(
-                "{what} failed{}: {}; the database is {} (see `depot-migrate status` and `history`)",
-                f.sqlstate.as_deref().map(|c| format!(" with SQLSTATE {c}")).unwrap_or_default(),
-                f.message,
-                if f.rolled_back { "exactly as before (rolled back)" } else { "partly migrated" }
-            ))
-        }
+        failed @ executor::ApplyError::Failed(_) => Failure::Failed(failed.to_string()),
     }
 }
 

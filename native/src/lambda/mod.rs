@@ -1,0 +1,143 @@
+//! The executor as an AWS Lambda function (`provided.al2023`, the binary is `bootstrap`).
+//!
+//! `main` runs [`run`] instead of the CLI when `AWS_LAMBDA_RUNTIME_API` is set. The
+//! function is orchestration only: it fetches its inputs (the migration bundle from S3,
+//! the database secret from Secrets Manager), then calls the same executor functions as
+//! the CLI, on a blocking thread (the stores and the EventBridge sink are blocking).
+//!
+//! One function handles three kinds of invocation, told apart by their shape:
+//!
+//! - CloudFormation custom-resource events from the CDK Provider framework
+//!   ([`custom_resource`]): synchronous datasets migrate during `cdk deploy`;
+//! - SQS batches of `desired` events ([`sqs`]): asynchronous datasets;
+//! - the watchdog schedule ([`dispatch`]: an EventBridge `Scheduled Event`).
+//!
+//! Configuration (environment variables, set by the `MigrationRunner` construct; none of
+//! them holds a credential):
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `DEPOT_DB_SECRET_ARN` | Secrets Manager secret in the RDS JSON shape (`username`, `password`, `host`, `port`, `dbname`, `engine`) |
+//! | `DEPOT_DB_SSLMODE` | `require` (default), `prefer` or `disable` |
+//! | `PGSSLROOTCERT` | the RDS CA bundle (a file in the function's package or a layer) |
+//! | `DEPOT_EVENTS` | event sink: `eventbridge` (default), `stdout`, `none` |
+
+pub mod aws;
+pub mod custom_resource;
+pub mod sqs;
+
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use serde_json::Value;
+
+/// Whether this process was started by the Lambda runtime (or a local runtime API).
+pub fn is_lambda() -> bool {
+    std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some_and(|v| !v.is_empty())
+}
+
+/// Runs the Lambda loop until the runtime API goes away. Returns an error line when the
+/// loop cannot start or stops with an error.
+pub fn run() -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the Lambda runtime: {e}"))?;
+    rt.block_on(async {
+        lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
+            dispatch(event.payload, event.context.deadline).await
+        }))
+        .await
+        .map_err(|e| format!("the Lambda runtime loop stopped: {e}"))
+    })
+}
+
+/// What an invocation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invocation {
+    /// A CloudFormation custom-resource request (from the CDK Provider framework).
+    CustomResource,
+    /// An SQS batch.
+    Sqs,
+    /// The watchdog schedule.
+    Watchdog,
+}
+
+/// Tells the kinds of invocation apart by their shape.
+pub fn classify(event: &Value) -> Option<Invocation> {
+    if event.get("RequestType").is_some() && event.get("ResourceProperties").is_some() {
+        return Some(Invocation::CustomResource);
+    }
+    if let Some(records) = event.get("Records").and_then(Value::as_array) {
+        if records
+            .iter()
+            .all(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:sqs"))
+        {
+            return Some(Invocation::Sqs);
+        }
+    }
+    if event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
+        || event.get("depotMigrate").and_then(Value::as_str) == Some("watchdog")
+    {
+        return Some(Invocation::Watchdog);
+    }
+    None
+}
+
+/// Handles one invocation. An error becomes the invocation's error response: for a
+/// custom resource the Provider framework puts its message in the CloudFormation reason.
+pub async fn dispatch(event: Value, deadline_ms: u64) -> Result<Value, Diagnostic> {
+    match classify(&event) {
+        Some(Invocation::CustomResource) => custom_resource::handle(event)
+            .await
+            .map_err(|m| diagnostic("MigrationFailed", m)),
+        Some(Invocation::Sqs) => sqs::handle(event, deadline_ms)
+            .await
+            .map_err(|m| diagnostic("SqsBatchFailed", m)),
+        Some(Invocation::Watchdog) => Err(diagnostic(
+            "NotImplemented",
+            "the watchdog schedule is not wired yet: this build has no `watchdog` (asynchronous mode, issue 7)".into(),
+        )),
+        None => Err(diagnostic(
+            "UnknownEvent",
+            "unknown event: expected a CloudFormation custom-resource request, an SQS batch or a scheduled event".into(),
+        )),
+    }
+}
+
+fn diagnostic(error_type: &str, message: String) -> Diagnostic {
+    eprintln!("error: {message}");
+    Diagnostic {
+        error_type: error_type.to_string(),
+        error_message: message,
+    }
+}
+
+/// Runs blocking executor work on tokio's blocking pool (the stores and the EventBridge
+/// sink block; they must not run on the runtime's own thread).
+pub async fn blocking<T, F>(f: F) -> Result<T, String>
+where
+    F: FnOnce() -> Result<T, String> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| format!("the migration thread stopped unexpectedly: {e}"))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn invocations_are_told_apart_by_shape() {
+        let cr = json!({"RequestType": "Create", "ResourceProperties": {}, "StackId": "s"});
+        assert_eq!(classify(&cr), Some(Invocation::CustomResource));
+        let sqs = json!({"Records": [{"eventSource": "aws:sqs", "body": "{}"}]});
+        assert_eq!(classify(&sqs), Some(Invocation::Sqs));
+        let sched = json!({"source": "aws.events", "detail-type": "Scheduled Event"});
+        assert_eq!(classify(&sched), Some(Invocation::Watchdog));
+        let mixed = json!({"Records": [{"eventSource": "aws:sqs"}, {"eventSource": "aws:s3"}]});
+        assert_eq!(classify(&mixed), None);
+        assert_eq!(classify(&json!({"hello": 1})), None);
+    }
+}
