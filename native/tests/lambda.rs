@@ -545,3 +545,115 @@ fn bad_bundles_and_stale_plans_are_refused_before_anything_runs() {
     let (kind, _) = lambda.invoke(&cfn("Delete", &p1, None, Some("x")));
     assert_eq!(kind, "response");
 }
+
+/// Submits `package` for the asynchronous dataset; returns the `desired` envelope.
+fn submit(ctx: &Ctx, package: &str, dataset: &str) -> Value {
+    let events = ctx.path(&format!("submit-{}.jsonl", short()));
+    let r = ctx.cli(&[
+        "submit",
+        "--package",
+        package,
+        "--dataset",
+        dataset,
+        "--db",
+        &ctx.url,
+        "--events",
+        &format!("jsonl:{events}"),
+    ]);
+    r.ok();
+    let text = std::fs::read_to_string(&events).expect("the submit events");
+    let desired: Vec<Value> = support::parse_jsonl(&text, "submit events")
+        .into_iter()
+        .filter(|e| e["detail"]["event"] == "desired")
+        .collect();
+    assert_eq!(desired.len(), 1, "{text}");
+    desired[0].clone()
+}
+
+#[test]
+fn sqs_batches_run_desired_events_once_and_report_only_what_must_come_back() {
+    let ctx = Ctx::new(Engine::Postgres, "lambda_sqs");
+    let aws = Aws::new(&ctx);
+    let ds = ctx.dataset(
+        "ds.json",
+        json!({"eventBusName": aws.bus, "migrationMode": "asynchronous"}),
+    );
+    let queue = fixture(&["create-queue", &format!("desired-{}", short())]);
+    let queue_url = queue["queueUrl"].as_str().expect("url").to_string();
+    let mut lambda = Lambda::start(&ctx, &aws.secret_arn);
+    let v1 = support::example("dogs.v1.package.json");
+    let v2 = support::example("dogs.v2.package.json");
+
+    // A desired event, its duplicate, and an event that is not `desired`.
+    let desired = submit(&ctx, &v1, &ds).to_string();
+    let r1 = fixture(&["send-receive", &queue_url, &desired]);
+    let r2 = fixture(&["send-receive", &queue_url, &desired]);
+    let other = json!({"detail": {"type": "lifecycle", "event": "deployed"}}).to_string();
+    let r3 = fixture(&["send-receive", &queue_url, &other]);
+    let (kind, answer) = lambda.invoke(&json!({"Records": [r1, r2, r3]}));
+    assert_eq!(kind, "response", "{answer} {}", lambda.stderr());
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    let status = ctx.status(&ds);
+    assert_eq!(status["deployedVersion"], status["desiredVersion"]);
+    assert_eq!(status["phase"], "stable");
+    let names: Vec<String> = aws
+        .events()
+        .iter()
+        .map(|e| e["detail"]["event"].as_str().unwrap_or("?").to_string())
+        .collect();
+    assert_eq!(
+        names,
+        ["attempted", "deployed"],
+        "ran once: the duplicate was skipped"
+    );
+    assert!(lambda.stderr().contains("skipped"), "{}", lambda.stderr());
+
+    // While another executor holds the dataset's lock, the record is reported as a batch
+    // item failure (it comes back), and the next delivery runs it.
+    let desired = submit(&ctx, &v2, &ds).to_string();
+    let mut holder = pg_connect(&ctx.url);
+    holder
+        .execute(
+            "SELECT pg_advisory_lock($1, $2)",
+            &[
+                &support::LOCK_NAMESPACE,
+                &support::lock_key(&ctx.dataset_id),
+            ],
+        )
+        .expect("hold the dataset's lock");
+    let r = fixture(&["send-receive", &queue_url, &desired]);
+    let id = r["messageId"].clone();
+    let (kind, answer) = lambda.invoke(&json!({"Records": [r]}));
+    assert_eq!(kind, "response", "{answer}");
+    assert_eq!(
+        answer,
+        json!({"batchItemFailures": [{"itemIdentifier": id}]})
+    );
+    assert_ne!(
+        ctx.status(&ds)["deployedVersion"],
+        ctx.status(&ds)["desiredVersion"]
+    );
+    drop(holder);
+    let r = fixture(&["send-receive", &queue_url, &desired]);
+    let (kind, answer) = lambda.invoke(&json!({"Records": [r]}));
+    assert_eq!(kind, "response", "{answer} {}", lambda.stderr());
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    let status = ctx.status(&ds);
+    assert_eq!(
+        status["deployedVersion"],
+        status["desiredVersion"],
+        "{}",
+        lambda.stderr()
+    );
+    assert!(columns(&ctx).contains(&"active".to_string()));
+
+    // The watchdog schedule: nothing is lost or overdue, so no findings.
+    let (kind, answer) = lambda.invoke(&json!({
+        "version": "0", "id": "x", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": "2026-12-01T00:00:00Z", "region": REGION,
+        "resources": ["arn:aws:events:eu-west-1:123456789012:rule/watchdog"], "detail": {},
+    }));
+    assert_eq!(kind, "response", "{answer} {}", lambda.stderr());
+    assert_eq!(answer["findings"], json!([]));
+    assert!(!lambda.stderr().contains(PASSWORD));
+}

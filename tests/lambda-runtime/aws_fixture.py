@@ -10,7 +10,8 @@ installs). Every subcommand prints one JSON document.
                                                      stays empty for SECONDS (default 1)
     aws_fixture.py create-queue NAME                 -> {"queueUrl", "arn"}
     aws_fixture.py send-receive QUEUE_URL BODY       sends BODY, receives it -> the record an
-                                                     SQS event source mapping would pass
+                                                     SQS event source mapping would pass (other
+                                                     messages received meanwhile are deleted)
     aws_fixture.py visibility QUEUE_URL              -> {"visible", "inFlight"} message counts
 
 The endpoint is AWS_ENDPOINT_URL (moto_server); credentials are dummies.
@@ -98,9 +99,19 @@ def main(argv):
         url, body = args
         sqs = client("sqs")
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sqs.send_message(QueueUrl=url, MessageBody=body)
-        out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=1)
-        (m,) = out["Messages"]
+        sent = sqs.send_message(QueueUrl=url, MessageBody=body)["MessageId"]
+        # Receive the message just sent (earlier ones whose visibility ran out may come
+        # first: they are deleted, as the event source mapping would have done).
+        deadline, m = time.monotonic() + 20, None
+        while m is None and time.monotonic() < deadline:
+            out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            for msg in out.get("Messages", []):
+                if msg["MessageId"] == sent:
+                    m = msg
+                else:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
+        if m is None:
+            raise SystemExit(f"message {sent} did not arrive")
         return {
             "messageId": m["MessageId"],
             "receiptHandle": m["ReceiptHandle"],

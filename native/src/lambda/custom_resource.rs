@@ -285,7 +285,7 @@ pub async fn handle(event: Value) -> Result<Value, String> {
 
     let bytes = aws::s3_get(&bucket, &key, MAX_BUNDLE_BYTES).await?;
     let inputs = read_bundle(&bytes, &format!("s3://{bucket}/{key}"), &requested)?;
-    let url = database_url(inputs.dataset.engine).await?;
+    let url = super::database_url(inputs.dataset.engine).await?;
     let physical_id = format!(
         "depot-migrate:{}:{}",
         inputs.dataset.environment_id, inputs.dataset.dataset_id
@@ -304,31 +304,14 @@ pub async fn handle(event: Value) -> Result<Value, String> {
             ApplyOptions {
                 lock_wait,
                 lock_timeout,
-                retries: 3,
-                expected_plan: None,
                 environment_uri: Some(environment_uri),
-                publish_budget: Duration::from_secs(10),
+                max_duration: Some(super::max_duration()),
+                ..ApplyOptions::default()
             },
         )
     })
     .await?;
     Ok(json!({"PhysicalResourceId": physical_id, "Data": data}))
-}
-
-/// The database URL of the function's configuration (Secrets Manager).
-pub async fn database_url(engine: depot_migrate_core::Engine) -> Result<String, String> {
-    use depot_migrate_core::Engine;
-    if !matches!(engine, Engine::Postgres | Engine::AuroraPostgresql) {
-        return Err(format!(
-            "the runner migrates postgres and aurora-postgresql datasets, not {}",
-            engine.as_str()
-        ));
-    }
-    let sslmode = std::env::var("DEPOT_DB_SSLMODE").unwrap_or_else(|_| "require".into());
-    match std::env::var("DEPOT_DB_SECRET_ARN").ok().filter(|v| !v.is_empty()) {
-        Some(arn) => aws::database_url_from_secret(&arn, &sslmode).await,
-        None => Err("no database configured: set DEPOT_DB_SECRET_ARN to the database secret (the MigrationRunner's `secret`)".into()),
-    }
 }
 
 /// The blocking part: state, decision, apply or record the skipped rollback.
@@ -373,8 +356,7 @@ fn migrate(
             } else if inputs.plan.is_some() {
                 eprintln!("note: the synth-time plan was made without a baseline and the database has a deployed version: the plan recomputed from the database's snapshot runs (allowDestructive still applies); commit a baseline to have the plan checked");
             }
-            let events = std::env::var("DEPOT_EVENTS").unwrap_or_else(|_| "eventbridge".into());
-            let mut sink = sink_from_arg(&events, ds.event_bus_name.as_deref())?;
+            let mut sink = sink_from_arg(&super::events_sink(), ds.event_bus_name.as_deref())?;
             match executor::apply(
                 store.as_mut(),
                 sink.as_mut(),
@@ -442,6 +424,9 @@ fn record_skipped_rollback(
             detail: json!({"requested": requested, "deployed": stored.state.deployed_version}),
         },
         outbox: None,
+        submission: None,
+        scheduled: false,
+        run_id: None,
     };
     store.transition(&t).map_err(|e| e.to_string())
 }

@@ -21,6 +21,8 @@
 //! | `DEPOT_DB_SSLMODE` | `require` (default), `prefer` or `disable` |
 //! | `PGSSLROOTCERT` | the RDS CA bundle (a file in the function's package or a layer) |
 //! | `DEPOT_EVENTS` | event sink: `eventbridge` (default), `stdout`, `none` |
+//! | `DEPOT_EVENT_BUS` | the watchdog's bus, and the worker's when the dataset names none (default `default`) |
+//! | `DEPOT_MAX_DURATION` | a run's `maxDuration` (default `15m`) |
 
 pub mod aws;
 pub mod custom_resource;
@@ -28,6 +30,7 @@ pub mod sqs;
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
+use std::time::Duration;
 
 /// Whether this process was started by the Lambda runtime (or a local runtime API).
 pub fn is_lambda() -> bool {
@@ -92,15 +95,75 @@ pub async fn dispatch(event: Value, deadline_ms: u64) -> Result<Value, Diagnosti
         Some(Invocation::Sqs) => sqs::handle(event, deadline_ms)
             .await
             .map_err(|m| diagnostic("SqsBatchFailed", m)),
-        Some(Invocation::Watchdog) => Err(diagnostic(
-            "NotImplemented",
-            "the watchdog schedule is not wired yet: this build has no `watchdog` (asynchronous mode, issue 7)".into(),
-        )),
+        Some(Invocation::Watchdog) => watchdog()
+            .await
+            .map_err(|m| diagnostic("WatchdogFailed", m)),
         None => Err(diagnostic(
             "UnknownEvent",
             "unknown event: expected a CloudFormation custom-resource request, an SQS batch or a scheduled event".into(),
         )),
     }
+}
+
+/// The watchdog over every dataset of the function's database: lost leases and runs past
+/// their `maxDuration` are recorded as failed (with their `failed` events).
+async fn watchdog() -> Result<Value, String> {
+    let url = database_url(depot_migrate_core::Engine::Postgres).await?;
+    blocking(move || {
+        let mut store = crate::executor::open_store(&crate::executor::DbTarget::Postgres(url))
+            .map_err(|e| e.to_string())?;
+        let mut sink = crate::events::sink_from_arg(&events_sink(), Some(&event_bus()))?;
+        let findings =
+            crate::executor::watchdog(store.as_mut(), sink.as_mut(), Duration::from_secs(10))
+                .map_err(|e| e.to_string())?;
+        for f in &findings {
+            eprintln!("watchdog: dataset {}: {}", f.dataset_id, f.finding);
+        }
+        Ok(serde_json::json!({ "findings": findings }))
+    })
+    .await
+}
+
+/// The database URL of the function's configuration (Secrets Manager).
+pub async fn database_url(engine: depot_migrate_core::Engine) -> Result<String, String> {
+    use depot_migrate_core::Engine;
+    if !matches!(engine, Engine::Postgres | Engine::AuroraPostgresql) {
+        return Err(format!(
+            "the runner migrates postgres and aurora-postgresql datasets, not {}",
+            engine.as_str()
+        ));
+    }
+    let sslmode = std::env::var("DEPOT_DB_SSLMODE").unwrap_or_else(|_| "require".into());
+    match std::env::var("DEPOT_DB_SECRET_ARN").ok().filter(|v| !v.is_empty()) {
+        Some(arn) => aws::database_url_from_secret(&arn, &sslmode).await,
+        None => Err("no database configured: set DEPOT_DB_SECRET_ARN to the database secret (the MigrationRunner's `secret`)".into()),
+    }
+}
+
+/// `DEPOT_EVENTS`: the event sink (default `eventbridge`).
+pub fn events_sink() -> String {
+    std::env::var("DEPOT_EVENTS")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "eventbridge".into())
+}
+
+/// `DEPOT_EVENT_BUS`: the bus of the worker's and the watchdog's events (a custom
+/// resource's events go to its dataset's `eventBusName`).
+pub fn event_bus() -> String {
+    std::env::var("DEPOT_EVENT_BUS")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "default".into())
+}
+
+/// `DEPOT_MAX_DURATION`: how long a run may take before the watchdog records it as failed
+/// (default 15m, Lambda's longest timeout; the runner sets its function's timeout).
+pub fn max_duration() -> Duration {
+    std::env::var("DEPOT_MAX_DURATION")
+        .ok()
+        .and_then(|v| humantime::parse_duration(&v).ok())
+        .unwrap_or(Duration::from_secs(15 * 60))
 }
 
 fn diagnostic(error_type: &str, message: String) -> Diagnostic {

@@ -9,6 +9,9 @@
 //! not started when too little of the invocation's time is left.
 
 use super::{aws, blocking};
+use crate::events::sink_from_arg;
+use crate::executor::{self, ApplyOptions, DbTarget};
+use crate::worker::{self, Handled};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::future::Future;
@@ -67,6 +70,7 @@ pub async fn handle(event: Value, deadline_ms: u64) -> Result<Value, String> {
     let batch: Batch = serde_json::from_value(event)
         .map_err(|e| format!("the SQS event is not an SQS batch: {e}"))?;
     let opts = BatchOptions::from_env();
+    let url = super::database_url(depot_migrate_core::Engine::Postgres).await?;
     let mut queue_urls: std::collections::HashMap<String, String> = Default::default();
     for r in &batch.records {
         if !queue_urls.contains_key(&r.event_source_arn) {
@@ -94,7 +98,10 @@ pub async fn handle(event: Value, deadline_ms: u64) -> Result<Value, String> {
         batch.records,
         opts,
         || remaining(deadline_ms),
-        |record: Record| blocking(move || handle_desired(&record.body)),
+        |record: Record| {
+            let url = url.clone();
+            blocking(move || handle_desired(&url, &record.body))
+        },
         extend,
     )
     .await;
@@ -106,16 +113,52 @@ pub async fn handle(event: Value, deadline_ms: u64) -> Result<Value, String> {
     }))
 }
 
-/// The worker's handling of one `desired` event (an EventBridge envelope).
-fn handle_desired(body: &str) -> Result<(), String> {
-    let envelope: Value = serde_json::from_str(body)
-        .map_err(|e| format!("the message is not an EventBridge event: {e}"))?;
-    if envelope.pointer("/detail/event").and_then(Value::as_str) != Some("desired") {
-        // Not ours to act on (a rule that is too wide): acknowledge and move on.
-        eprintln!("note: a message that is not a `desired` lifecycle event was acknowledged");
-        return Ok(());
+/// One `desired` event (an EventBridge envelope), handled by the worker: `Ok` acknowledges
+/// the message (deployed, failed and recorded, or skipped as a duplicate, late or
+/// superseded delivery); `Err` lets it come back (busy dataset, unreachable database).
+fn handle_desired(url: &str, body: &str) -> Result<(), String> {
+    let desired = match worker::Desired::from_body(body) {
+        Ok(d) => d,
+        Err(why) => {
+            // Not ours to act on (a rule that is too wide): acknowledged.
+            eprintln!("note: message acknowledged without running: {why}");
+            return Ok(());
+        }
+    };
+    let mut store =
+        executor::open_store(&DbTarget::Postgres(url.to_string())).map_err(|e| e.to_string())?;
+    // Events go to the bus of the dataset's stored submission, else DEPOT_EVENT_BUS.
+    let bus = store
+        .read_state(&desired.dataset_id)
+        .ok()
+        .flatten()
+        .and_then(|s| s.submission)
+        .and_then(|text| executor::Submission::parse(&text).ok())
+        .and_then(|sub| sub.dataset.event_bus_name)
+        .unwrap_or_else(super::event_bus);
+    let mut sink = sink_from_arg(&super::events_sink(), Some(&bus))?;
+    let opts = ApplyOptions {
+        max_duration: Some(super::max_duration()),
+        ..ApplyOptions::default()
+    };
+    let id = &desired.dataset_id;
+    match worker::handle(store.as_mut(), sink.as_mut(), &desired, &opts)? {
+        Handled::Ran(Ok(version)) => {
+            eprintln!("dataset {id}: deployed {version}");
+            Ok(())
+        }
+        Handled::Ran(Err(m)) => {
+            eprintln!("dataset {id}: {m} (recorded, with its `failed` event)");
+            Ok(())
+        }
+        Handled::Skipped(why) => {
+            eprintln!("dataset {id}: skipped: {why}");
+            Ok(())
+        }
+        Handled::Busy => Err(format!(
+            "another executor holds dataset {id}; the message comes back after its visibility timeout"
+        )),
     }
-    Err("asynchronous datasets are not handled by this build: the worker's `desired` handler (asynchronous mode) is not wired into the Lambda yet".into())
 }
 
 fn remaining(deadline_ms: u64) -> Duration {
