@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { call, preview } from './core';
 import { toEventPattern } from './pattern';
 import { DepotPackage } from './package';
+import { MigrationRunner } from './runner';
 
 /**
  * Which destructive plan steps a dataset accepts (the dataset config's
@@ -138,6 +139,14 @@ export interface DatasetMigrationProps {
    * @default - the bus named by `dataset.eventBusName`, else the default bus
    */
   readonly eventBus?: events.IEventBus;
+  /**
+   * Migrates the dataset from inside its VPC during `cdk deploy`: a synchronous dataset
+   * gets a custom resource carrying its version hash and migration bundle; an
+   * asynchronous one gets its worker queue (as with `workerQueue: true`) consumed by the
+   * runner's function.
+   * @default - no runner: migrate with the `depot-migrate` CLI
+   */
+  readonly runner?: MigrationRunner;
 }
 
 /**
@@ -147,10 +156,9 @@ export interface DatasetMigrationProps {
  * `dataset.allowDestructive` does not allow (a warning for each rename).
  *
  * Everything a deployment needs is public (`versionHash`, `planAsset`, `planHash`,
- * `datasetJson`, `workerQueue`), so the executor can be wired to it: today
- * `depot-migrate apply --plan` in a pipeline or `depot-migrate worker --queue-url`; a
- * later optional `runner` prop (a `MigrationRunner` that migrates during `cdk deploy`)
- * adds to these props without changing them.
+ * `datasetJson`, `workerQueue`), so the executor can be wired to it:
+ * `depot-migrate apply --plan` in a pipeline, `depot-migrate worker --queue-url`, or the
+ * `runner` prop (a `MigrationRunner` that migrates during `cdk deploy`).
  *
  * @example
  * const dogs = new DatasetMigration(this, 'Dogs', {
@@ -276,7 +284,10 @@ export class DatasetMigration extends Construct {
       }
     }
 
-    if (props.workerQueue) {
+    // An asynchronous dataset with a runner gets its worker queue, as with workerQueue: true.
+    const workerQueue = props.workerQueue || (props.runner !== undefined && this.migrationMode === 'asynchronous');
+    let bus: events.IEventBus | undefined = props.eventBus;
+    if (workerQueue) {
       if (this.migrationMode !== 'asynchronous') {
         throw new Error(`${what}: props.workerQueue is true but props.dataset.migrationMode is ${preview(props.dataset.migrationMode ?? 'synchronous')} (the default is synchronous); only asynchronous datasets emit the desired events the worker queue carries: set migrationMode: 'asynchronous' or remove workerQueue`);
       }
@@ -300,8 +311,9 @@ export class DatasetMigration extends Construct {
       });
       const pattern = call(`${what}: invalid props`, { options: { name: 'props.dataset', value: dataset } }, (core) =>
         core.eventPattern(JSON.stringify({ datasetIds: [this.datasetId], events: ['desired'] })));
+      bus = props.eventBus ?? busFromName(this, dataset.eventBusName as string | undefined);
       const rule = new events.Rule(this, 'WorkerRule', {
-        eventBus: props.eventBus ?? busFromName(this, dataset.eventBusName as string | undefined),
+        eventBus: bus,
         eventPattern: toEventPattern(JSON.parse(pattern)),
         description: `depot-migrate: desired events of dataset ${this.datasetId} to its worker queue`,
       });
@@ -309,8 +321,15 @@ export class DatasetMigration extends Construct {
       this.workerQueue = queue;
       this.workerDeadLetterQueue = dlq;
       this.workerRule = rule;
-    } else if (props.eventBus !== undefined) {
+    } else if (props.eventBus !== undefined && props.runner === undefined) {
       throw new Error(`${what}: props.eventBus is only used by the worker rule; set workerQueue: true or remove eventBus`);
+    }
+    if (props.runner !== undefined) {
+      if (!(props.runner instanceof MigrationRunner)) {
+        throw new Error(`${what}: props.runner must be a MigrationRunner, got ${preview(props.runner)}`);
+      }
+      props.runner._attach(this, props.package.json,
+        bus ?? busFromName(this, dataset.eventBusName as string | undefined));
     }
   }
 }

@@ -2,3 +2,4 @@ export * from './package';
 export * from './events';
 export * from './dataset-migration';
 export * from './alerts';
+export * from './runner';
