@@ -9,6 +9,7 @@
 //! The requests are the CDK Provider framework's: the CloudFormation custom-resource
 //! event (RequestType, ResourceProperties, OldResourceProperties, PhysicalResourceId…)
 //! passed to the user function, whose error message the framework puts into the reason.
+//! `DEPOT_LAMBDA_BOOTSTRAP=path` runs them against another build (the static bootstrap).
 //! What only AWS can show (the framework's own Lambda, IAM, VPC networking, the RDS CA)
 //! is listed in the issue note, not imitated here.
 
@@ -117,7 +118,10 @@ impl Lambda {
         let stderr_path = ctx.dir.join("function.stderr");
         let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
         let spawned_at = unix_now();
-        let function = Command::new(BIN)
+        // DEPOT_LAMBDA_BOOTSTRAP runs these tests against another build of the binary,
+        // e.g. the static one of scripts/build-lambda.sh.
+        let bootstrap = std::env::var("DEPOT_LAMBDA_BOOTSTRAP").unwrap_or_else(|_| BIN.into());
+        let function = Command::new(&bootstrap)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", &addr)
