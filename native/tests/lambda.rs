@@ -95,6 +95,7 @@ struct Lambda {
     addr: String,
     spawned_at: f64,
     stderr_path: PathBuf,
+    bootstrap: String,
 }
 
 impl Lambda {
@@ -148,6 +149,7 @@ impl Lambda {
             addr,
             spawned_at,
             stderr_path,
+            bootstrap,
         }
     }
 
@@ -334,7 +336,8 @@ fn custom_resource_create_update_rollback_delete() {
     assert_eq!(answer["Data"]["result"], "deployed");
     assert_eq!(answer["Data"]["deployedVersion"], p1["versionHash"]);
     eprintln!(
-        "cold start (debug build): {:.0} ms from spawn to the first /next; first Create (SDK config, S3, Secrets Manager, migration, events) {:.0} ms",
+        "cold start of {}: {:.0} ms from spawn to the first /next; first Create (SDK config, S3, Secrets Manager, migration, events) {:.0} ms",
+        lambda.bootstrap,
         lambda.init_seconds() * 1000.0,
         first_invoke.as_secs_f64() * 1000.0
     );
