@@ -77,7 +77,8 @@ build() { # ARCH
     arm64)
       target=aarch64-unknown-linux-musl
       cargo lambda build --quiet --release --locked -p depot-migrate --bin depot-migrate --target "$target" >&2
-      bin="target/$target/release/depot-migrate"
+      # cargo-lambda moves the binary to target/lambda/<bin>/bootstrap.
+      bin="target/lambda/depot-migrate/bootstrap"
       check_file "$bin" "ARM aarch64"
       ;;
     *) log "unknown architecture $arch (x86_64 or arm64)"; exit 2 ;;
