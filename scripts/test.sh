@@ -31,6 +31,12 @@ step "wasm + npm setup (wasm32 target, wasm-bindgen-cli at Cargo.lock's version;
 ./scripts/build-wasm.sh --setup
 ./scripts/setup-npm.sh
 
+step "Lambda bootstrap (scripts/build-lambda.sh: static x86_64 musl, stripped, zipped into npm/lambda/x86_64/bootstrap.zip, file check; cold start against the local runtime API)"
+./scripts/build-lambda.sh --setup x86_64
+./scripts/build-lambda.sh --cold-start x86_64
+step "Lambda tests again, on the static bootstrap that the npm package ships"
+DEPOT_LAMBDA_BOOTSTRAP="$PWD/target/x86_64-unknown-linux-musl/release/depot-migrate" ./scripts/with-services.sh cargo nextest run -p depot-migrate -E 'binary(lambda)'
+
 step "build the CDK library once (scripts/build-npm.sh: wasm + jsii, npm pack, jsii-pacmak python)"
 ./scripts/build-npm.sh
 cargo clippy -p depot-migrate-wasm --target wasm32-unknown-unknown --quiet -- -D warnings
