@@ -9,15 +9,12 @@
 //! migration.
 
 use crate::events::EventSink;
-use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
 use aws_sdk_eventbridge::config::http::HttpResponse;
 use aws_sdk_eventbridge::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_eventbridge::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_eventbridge::Client;
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -71,20 +68,14 @@ impl EventBridgeSink {
         if let Some(c) = &self.client {
             return Ok(c.clone());
         }
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        let loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http)
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(2))
-                    .read_timeout(Duration::from_secs(3))
-                    .operation_attempt_timeout(Duration::from_secs(3))
-                    .operation_timeout(OPERATION_TIMEOUT)
-                    .build(),
-            )
-            .retry_config(RetryConfig::standard().with_max_attempts(3));
+        let loader = crate::aws::loader(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .read_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(3))
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        );
         let config = self
             .rt
             .block_on(async { tokio::time::timeout(HARD_TIMEOUT, loader.load()).await })

@@ -3,6 +3,7 @@
 //! This file is the only place errors become exit codes: 0 ok, 1 migration failed,
 //! 2 bad input or usage, 3 refused, 4 only for `plan --detailed-exitcode`.
 
+mod aws;
 mod eventbridge;
 mod events;
 mod executor;

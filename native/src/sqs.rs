@@ -4,11 +4,8 @@
 //! endpoint comes from `AWS_ENDPOINT_URL` when set.
 
 use crate::eventbridge::{describe, one_line};
-use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
 use aws_sdk_sqs::Client;
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use std::time::Duration;
 
 /// One message: its receipt handle (to delete or release it) and body.
@@ -45,20 +42,14 @@ impl Queue {
         if let Some(c) = &self.client {
             return Ok(c.clone());
         }
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        let loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http)
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(3))
-                    // Long polls wait up to 20 s on the server.
-                    .read_timeout(Duration::from_secs(25))
-                    .operation_timeout(Duration::from_secs(30))
-                    .build(),
-            )
-            .retry_config(RetryConfig::standard().with_max_attempts(3));
+        let loader = crate::aws::loader(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                // Long polls wait up to 20 s on the server.
+                .read_timeout(Duration::from_secs(25))
+                .operation_timeout(Duration::from_secs(30))
+                .build(),
+        );
         let config = self
             .rt
             .block_on(async { tokio::time::timeout(Duration::from_secs(10), loader.load()).await })

@@ -1,13 +1,10 @@
-import * as crypto from 'crypto';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { Annotations, AssetHashType, Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as s3_assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { writeCachedFile } from './cache';
 import { call, preview } from './core';
 import { toEventPattern } from './pattern';
 import { DepotPackage } from './package';
@@ -263,7 +260,7 @@ export class DatasetMigration extends Construct {
     // The plan file, named by its hash; the asset's hash is derived from planHash, so
     // the S3 object (and environmentUri) changes exactly when the plan does.
     this.planAsset = new s3_assets.Asset(this, 'Plan', {
-      path: writePlanFile(this.planHash, this.planJson),
+      path: writeCachedFile('plans', this.planHash, this.planJson + '\n'),
       assetHash: this.planHash,
       assetHashType: AssetHashType.CUSTOM,
     });
@@ -362,24 +359,6 @@ function summarize(plan: PlanJson): string {
     const sign = s.kind.startsWith('create') || s.kind.startsWith('add') ? '+' : s.kind.startsWith('drop') && s.destructive ? '-' : '~';
     return `${sign} ${s.summary} (${s.key})${s.destructive ? ' [destructive]' : ''}`;
   }).join('\n');
-}
-
-/** Writes the plan once per planHash into a cache directory and returns the file. */
-function writePlanFile(planHash: string, planJson: string): string {
-  const dir = path.join(os.tmpdir(), 'depot-migrate-cdk', 'plans');
-  const file = path.join(dir, `${planHash}.json`);
-  const text = planJson + '\n';
-  try {
-    if (fs.readFileSync(file, 'utf8') === text) return file;
-  } catch {
-    // not there yet
-  }
-  fs.mkdirSync(dir, { recursive: true });
-  // Write then rename, so a concurrent synth never reads half a file.
-  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
-  return file;
 }
 
 /** The bus of `eventBusName` (a name or an ARN), or undefined for the default bus. */

@@ -12,6 +12,7 @@ import * as s3_assets from 'aws-cdk-lib/aws-s3-assets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { writeCachedFile } from './cache';
 import { preview } from './core';
 import type { DatasetMigration } from './dataset-migration';
 
@@ -220,7 +221,7 @@ export class MigrationRunner extends Construct {
     });
     const hash = crypto.createHash('sha256').update(bundle).digest('hex');
     const asset = new s3_assets.Asset(m, 'Bundle', {
-      path: writeBundle(hash, bundle),
+      path: writeCachedFile('bundles', hash, bundle),
       assetHash: hash,
       assetHashType: AssetHashType.CUSTOM,
     });
@@ -262,18 +263,3 @@ function bundledCode(what: string, arch: lambda.Architecture): lambda.Code {
   return lambda.Code.fromAsset(zip);
 }
 
-/** Writes a bundle once per hash into a cache directory and returns the file. */
-function writeBundle(hash: string, text: string): string {
-  const dir = path.join(os.tmpdir(), 'depot-migrate-cdk', 'bundles');
-  const file = path.join(dir, `${hash}.json`);
-  try {
-    if (fs.readFileSync(file, 'utf8') === text) return file;
-  } catch {
-    // not there yet
-  }
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
-  return file;
-}

@@ -3,10 +3,8 @@
 //! from Secrets Manager, and SQS visibility. `AWS_ENDPOINT_URL` (a local moto_server in
 //! the tests) is honoured by the SDK.
 
-use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_config::SdkConfig;
 use serde::Deserialize;
 use std::time::Duration;
 use tokio::sync::OnceCell;
@@ -17,20 +15,14 @@ static CONFIG: OnceCell<SdkConfig> = OnceCell::const_new();
 pub async fn config() -> &'static SdkConfig {
     CONFIG
         .get_or_init(|| async {
-            let http = aws_smithy_http_client::Builder::new()
-                .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-                .build_https();
-            aws_config::defaults(BehaviorVersion::latest())
-                .http_client(http)
-                .timeout_config(
-                    TimeoutConfig::builder()
-                        .connect_timeout(Duration::from_secs(3))
-                        .operation_timeout(Duration::from_secs(20))
-                        .build(),
-                )
-                .retry_config(RetryConfig::standard().with_max_attempts(3))
-                .load()
-                .await
+            crate::aws::loader(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_timeout(Duration::from_secs(20))
+                    .build(),
+            )
+            .load()
+            .await
         })
         .await
 }
