@@ -1,7 +1,8 @@
-import { Annotations, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Token, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { call, preview } from './core';
 import { DatasetMigration } from './dataset-migration';
@@ -13,8 +14,9 @@ export interface MigrationLifecycleAlertsProps {
   /** The SNS topic that receives one message per matching lifecycle event. */
   readonly topic: sns.ITopic;
   /**
-   * The bus the datasets publish their lifecycle events to (their `eventBusName`).
-   * @default - the account's default bus
+   * The bus to listen on, for every dataset of this construct.
+   * @default - each dataset's own bus (its `eventBusName`, one rule per bus); the
+   * account's default bus for `datasetIds` and `aliases`
    */
   readonly eventBus?: events.IEventBus;
   /**
@@ -53,13 +55,23 @@ export interface MigrationLifecycleAlertsProps {
    * @default true
    */
   readonly enabled?: boolean;
+  /**
+   * Where alerts go that EventBridge cannot deliver to the topic after its retries (the
+   * topic deleted, or KMS-encrypted without a key grant for EventBridge). The queue gets
+   * a policy that lets the rules send to it.
+   * @default - a new SQS queue (SQS-managed encryption, TLS only, 14 days)
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
 }
 
 /**
- * An EventBridge rule that sends depot-migrate lifecycle events to an SNS topic, with the
- * seed's multi-line alert message (reading the real field `$.detail.datasetVersionHash`).
- * The pattern and the message come from the depot-migrate core, the same function that
- * `depot-migrate alert-rule` uses. The topic gets a policy that lets EventBridge publish.
+ * EventBridge rules that send depot-migrate lifecycle events to an SNS topic, with the
+ * multi-line alert message of the Depot migrations observability page (reading the real
+ * field `$.detail.datasetVersionHash`). There is one rule on each bus the datasets publish
+ * to (their `eventBusName`), or one on `eventBus`. The pattern and the message come from
+ * the depot-migrate core, the same function that `depot-migrate alert-rule` uses. The
+ * topic gets a policy that lets EventBridge publish; alerts it cannot deliver after its
+ * retries go to a dead-letter queue.
  *
  * @example
  * new MigrationLifecycleAlerts(this, 'Alerts', {
@@ -69,10 +81,16 @@ export interface MigrationLifecycleAlertsProps {
  * });
  */
 export class MigrationLifecycleAlerts extends Construct {
-  /** The EventBridge rule. */
+  /** The first EventBridge rule (the only one when all datasets share a bus). */
   public readonly rule: events.Rule;
-  /** The rule's event pattern, as the core made it (CloudFormation JSON spelling). */
+  /** One rule per bus the datasets publish to, in the order the datasets were given. */
+  public readonly rules: events.Rule[];
+  /** The first rule's event pattern, as the core made it (CloudFormation JSON spelling). */
   public readonly eventPattern: { [key: string]: any };
+  /** The event pattern of each rule, in the order of `rules`. */
+  public readonly eventPatterns: { [key: string]: any }[];
+  /** Where undeliverable alerts go (`props.deadLetterQueue` or the queue created here). */
+  public readonly deadLetterQueue: sqs.IQueue;
 
   /**
    * @param scope the parent construct
@@ -108,35 +126,96 @@ export class MigrationLifecycleAlerts extends Construct {
       throw new Error(`${what}: props.enabled must be true or false, got ${preview(props.enabled)}`);
     }
 
-    const ids = [...(datasets ?? []).map((d) => d.datasetId), ...(datasetIds ?? [])];
-    const options = {
-      datasetIds: ids.length > 0 ? [...new Set(ids)] : undefined,
-      aliases,
-      events: lifecycleEvents,
-    };
     const invalid = `${what}: invalid props`;
-    const sources = { options: { name: 'props', value: options } };
-    this.eventPattern = JSON.parse(call(invalid, sources, (core) => core.eventPattern(JSON.stringify(options))));
-    const transformer = JSON.parse(call(invalid, sources, (core) => core.alertInputTransformer()));
+    const transformer = JSON.parse(call(invalid, { options: { name: 'props', value: {} } }, (core) => core.alertInputTransformer()));
 
-    this.rule = new events.Rule(this, 'Rule', {
-      eventBus: props.eventBus,
-      eventPattern: toEventPattern(this.eventPattern),
-      ruleName: props.ruleName,
-      description: props.description ?? 'Alerts on depot-migrate lifecycle events',
-      enabled: props.enabled,
-    });
-    this.rule.addTarget(new targets.SnsTopic(props.topic, { message: new CoreInputTransformer(transformer) }));
+    if (props.deadLetterQueue !== undefined
+      && (props.deadLetterQueue === null || typeof (props.deadLetterQueue as sqs.IQueue).queueArn !== 'string')) {
+      throw new Error(`${what}: props.deadLetterQueue must be an SQS queue (sqs.IQueue) or absent, got ${preview(props.deadLetterQueue)}`);
+    }
+    if (props.deadLetterQueue !== undefined) {
+      this.deadLetterQueue = props.deadLetterQueue;
+    } else {
+      const dlq = new sqs.Queue(this, 'DeadLetterQueue', {
+        retentionPeriod: Duration.days(14),
+        enforceSSL: true,
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+      });
+      const reason = 'This is the dead-letter queue of the alert rules\' target: alerts EventBridge could not deliver to the topic are kept here for inspection and redrive; a dead-letter queue of its own would only move them further away.';
+      Validations.of(dlq.node.defaultChild ?? dlq).acknowledge(
+        { id: 'AwsSolutions-SQS3', reason },
+        { id: 'Serverless-SQSRedrivePolicy', reason },
+      );
+      this.deadLetterQueue = dlq;
+    }
 
-    // A dataset whose events go to another bus would never match: say so at synth.
-    const ruleBus = props.eventBus === undefined ? 'default'
-      : Token.isUnresolved(props.eventBus.eventBusName) ? undefined : props.eventBus.eventBusName;
+    // One rule per bus: a dataset's events go to its own bus (its eventBusName), and a
+    // rule only sees the events of the bus it is on.
+    const groups = new Map<string, { bus: events.IEventBus | undefined; ids: string[] }>();
+    const group = (key: string, bus: () => events.IEventBus | undefined) => {
+      let g = groups.get(key);
+      if (!g) {
+        g = { bus: bus(), ids: [] };
+        groups.set(key, g);
+      }
+      return g;
+    };
+    const explicitKey = props.eventBus === undefined ? 'default'
+      : Token.isUnresolved(props.eventBus.eventBusName) ? '(props.eventBus)' : props.eventBus.eventBusName;
     for (const d of datasets ?? []) {
-      const bus = d.eventBusName === undefined ? 'default' : d.eventBusName.replace(/^arn:.*:event-bus\//, '');
-      if (ruleBus !== undefined && bus !== ruleBus) {
-        Annotations.of(this).addWarning(
-          `dataset ${d.datasetId} publishes its lifecycle events to bus ${JSON.stringify(bus)} but this rule is on bus ${JSON.stringify(ruleBus)}: ` +
-          'its events will not match; pass props.eventBus for that bus (one MigrationLifecycleAlerts per bus)');
+      if (props.eventBus !== undefined) {
+        group(explicitKey, () => props.eventBus).ids.push(d.datasetId);
+        continue;
+      }
+      const name = d.eventBusName;
+      const key = name === undefined ? 'default' : name.replace(/^arn:.*:event-bus\//, '');
+      group(key, () => key === 'default' ? undefined
+        : name!.startsWith('arn:') ? events.EventBus.fromEventBusArn(this, `Bus-${key}`, name!)
+          : events.EventBus.fromEventBusName(this, `Bus-${key}`, key)).ids.push(d.datasetId);
+    }
+    if ((datasetIds ?? []).length > 0 || groups.size === 0) {
+      group(explicitKey, () => props.eventBus).ids.push(...(datasetIds ?? []));
+    }
+
+    const message = new CoreInputTransformer(transformer);
+    const target = new targets.SnsTopic(props.topic, {
+      message,
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: 185,
+      maxEventAge: Duration.hours(24),
+    });
+    const rules: events.Rule[] = [];
+    const patterns: { [key: string]: any }[] = [];
+    for (const [key, g] of groups) {
+      const ids = [...new Set(g.ids)];
+      const options = { datasetIds: ids.length > 0 ? ids : undefined, aliases, events: lifecycleEvents };
+      const pattern = JSON.parse(call(invalid, { options: { name: 'props', value: options } },
+        (core) => core.eventPattern(JSON.stringify(options))));
+      const rule = new events.Rule(this, groups.size === 1 || key === 'default' ? 'Rule' : `Rule-${key}`, {
+        eventBus: g.bus,
+        eventPattern: toEventPattern(pattern),
+        ruleName: props.ruleName,
+        description: props.description ?? 'Alerts on depot-migrate lifecycle events',
+        enabled: props.enabled,
+      });
+      rule.addTarget(target);
+      rules.push(rule);
+      patterns.push(pattern);
+    }
+    this.rules = rules;
+    this.rule = rules[0];
+    this.eventPattern = patterns[0];
+    this.eventPatterns = patterns;
+
+    // With props.eventBus set, a dataset whose events go to another bus would never match: say so at synth.
+    if (props.eventBus !== undefined && explicitKey !== '(props.eventBus)') {
+      for (const d of datasets ?? []) {
+        const bus = d.eventBusName === undefined ? 'default' : d.eventBusName.replace(/^arn:.*:event-bus\//, '');
+        if (bus !== explicitKey) {
+          Annotations.of(this).addWarningV2('depot-migrate-cdk:alerts-bus',
+            `dataset ${d.datasetId} publishes its lifecycle events to bus ${JSON.stringify(bus)} but props.eventBus is ${JSON.stringify(explicitKey)}: ` +
+            'its events will not match; remove props.eventBus to get one rule on each dataset\'s bus');
+        }
       }
     }
   }

@@ -1,4 +1,4 @@
-import { Annotations, AssetHashType, Duration } from 'aws-cdk-lib';
+import { Annotations, AssetHashType, Duration, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as s3_assets from 'aws-cdk-lib/aws-s3-assets';
@@ -167,6 +167,13 @@ export interface DatasetMigrationProps {
  * new CfnOutput(this, 'DogsVersion', { value: dogs.versionHash });
  */
 export class DatasetMigration extends Construct {
+  /**
+   * The id of the synth warning on each rename step. Once a rename is checked,
+   * `Annotations.of(dataset).acknowledgeWarning(DatasetMigration.RENAME_WARNING_ID, 'checked')`
+   * acknowledges it.
+   */
+  public static readonly RENAME_WARNING_ID = 'depot-migrate-cdk:rename';
+
   /** The version hash: lowercase hex SHA-256, the same as `depot-migrate hash` for the same files. */
   public readonly versionHash: string;
   /** The version the plan starts from (the baseline's hash), or undefined for a fresh create. */
@@ -276,7 +283,7 @@ export class DatasetMigration extends Construct {
     }
     for (const step of plan.steps) {
       if (step.kind.startsWith('rename')) {
-        Annotations.of(this).addWarning(
+        Annotations.of(this).addWarningV2(DatasetMigration.RENAME_WARNING_ID,
           `${step.summary} (${step.key}): from the renamedFrom hint in the package; check it is a rename and not a new ${step.kind === 'renameTable' ? 'table' : 'column'}, or the old data moves under the new name`);
       }
     }
@@ -299,12 +306,24 @@ export class DatasetMigration extends Construct {
         }
       }
       const retentionPeriod = opts.retentionPeriod ?? Duration.days(14);
-      const dlq = new sqs.Queue(this, 'WorkerDeadLetterQueue', { retentionPeriod, enforceSSL: true });
+      // Both queues: SQS-managed encryption at rest (stated, not left to the account's
+      // default), TLS only (a policy denies aws:SecureTransport false).
+      const dlq = new sqs.Queue(this, 'WorkerDeadLetterQueue', {
+        retentionPeriod,
+        enforceSSL: true,
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+      });
+      const dlqReason = 'This is the dead-letter queue of the worker queue and of the worker rule\'s target: the end of the line for desired events that could not be delivered or kept failing, kept for inspection and redrive; a dead-letter queue of its own would only move them further away.';
+      Validations.of(dlq.node.defaultChild ?? dlq).acknowledge(
+        { id: 'AwsSolutions-SQS3', reason: dlqReason },
+        { id: 'Serverless-SQSRedrivePolicy', reason: dlqReason },
+      );
       const queue = new sqs.Queue(this, 'WorkerQueue', {
         visibilityTimeout: opts.visibilityTimeout ?? Duration.minutes(15),
         retentionPeriod,
         deadLetterQueue: { queue: dlq, maxReceiveCount },
         enforceSSL: true,
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
       });
       const pattern = call(`${what}: invalid props`, { options: { name: 'props.dataset', value: dataset } }, (core) =>
         core.eventPattern(JSON.stringify({ datasetIds: [this.datasetId], events: ['desired'] })));
@@ -314,7 +333,14 @@ export class DatasetMigration extends Construct {
         eventPattern: toEventPattern(JSON.parse(pattern)),
         description: `depot-migrate: desired events of dataset ${this.datasetId} to its worker queue`,
       });
-      rule.addTarget(new targets.SqsQueue(queue));
+      // A desired event EventBridge cannot deliver (queue deleted, policy changed) goes
+      // to the same dead-letter queue as a message the worker keeps failing on, after
+      // EventBridge's retries.
+      rule.addTarget(new targets.SqsQueue(queue, {
+        deadLetterQueue: dlq,
+        retryAttempts: 185,
+        maxEventAge: Duration.hours(24),
+      }));
       this.workerQueue = queue;
       this.workerDeadLetterQueue = dlq;
       this.workerRule = rule;

@@ -44,13 +44,25 @@ function build(stack) {
     },
     runner,
   });
+  const cats = new DatasetMigration(stack, 'Cats', {
+    package: DepotPackage.fromFile(path.join(EXAMPLES, 'cdk-app', 'depot', 'cats.package.json')),
+    dataset: {
+      environmentId: 'e2e404529091ed2',
+      datasetId: 'c47500000001',
+      datasetAlias: 'WsDevCatSrc',
+      engine: 'aurora-postgresql',
+      schema: 'cats',
+      migrationMode: 'asynchronous',
+    },
+    runner,
+  });
   const topic = new sns.Topic(stack, 'Alerts');
-  new MigrationLifecycleAlerts(stack, 'MigrationAlerts', {
+  const alerts = new MigrationLifecycleAlerts(stack, 'MigrationAlerts', {
     topic,
-    datasets: [dogs],
+    datasets: [dogs, cats],
     events: [LifecycleEvent.FAILED],
   });
-  return { runner, dogs };
+  return { runner, dogs, cats, alerts, topic };
 }
 
 module.exports = { build };
