@@ -5,6 +5,7 @@ const path = require('node:path');
 const cdk = require('aws-cdk-lib');
 const events = require('aws-cdk-lib/aws-events');
 const sns = require('aws-cdk-lib/aws-sns');
+const sqs = require('aws-cdk-lib/aws-sqs');
 const { Template, Match, Annotations } = require('aws-cdk-lib/assertions');
 const { MigrationLifecycleAlerts, DatasetMigration, DepotPackage, LifecycleEvent } = require('../lib');
 const { EXAMPLES, newStack, datasetFrom, cli } = require('./support');
@@ -120,16 +121,72 @@ test('the alert message renders with the event fields (core template, seed wordi
   assert.equal(text, `Migration lifecycle event for dataset 9afc0c483ed3 (WsDevDogSrc)\nlifecycle event: deployed -> version hash ${'ab'.repeat(32)}\nin environment e2e404529091ed2`);
 });
 
-test('a dataset on another bus than the rule is a synth warning', () => {
+test('the rule listens on the datasets\' bus, one rule per bus; datasetIds and aliases on the default bus', () => {
+  const { stack } = newStack();
+  const topic = new sns.Topic(stack, 'Topic');
+  const pkg = DepotPackage.fromFile(ex('dogs.v1.package.json'));
+  const orders = new DatasetMigration(stack, 'Orders', { package: pkg, dataset: datasetFrom('dogs.dataset.json', { datasetId: '0rders000001', eventBusName: 'orders-bus' }) });
+  const more = new DatasetMigration(stack, 'More', { package: pkg, dataset: datasetFrom('dogs.dataset.json', { datasetId: '0rders000002', eventBusName: 'arn:aws:events:eu-west-1:058264526050:event-bus/orders-bus' }) });
+  const onDefault = new DatasetMigration(stack, 'OnDefault', { package: pkg, dataset: datasetFrom('dogs.dataset.json', { eventBusName: 'default' }) });
+  const single = new MigrationLifecycleAlerts(stack, 'Single', { topic, datasets: [orders] });
+  const multi = new MigrationLifecycleAlerts(stack, 'Multi', { topic, datasets: [orders, onDefault, more], datasetIds: ['e1sewhere001'] });
+  const t = Template.fromStack(stack);
+  const rules = t.findResources('AWS::Events::Rule');
+  const ruleOf = (r) => rules[stack.getLogicalId(r.node.defaultChild)].Properties;
+
+  // A dataset on orders-bus alone: its one rule is on orders-bus, not on the default bus.
+  assert.equal(single.rules.length, 1);
+  assert.equal(ruleOf(single.rule).EventBusName, 'orders-bus');
+  assert.deepEqual(ruleOf(single.rule).EventPattern.detail.datasetId, ['0rders000001']);
+
+  // Two buses: one rule each, each matching only its own datasets (name and ARN of a bus are one bus).
+  assert.equal(multi.rules.length, 2);
+  const ordersRule = multi.rules.find((r) => ruleOf(r).EventBusName !== undefined);
+  const defaultRule = multi.rules.find((r) => ruleOf(r).EventBusName === undefined);
+  assert.ok(ordersRule && defaultRule, JSON.stringify(multi.rules.map(ruleOf)));
+  assert.match(JSON.stringify(ruleOf(ordersRule).EventBusName), /orders-bus/);
+  assert.deepEqual(ruleOf(ordersRule).EventPattern.detail.datasetId, ['0rders000001', '0rders000002']);
+  assert.deepEqual(ruleOf(defaultRule).EventPattern.detail.datasetId, [onDefault.datasetId, 'e1sewhere001']);
+  // Both rules to the one topic, with the one dead-letter queue.
+  for (const r of multi.rules) {
+    assert.deepEqual(ruleOf(r).Targets[0].Arn, { Ref: stack.getLogicalId(topic.node.defaultChild) });
+    assert.deepEqual(ruleOf(r).Targets[0].DeadLetterConfig.Arn, { 'Fn::GetAtt': [stack.getLogicalId(multi.deadLetterQueue.node.defaultChild), 'Arn'] });
+  }
+  assert.deepEqual(multi.eventPatterns.map((p) => p.detail.datasetId), multi.rules.map((r) => ruleOf(r).EventPattern.detail.datasetId));
+  assert.equal(Annotations.fromStack(stack).findWarning('/Test/Multi', Match.anyValue()).length, 0);
+});
+
+test('props.eventBus puts every dataset on that bus; a dataset publishing elsewhere is a synth warning with an id', () => {
   const { stack } = newStack();
   const topic = new sns.Topic(stack, 'Topic');
   const pkg = DepotPackage.fromFile(ex('dogs.v1.package.json'));
   const onBus = new DatasetMigration(stack, 'OnBus', { package: pkg, dataset: datasetFrom('dogs.dataset.json', { eventBusName: 'depot-events' }) });
-  const onDefault = new DatasetMigration(stack, 'OnDefault', { package: pkg, dataset: datasetFrom('dogs.dataset.json', { eventBusName: 'default' }) });
-  new MigrationLifecycleAlerts(stack, 'DefaultBus', { topic, datasets: [onBus, onDefault] });
-  const warnings = Annotations.fromStack(stack).findWarning('/Test/DefaultBus', Match.anyValue());
+  const onDefault = new DatasetMigration(stack, 'OnDefault', { package: pkg, dataset: datasetFrom('dogs.dataset.json', { datasetId: 'd0000000000f', eventBusName: 'default' }) });
+  const bus = events.EventBus.fromEventBusName(stack, 'Bus', 'depot-events');
+  const a = new MigrationLifecycleAlerts(stack, 'Forced', { topic, datasets: [onBus, onDefault], eventBus: bus });
+  assert.equal(a.rules.length, 1);
+  Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', { EventBusName: 'depot-events', EventPattern: Match.objectLike({ detail: Match.objectLike({ datasetId: [onBus.datasetId, 'd0000000000f'] }) }) });
+  const warnings = Annotations.fromStack(stack).findWarning('/Test/Forced', Match.anyValue());
   assert.equal(warnings.length, 1);
-  assert.match(warnings[0].entry.data, /dataset 9afc0c483ed3 publishes its lifecycle events to bus "depot-events" but this rule is on bus "default"/);
-  new MigrationLifecycleAlerts(stack, 'NamedBus', { topic, datasets: [onBus], eventBus: events.EventBus.fromEventBusName(stack, 'Bus', 'depot-events') });
+  assert.match(warnings[0].entry.data, /dataset d0000000000f publishes its lifecycle events to bus "default" but props\.eventBus is "depot-events".*\[ack: depot-migrate-cdk:alerts-bus\]/);
+  new MigrationLifecycleAlerts(stack, 'NamedBus', { topic, datasets: [onBus], eventBus: bus });
   assert.equal(Annotations.fromStack(stack).findWarning('/Test/NamedBus', Match.anyValue()).length, 0);
+});
+
+test('undeliverable alerts: a dead-letter queue by default, or the one given; retries stated', () => {
+  const { stack } = newStack();
+  const topic = new sns.Topic(stack, 'Topic');
+  const mine = new sqs.Queue(stack, 'MyDlq');
+  const given = new MigrationLifecycleAlerts(stack, 'Given', { topic, deadLetterQueue: mine });
+  assert.equal(given.deadLetterQueue, mine);
+  const created = new MigrationLifecycleAlerts(stack, 'Created', { topic });
+  const t = Template.fromStack(stack);
+  t.resourceCountIs('AWS::SQS::Queue', 2);
+  const rules = t.findResources('AWS::Events::Rule');
+  const target = (a) => rules[stack.getLogicalId(a.rule.node.defaultChild)].Properties.Targets[0];
+  assert.deepEqual(target(given).DeadLetterConfig, { Arn: { 'Fn::GetAtt': [stack.getLogicalId(mine.node.defaultChild), 'Arn'] } });
+  assert.deepEqual(target(created).DeadLetterConfig, { Arn: { 'Fn::GetAtt': [stack.getLogicalId(created.deadLetterQueue.node.defaultChild), 'Arn'] } });
+  assert.deepEqual(target(created).RetryPolicy, { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 });
+  t.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+  assert.throws(() => new MigrationLifecycleAlerts(stack, 'Bad', { topic, deadLetterQueue: 'arn:aws:sqs:x' }), /props\.deadLetterQueue must be an SQS queue/);
 });
