@@ -15,9 +15,11 @@
 #                                                    runtime API (tests/lambda-runtime/)
 #
 # CI builds x86_64 only (about 2.5 min cold on 2 cores); the release / pack job builds
-# both.
+# both. Binaries are taken from cargo's target directory: CARGO_TARGET_DIR when set,
+# else target/. `npm pack` refuses a tarball without the zips (npm/scripts/check-bootstraps.js).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 
 log() { printf '[build-lambda] %s\n' "$*" >&2; }
 CARGO_LAMBDA_VERSION=1.9.2
@@ -71,14 +73,14 @@ build() { # ARCH
     x86_64)
       target=x86_64-unknown-linux-musl
       cargo build --quiet --release --locked -p depot-migrate --bin depot-migrate --target "$target"
-      bin="target/$target/release/depot-migrate"
+      bin="$TARGET_DIR/$target/release/depot-migrate"
       check_file "$bin" "x86-64"
       ;;
     arm64)
       target=aarch64-unknown-linux-musl
       cargo lambda build --quiet --release --locked -p depot-migrate --bin depot-migrate --target "$target" >&2
-      # cargo-lambda moves the binary to target/lambda/<bin>/bootstrap.
-      bin="target/lambda/depot-migrate/bootstrap"
+      # cargo-lambda moves the binary to <target dir>/lambda/<bin>/bootstrap.
+      bin="$TARGET_DIR/lambda/depot-migrate/bootstrap"
       check_file "$bin" "ARM aarch64"
       ;;
     *) log "unknown architecture $arch (x86_64 or arm64)"; exit 2 ;;
@@ -103,5 +105,5 @@ done
 ((${#archs[@]})) || archs=(x86_64 arm64)
 for a in "${archs[@]}"; do build "$a"; done
 if ((cold_start)); then
-  python3 tests/lambda-runtime/cold_start.py target/x86_64-unknown-linux-musl/release/depot-migrate
+  python3 tests/lambda-runtime/cold_start.py "$TARGET_DIR/x86_64-unknown-linux-musl/release/depot-migrate"
 fi

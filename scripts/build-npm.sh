@@ -19,6 +19,11 @@ OUT="$(cd "$OUT" && pwd)"
 log "npm run build (wasm + jsii)"
 (cd npm && npm run --silent build)
 
+# `npm pack` (and jsii-pacmak, which packs too) refuses to run without the Lambda
+# bootstraps (npm/scripts/check-bootstraps.js). CI builds x86_64 only; a release sets
+# DEPOT_MIGRATE_PACK_ARCHS="x86_64 arm64" after scripts/build-lambda.sh all.
+export DEPOT_MIGRATE_PACK_ARCHS="${DEPOT_MIGRATE_PACK_ARCHS:-x86_64}"
+
 log "npm pack -> $OUT"
 rm -f "$OUT"/depot-migrate-cdk-*.tgz
 tarball="$(cd npm && npm pack --silent --pack-destination "$OUT" | tail -1)"
