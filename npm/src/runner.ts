@@ -100,9 +100,10 @@ export interface MigrationRunnerProps {
   /**
    * The most concurrent function instances each asynchronous dataset's worker queue may
    * start (`maxConcurrency` of its event source mapping; 2 to 1000). One dataset never
-   * migrates twice at once whatever this is (the executor takes the dataset's lock and
-   * skips a `desired` event whose version is already deployed or running), so a burst of
-   * `desired` events for one dataset needs no more than the minimum, 2. Different
+   * migrates twice at once whatever this is (every run takes the dataset's lock; a second
+   * instance finds it held and leaves its message on the queue, and the worker skips a
+   * `desired` event that is no longer current), so a burst of `desired` events for one
+   * dataset needs no more than the minimum, 2. Different
    * datasets migrate in parallel, each up to this cap: with N asynchronous datasets at
    * most N × this many instances run from queues; `reservedConcurrentExecutions` caps
    * the total.
