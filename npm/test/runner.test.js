@@ -12,6 +12,7 @@ const cdk = require('aws-cdk-lib');
 const ec2 = require('aws-cdk-lib/aws-ec2');
 const events = require('aws-cdk-lib/aws-events');
 const lambda = require('aws-cdk-lib/aws-lambda');
+const logs = require('aws-cdk-lib/aws-logs');
 const secretsmanager = require('aws-cdk-lib/aws-secretsmanager');
 const { Template, Match } = require('aws-cdk-lib/assertions');
 const { DatasetMigration, DepotPackage, MigrationRunner } = require('../lib');
@@ -175,6 +176,34 @@ test('caBundleFile ships the CA certificates as a layer named by PGSSLROOTCERT',
   });
 });
 
+test('options: per-queue cap, reserved concurrency, log retention, tracing', () => {
+  const { stack } = newStack();
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1 });
+  const runner = new MigrationRunner(stack, 'Runner', {
+    vpc, secret: new secretsmanager.Secret(stack, 'S'),
+    maxConcurrencyPerQueue: 5, reservedConcurrentExecutions: 10,
+    logRetention: logs.RetentionDays.ONE_WEEK, logRemovalPolicy: cdk.RemovalPolicy.DESTROY,
+    tracing: lambda.Tracing.ACTIVE,
+  });
+  new DatasetMigration(stack, 'Cats', {
+    package: DepotPackage.fromFile(ex('dogs.v1.package.json')),
+    dataset: datasetFrom('dogs.postgres.dataset.json', { migrationMode: 'asynchronous' }),
+    runner,
+  });
+  const t = Template.fromStack(stack);
+  t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 5 } });
+  t.hasResourceProperties('AWS::Lambda::Function', { Handler: 'bootstrap', ReservedConcurrentExecutions: 10, TracingConfig: { Mode: 'Active' } });
+  const groups = Object.values(t.findResources('AWS::Logs::LogGroup'));
+  assert.equal(groups.length, 2);
+  for (const g of groups) {
+    assert.equal(g.Properties.RetentionInDays, 7);
+    assert.equal(g.DeletionPolicy, 'Delete');
+  }
+  // With tracing active there is nothing to acknowledge for Serverless-LambdaTracing on the function.
+  const acks = runner.function.node.defaultChild.node.metadata.filter((m) => m.type === cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY);
+  assert.ok(acks.length > 0 && acks.every((m) => !Object.keys(m.data).some((k) => k.includes('LambdaTracing'))), JSON.stringify(acks));
+});
+
 test('the watchdog runs on a schedule', () => {
   const { stack } = setup();
   const t = Template.fromStack(stack);
@@ -209,6 +238,9 @@ test('architecture arm64 uses the arm64 bootstrap; bad props are refused with th
   assert.throws(() => new MigrationRunner(stack, 'M', { vpc, secret, memorySize: 64 }), /props\.memorySize .* got 64/);
   assert.throws(() => new MigrationRunner(stack, 'L', { vpc, secret, sslMode: 'verify-full' }), /sslMode .*verify-full/);
   assert.throws(() => new MigrationRunner(stack, 'V', { secret }), /props\.vpc is required/);
+  assert.throws(() => new MigrationRunner(stack, 'Q', { vpc, secret, maxConcurrencyPerQueue: 1 }), /maxConcurrencyPerQueue must be an integer from 2 to 1000.* got 1/);
+  assert.throws(() => new MigrationRunner(stack, 'R', { vpc, secret, reservedConcurrentExecutions: 0 }), /reservedConcurrentExecutions must be a positive integer/);
+  assert.throws(() => new MigrationRunner(stack, 'G', { vpc, secret, logRetention: 4 }), /logRetention must be a logs\.RetentionDays value, got 4/);
   assert.throws(() => new MigrationRunner(stack, 'C', { vpc, secret, caBundleFile: ex('dogs.v1.package.json') }),
     /caBundleFile must be a PEM file/);
   assert.throws(() => new DatasetMigration(stack, 'X', {
