@@ -122,7 +122,10 @@ export interface DatasetMigrationProps {
    * For an asynchronous dataset: create an EventBridge rule on this dataset's `desired`
    * events (on the dataset's bus, or `eventBus`) that sends them to an SQS queue with a
    * dead-letter queue, for `depot-migrate worker --queue-url` (see `workerQueue` and
-   * `workerQueueUrl`). Throws on a synchronous dataset, which emits no `desired` event.
+   * `workerQueueUrl`). The dead-letter queue receives both the messages a worker failed on
+   * `maxReceiveCount` times and the events EventBridge could not deliver to the queue
+   * (after 185 retries over 24 hours). Both queues use SQS-managed encryption and refuse
+   * requests without TLS. Throws on a synchronous dataset, which emits no `desired` event.
    * @default false
    */
   readonly workerQueue?: boolean;
