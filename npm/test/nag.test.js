@@ -13,10 +13,11 @@ const path = require('node:path');
 const cdk = require('aws-cdk-lib');
 const { Template, Match, Annotations } = require('aws-cdk-lib/assertions');
 const { AwsSolutionsChecks, ServerlessChecks } = require('cdk-nag');
-const { DatasetMigration } = require('../lib');
+const sns = require('aws-cdk-lib/aws-sns');
+const { DatasetMigration, DepotPackage, LifecycleEvent, MigrationLifecycleAlerts } = require('../lib');
 const sqs = require('aws-cdk-lib/aws-sqs');
 const { build } = require('./readme-example');
-const { newStack } = require('./support');
+const { EXAMPLES, newStack, datasetFrom } = require('./support');
 
 const STACK = 'Readme';
 // The constructs of depot-migrate-cdk in the README stack (everything else is the user's).
@@ -201,6 +202,24 @@ test('the Provider runs in the VPC with the runner\'s subnets and security group
     assert.equal(groups[name].Properties.RetentionInDays, 90);
     assert.equal(groups[name].DeletionPolicy, 'Retain');
   }
+});
+
+test('the README\'s first example (worker queue for the CLI, alerts on the dataset\'s bus): no finding on our resources', () => {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'dm-nag-'));
+  const app = new cdk.App({ outdir, builtinCloudFormationValidation: false });
+  const stack = new cdk.Stack(app, 'First');
+  const dogs = new DatasetMigration(stack, 'Dogs', {
+    package: DepotPackage.fromFile(path.join(EXAMPLES, 'dogs.v1.package.json')),
+    dataset: datasetFrom('dogs.dataset.json', { migrationMode: 'asynchronous', eventBusName: 'orders-bus' }),
+    workerQueue: true,
+  });
+  new MigrationLifecycleAlerts(stack, 'Alerts', { topic: new sns.Topic(stack, 'AlertTopic'), datasets: [dogs], events: [LifecycleEvent.FAILED] });
+  cdk.Validations.of(app).addPlugins(new AwsSolutionsChecks(), new ServerlessChecks());
+  assert.throws(() => app.synth(), /Validation failed/);
+  const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
+  const findings = report.pluginReports.flatMap((r) => r.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} ${c.constructPath}`)));
+  // Only the user's topic (no SSL-only policy) is reported.
+  assert.deepEqual(findings, ['AwsSolutions-SNS3 First/AlertTopic/Resource']);
 });
 
 test('the Serverless pack runs as a plugin too: an unprotected queue of the user\'s is reported', () => {
