@@ -67,11 +67,23 @@ pub enum Code {
     Io,
     /// A name reserved for depot-migrate's own objects.
     ReservedName,
+    /// A column of type `enum` that names no enum of the package, or an enum definition that cannot be right (no values, a value twice).
+    UnknownEnumType,
+    /// An identity column that cannot be: not an integer type, nullable, with a default, a zero increment, or more than one per table.
+    InvalidIdentity,
+    /// A foreign key whose columns or target do not exist, do not match a primary key or unique constraint, or differ in count or type.
+    InvalidForeignKey,
+    /// A check expression that does not parse, is not a single boolean expression, or uses something outside the allow-list.
+    InvalidCheck,
+    /// A constraint or enum name already used in the schema.
+    DuplicateConstraint,
+    /// A member the dataset's engine cannot store or the planner cannot yet migrate on it; the message says why.
+    UnsupportedOnEngine,
 }
 
 impl Code {
     /// Every code, in code order.
-    pub const ALL: [Code; 29] = [
+    pub const ALL: [Code; 35] = [
         Code::FileTooLarge,
         Code::NotUtf8,
         Code::MalformedJson,
@@ -101,6 +113,12 @@ impl Code {
         Code::ReservedName,
         Code::InvalidDatasetField,
         Code::InvalidStepKey,
+        Code::UnknownEnumType,
+        Code::InvalidIdentity,
+        Code::InvalidForeignKey,
+        Code::InvalidCheck,
+        Code::DuplicateConstraint,
+        Code::UnsupportedOnEngine,
     ];
 
     /// The stable code string (`DM1003`).
@@ -135,6 +153,12 @@ impl Code {
             Code::ReservedName => "DM2016",
             Code::InvalidDatasetField => "DM3001",
             Code::InvalidStepKey => "DM3002",
+            Code::UnknownEnumType => "DM2017",
+            Code::InvalidIdentity => "DM2018",
+            Code::InvalidForeignKey => "DM2019",
+            Code::InvalidCheck => "DM2020",
+            Code::DuplicateConstraint => "DM2021",
+            Code::UnsupportedOnEngine => "DM2022",
         }
     }
 

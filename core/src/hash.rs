@@ -8,7 +8,10 @@
 //! `tests/vectors/` checks both against an independent implementation.
 
 use crate::jcs::{write_number, write_string};
-use crate::model::{Column, DatasetConfig, Index, Literal, Package, Table};
+use crate::model::{
+    Check, Column, DatasetConfig, EnumType, ForeignKey, Index, Literal, Package, Table,
+    UniqueConstraint,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -147,7 +150,19 @@ fn write_hash_input(package: &Package, dataset: &DatasetConfig, sink: &mut HashS
     write_string(&dataset.environment_id, out);
     out.extend_from_slice(b",\"schema\":");
     write_string(&dataset.schema, out);
-    out.extend_from_slice(b"},\"package\":{\"namespace\":");
+    out.extend_from_slice(b"},\"package\":{");
+    // enums, namespace, tables (an absent `enums` leaves the bytes as they always were).
+    if let Some(enums) = &package.enums {
+        out.extend_from_slice(b"\"enums\":[");
+        for (i, e) in enums.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_enum(e, out);
+        }
+        out.extend_from_slice(b"],");
+    }
+    out.extend_from_slice(b"\"namespace\":");
     write_string(&package.namespace, out);
     out.extend_from_slice(b",\"tables\":[");
     for (i, t) in package.tables.iter().enumerate() {
@@ -182,10 +197,80 @@ fn write_strings(items: &[String], out: &mut Vec<u8>) {
     out.push(b']');
 }
 
+fn write_list<T>(items: &[T], out: &mut Vec<u8>, write: fn(&T, &mut Vec<u8>)) {
+    out.push(b'[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(item, out);
+    }
+    out.push(b']');
+}
+
+fn write_enum(e: &EnumType, out: &mut Vec<u8>) {
+    // name, values (renamedFrom is not hashed).
+    out.extend_from_slice(b"{\"name\":");
+    write_string(&e.name, out);
+    out.extend_from_slice(b",\"values\":");
+    write_strings(&e.values, out);
+    out.push(b'}');
+}
+
+fn write_check(c: &Check, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"expression\":");
+    write_string(&c.expression, out);
+    out.extend_from_slice(b",\"name\":");
+    write_string(&c.name, out);
+    out.push(b'}');
+}
+
+fn write_unique(u: &UniqueConstraint, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"columns\":");
+    write_strings(&u.columns, out);
+    out.extend_from_slice(b",\"name\":");
+    write_string(&u.name, out);
+    out.push(b'}');
+}
+
+fn write_foreign_key(fk: &ForeignKey, out: &mut Vec<u8>) {
+    // columns, deferrable, name, onDelete, onUpdate, references{columns, table}.
+    out.extend_from_slice(b"{\"columns\":");
+    write_strings(&fk.columns, out);
+    if let Some(d) = fk.deferrable {
+        out.extend_from_slice(b",\"deferrable\":");
+        write_string(d.as_str(), out);
+    }
+    out.extend_from_slice(b",\"name\":");
+    write_string(&fk.name, out);
+    if let Some(a) = fk.on_delete {
+        out.extend_from_slice(b",\"onDelete\":");
+        write_string(a.as_str(), out);
+    }
+    if let Some(a) = fk.on_update {
+        out.extend_from_slice(b",\"onUpdate\":");
+        write_string(a.as_str(), out);
+    }
+    out.extend_from_slice(b",\"references\":{\"columns\":");
+    write_strings(&fk.references.columns, out);
+    out.extend_from_slice(b",\"table\":");
+    write_string(&fk.references.table, out);
+    out.extend_from_slice(b"}}");
+}
+
+fn write_i64(v: i64, out: &mut Vec<u8>) {
+    out.extend_from_slice(v.to_string().as_bytes());
+}
+
 fn write_table(t: &Table, out: &mut Vec<u8>) {
-    // columns, comment, indexes, name, primaryKey (renamedFrom is not hashed).
+    // checks, columns, comment, foreignKeys, indexes, name, primaryKey,
+    // uniqueConstraints (renamedFrom is not hashed).
     let first = &mut true;
     out.push(b'{');
+    if let Some(checks) = &t.checks {
+        member(out, first, b"checks");
+        write_list(checks, out, write_check);
+    }
     member(out, first, b"columns");
     out.push(b'[');
     for (i, c) in t.columns.iter().enumerate() {
@@ -198,6 +283,10 @@ fn write_table(t: &Table, out: &mut Vec<u8>) {
     if let Some(comment) = &t.comment {
         member(out, first, b"comment");
         write_string(comment, out);
+    }
+    if let Some(fks) = &t.foreign_keys {
+        member(out, first, b"foreignKeys");
+        write_list(fks, out, write_foreign_key);
     }
     if let Some(indexes) = &t.indexes {
         member(out, first, b"indexes");
@@ -215,6 +304,10 @@ fn write_table(t: &Table, out: &mut Vec<u8>) {
     if let Some(pk) = &t.primary_key {
         member(out, first, b"primaryKey");
         write_strings(pk, out);
+    }
+    if let Some(uniques) = &t.unique_constraints {
+        member(out, first, b"uniqueConstraints");
+        write_list(uniques, out, write_unique);
     }
     out.push(b'}');
 }
@@ -234,7 +327,8 @@ fn write_u32(mut v: u32, out: &mut Vec<u8>) {
 }
 
 fn write_column(c: &Column, out: &mut Vec<u8>) {
-    // comment, default, maxLength, name, nullable, precision, scale, type.
+    // comment, default, enum, identity, increment, items, jsonStorage, maxLength, name,
+    // nullable, precision, scale, start, type.
     let first = &mut true;
     out.push(b'{');
     if let Some(comment) = &c.comment {
@@ -248,7 +342,32 @@ fn write_column(c: &Column, out: &mut Vec<u8>) {
             Literal::Bool(false) => out.extend_from_slice(b"false"),
             Literal::Number(n) => write_number(n, out),
             Literal::String(s) => write_string(s, out),
+            Literal::Function(f) => {
+                out.extend_from_slice(b"{\"function\":");
+                write_string(f.function.as_str(), out);
+                out.push(b'}');
+            }
         }
+    }
+    if let Some(e) = &c.enum_name {
+        member(out, first, b"enum");
+        write_string(e, out);
+    }
+    if let Some(i) = c.identity {
+        member(out, first, b"identity");
+        write_string(i.as_str(), out);
+    }
+    if let Some(v) = c.increment {
+        member(out, first, b"increment");
+        write_i64(v, out);
+    }
+    if let Some(t) = c.items {
+        member(out, first, b"items");
+        write_string(t.as_str(), out);
+    }
+    if let Some(j) = c.json_storage {
+        member(out, first, b"jsonStorage");
+        write_string(j.as_str(), out);
     }
     if let Some(v) = c.max_length {
         member(out, first, b"maxLength");
@@ -267,6 +386,10 @@ fn write_column(c: &Column, out: &mut Vec<u8>) {
     if let Some(v) = c.scale {
         member(out, first, b"scale");
         write_u32(v, out);
+    }
+    if let Some(v) = c.start {
+        member(out, first, b"start");
+        write_i64(v, out);
     }
     member(out, first, b"type");
     write_string(c.column_type.as_str(), out);

@@ -21,6 +21,7 @@
 //!
 //! Error codes are listed in `docs/errors.md`.
 
+pub mod constraints;
 pub mod dialect;
 pub mod error;
 pub mod hash;

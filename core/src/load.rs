@@ -308,6 +308,17 @@ enum Kind {
     Tables,
     Columns,
     Indexes,
+    Enums,
+    UniqueConstraints,
+    ForeignKeys,
+    References,
+    Checks,
+    Identity,
+    JsonStorage,
+    Action,
+    Deferrable,
+    DefaultFunction,
+    SafeInt,
 }
 
 struct Field {
@@ -331,12 +342,36 @@ const fn opt(name: &'static str, kind: Kind) -> Field {
     }
 }
 
-const PACKAGE_FIELDS: &[Field] = &[req("namespace", Kind::Str), req("tables", Kind::Tables)];
+const PACKAGE_FIELDS: &[Field] = &[
+    req("namespace", Kind::Str),
+    opt("enums", Kind::Enums),
+    req("tables", Kind::Tables),
+];
+const ENUM_FIELDS: &[Field] = &[
+    req("name", Kind::Str),
+    req("values", Kind::StrList),
+    opt("renamedFrom", Kind::StrOrStrList),
+];
+const UNIQUE_FIELDS: &[Field] = &[req("name", Kind::Str), req("columns", Kind::StrList)];
+const FOREIGN_KEY_FIELDS: &[Field] = &[
+    req("name", Kind::Str),
+    req("columns", Kind::StrList),
+    req("references", Kind::References),
+    opt("onDelete", Kind::Action),
+    opt("onUpdate", Kind::Action),
+    opt("deferrable", Kind::Deferrable),
+];
+const REFERENCES_FIELDS: &[Field] = &[req("table", Kind::Str), req("columns", Kind::StrList)];
+const CHECK_FIELDS: &[Field] = &[req("name", Kind::Str), req("expression", Kind::Str)];
+const FUNCTION_DEFAULT_FIELDS: &[Field] = &[req("function", Kind::DefaultFunction)];
 const TABLE_FIELDS: &[Field] = &[
     req("name", Kind::Str),
     req("columns", Kind::Columns),
     opt("primaryKey", Kind::StrList),
     opt("indexes", Kind::Indexes),
+    opt("uniqueConstraints", Kind::UniqueConstraints),
+    opt("foreignKeys", Kind::ForeignKeys),
+    opt("checks", Kind::Checks),
     opt("comment", Kind::Str),
     opt("renamedFrom", Kind::StrOrStrList),
 ];
@@ -347,6 +382,12 @@ const COLUMN_FIELDS: &[Field] = &[
     opt("maxLength", Kind::UInt),
     opt("precision", Kind::UInt),
     opt("scale", Kind::UInt),
+    opt("enum", Kind::Str),
+    opt("items", Kind::ColumnType),
+    opt("jsonStorage", Kind::JsonStorage),
+    opt("identity", Kind::Identity),
+    opt("start", Kind::SafeInt),
+    opt("increment", Kind::SafeInt),
     opt("default", Kind::Literal),
     opt("comment", Kind::Str),
     opt("renamedFrom", Kind::StrOrStrList),
@@ -515,12 +556,61 @@ fn walk_kind(v: &Value, path: &JsonPath, kind: Kind, problems: &mut Vec<Problem>
                 check_number(n, path, problems);
             }
             Value::String(_) | Value::Bool(_) => {}
+            Value::Object(map) if map.contains_key("function") => check_members(
+                map,
+                path,
+                "function default",
+                FUNCTION_DEFAULT_FIELDS,
+                problems,
+            ),
             _ => problems.push(wrong_type(
                 path,
-                "a JSON literal (string, number or boolean; never raw SQL)",
+                "a JSON literal (string, number or boolean; never raw SQL) or {\"function\": NAME}",
                 v,
             )),
         },
+        Kind::SafeInt => match v {
+            Value::Number(n) => {
+                if check_number(n, path, problems) && crate::model::whole_i64(n).is_none() {
+                    problems.push(Problem::new(
+                        Code::WrongType,
+                        path,
+                        format!("expected a whole number, found {n}"),
+                    ));
+                }
+            }
+            _ => problems.push(wrong_type(path, "a whole number", v)),
+        },
+        Kind::Identity => enum_value(v, path, "identity", &["always", "byDefault"], problems),
+        Kind::JsonStorage => enum_value(v, path, "json storage", &["jsonb", "text"], problems),
+        Kind::Action => enum_value(
+            v,
+            path,
+            "referential action",
+            &["noAction", "restrict", "cascade", "setNull", "setDefault"],
+            problems,
+        ),
+        Kind::Deferrable => enum_value(
+            v,
+            path,
+            "deferrable",
+            &["no", "initiallyImmediate", "initiallyDeferred"],
+            problems,
+        ),
+        Kind::DefaultFunction => enum_value(
+            v,
+            path,
+            "default function",
+            &crate::model::DefaultFunction::ALL.map(|f| f.as_str()),
+            problems,
+        ),
+        Kind::Enums => walk_array(v, path, "enum", ENUM_FIELDS, problems),
+        Kind::UniqueConstraints => {
+            walk_array(v, path, "unique constraint", UNIQUE_FIELDS, problems)
+        }
+        Kind::ForeignKeys => walk_array(v, path, "foreign key", FOREIGN_KEY_FIELDS, problems),
+        Kind::References => walk_object(v, path, "references", REFERENCES_FIELDS, problems),
+        Kind::Checks => walk_array(v, path, "check", CHECK_FIELDS, problems),
         Kind::StrOrStrList => match v {
             Value::String(_) => {}
             Value::Array(items) => walk_str_items(items, path, problems),
@@ -651,6 +741,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// replaced by placeholders that the semantic checks skip, so paths keep their indices.
 fn partial_package(value: &Value) -> (Package, validate::Paths) {
     let mut package = Package {
+        enums: None,
         namespace: value
             .get("namespace")
             .and_then(Value::as_str)
@@ -661,6 +752,12 @@ fn partial_package(value: &Value) -> (Package, validate::Paths) {
     let mut paths = validate::Paths::default();
     if !value.get("namespace").is_some_and(Value::is_string) {
         paths.skip_namespace = true;
+    }
+    if let Some(enums) = value.get("enums") {
+        match serde_json::from_value::<Vec<crate::model::EnumType>>(enums.clone()) {
+            Ok(e) => package.enums = Some(e),
+            Err(_) => paths.incomplete = true,
+        }
     }
     let known = |fields: &[Field], k: &str| fields.iter().any(|f| f.name == k);
     let Some(tables) = value.get("tables").and_then(Value::as_array) else {
@@ -718,11 +815,32 @@ fn partial_package(value: &Value) -> (Package, validate::Paths) {
             }
             None => {}
         }
+        // Constraint lists that do not read are left out (already reported).
+        for member in ["uniqueConstraints", "foreignKeys", "checks"] {
+            let ok = match (member, obj.get(member)) {
+                (_, None) => true,
+                ("uniqueConstraints", Some(v)) => {
+                    serde_json::from_value::<Vec<crate::model::UniqueConstraint>>(v.clone()).is_ok()
+                }
+                ("foreignKeys", Some(v)) => {
+                    serde_json::from_value::<Vec<crate::model::ForeignKey>>(v.clone()).is_ok()
+                }
+                (_, Some(v)) => {
+                    serde_json::from_value::<Vec<crate::model::Check>>(v.clone()).is_ok()
+                }
+            };
+            if !ok {
+                obj.remove(member);
+                paths.incomplete = true;
+            }
+        }
         if let Ok(table) = serde_json::from_value(Value::Object(obj)) {
             package.tables.push(table);
             paths.tables.push(i);
             paths.broken_columns.push(broken_columns);
             paths.broken_indexes.push(broken_indexes);
+        } else {
+            paths.incomplete = true;
         }
     }
     (package, paths)

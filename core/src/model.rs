@@ -25,9 +25,35 @@ pub struct Package {
         schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"))
     )]
     pub namespace: String,
+    /// Enum types that columns of type `enum` refer to.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "optional_objects"
+    )]
+    pub enums: Option<Vec<EnumType>>,
     /// The tables of the dataset, in the order they should be created.
     #[serde(deserialize_with = "objects")]
     pub tables: Vec<Table>,
+}
+
+/// A package-level enum type: a closed, ordered set of text values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EnumType {
+    /// Enum name (an identifier), unique per schema.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"))
+    )]
+    pub name: String,
+    /// The values, in order. At least one; each 1 to 63 bytes, no NUL.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
+    pub values: Vec<String>,
+    /// Earlier name(s) of this enum, most recent first. Not part of the version hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<RenamedFrom>,
 }
 
 /// One table of a package.
@@ -56,6 +82,28 @@ pub struct Table {
         deserialize_with = "optional_objects"
     )]
     pub indexes: Option<Vec<Index>>,
+    /// Named unique constraints (a valid foreign-key target; distinct from unique
+    /// indexes).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "optional_objects"
+    )]
+    pub unique_constraints: Option<Vec<UniqueConstraint>>,
+    /// Foreign keys from this table's columns to a primary key or unique constraint.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "optional_objects"
+    )]
+    pub foreign_keys: Option<Vec<ForeignKey>>,
+    /// Check constraints.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "optional_objects"
+    )]
+    pub checks: Option<Vec<Check>>,
     /// Table comment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
@@ -107,8 +155,39 @@ pub struct Column {
     )]
     #[cfg_attr(feature = "schema", schemars(range(min = 0, max = 38)))]
     pub scale: Option<u32>,
-    /// Default value: a JSON literal, never raw SQL. `bigint` and `decimal` defaults may
-    /// be strings holding the exact number.
+    /// The enum a column of type `enum` takes its values from (a name in `enums`).
+    #[serde(rename = "enum", default, skip_serializing_if = "Option::is_none")]
+    pub enum_name: Option<String>,
+    /// The element type of an `array` column (a scalar type; `maxLength`, `precision`
+    /// and `scale` then apply to the elements).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<ColumnType>,
+    /// How a `json` column is stored on Postgres: `jsonb` (the default) or `text` (the
+    /// `json` type, which keeps the text as written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_storage: Option<JsonStorage>,
+    /// Makes an `int`, `bigint` or `smallint` column an identity column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
+    /// First value of an identity column (default 1).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "safe_integer"
+    )]
+    #[cfg_attr(feature = "schema", schemars(range(min = -9007199254740991i64, max = 9007199254740991i64)))]
+    pub start: Option<i64>,
+    /// Step of an identity column (default 1, never 0).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "safe_integer"
+    )]
+    #[cfg_attr(feature = "schema", schemars(range(min = -9007199254740991i64, max = 9007199254740991i64)))]
+    pub increment: Option<i64>,
+    /// Default value: a JSON literal or a function from a closed set
+    /// (`{"function": "now"}`), never raw SQL. `bigint` and `decimal` defaults may be
+    /// strings holding the exact number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<Literal>,
     /// Column comment.
@@ -169,6 +248,36 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D
     .transpose()
 }
 
+/// Deserializes an optional whole number of magnitude below 2^53, whatever its notation.
+fn safe_integer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let n: Option<serde_json::Number> = Option::deserialize(d)?;
+    n.map(|n| {
+        whole_i64(&n).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "expected a whole number of magnitude below 2^53, found {n}"
+            ))
+        })
+    })
+    .transpose()
+}
+
+/// A JSON number as an `i64`, if it is a whole number of magnitude below 2^53.
+pub fn whole_i64(n: &serde_json::Number) -> Option<i64> {
+    const MAX: i64 = (1 << 53) - 1;
+    let v = if let Some(i) = n.as_i64() {
+        i
+    } else if n.as_u64().is_some() {
+        return None;
+    } else {
+        let f = n.as_f64()?;
+        if f.fract() != 0.0 || f.abs() > MAX as f64 {
+            return None;
+        }
+        f as i64
+    };
+    (-MAX..=MAX).contains(&v).then_some(v)
+}
+
 /// A JSON number as a `u32`, if it is a whole number in range.
 pub fn whole_u32(n: &serde_json::Number) -> Option<u32> {
     if let Some(u) = n.as_u64() {
@@ -209,6 +318,233 @@ pub struct Index {
     pub unique: Option<bool>,
 }
 
+/// A named unique constraint over one or more columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UniqueConstraint {
+    /// Constraint name, unique within the dataset's schema.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"))
+    )]
+    pub name: String,
+    /// The columns, in order.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
+    pub columns: Vec<String>,
+}
+
+/// What a foreign key does when the referenced row is deleted or its key updated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum ReferentialAction {
+    /// Refuse the change if rows refer to it (checked at the end of the statement).
+    NoAction,
+    /// Refuse the change at once.
+    Restrict,
+    /// Delete or update the referring rows too.
+    Cascade,
+    /// Set the referring columns to NULL.
+    SetNull,
+    /// Set the referring columns to their defaults.
+    SetDefault,
+}
+
+impl ReferentialAction {
+    /// The SQL words.
+    pub fn sql(self) -> &'static str {
+        match self {
+            ReferentialAction::NoAction => "NO ACTION",
+            ReferentialAction::Restrict => "RESTRICT",
+            ReferentialAction::Cascade => "CASCADE",
+            ReferentialAction::SetNull => "SET NULL",
+            ReferentialAction::SetDefault => "SET DEFAULT",
+        }
+    }
+    /// The name used in package files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReferentialAction::NoAction => "noAction",
+            ReferentialAction::Restrict => "restrict",
+            ReferentialAction::Cascade => "cascade",
+            ReferentialAction::SetNull => "setNull",
+            ReferentialAction::SetDefault => "setDefault",
+        }
+    }
+}
+
+/// Whether a foreign key is checked at the end of the transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum Deferrable {
+    /// Not deferrable (the default).
+    No,
+    /// `DEFERRABLE INITIALLY IMMEDIATE`.
+    InitiallyImmediate,
+    /// `DEFERRABLE INITIALLY DEFERRED`.
+    InitiallyDeferred,
+}
+
+impl Deferrable {
+    /// The name used in package files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Deferrable::No => "no",
+            Deferrable::InitiallyImmediate => "initiallyImmediate",
+            Deferrable::InitiallyDeferred => "initiallyDeferred",
+        }
+    }
+}
+
+/// The referenced side of a foreign key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct References {
+    /// The referenced table (of this package).
+    pub table: String,
+    /// Its columns, matching a primary key or unique constraint, in the same order as
+    /// the foreign key's columns.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
+    pub columns: Vec<String>,
+}
+
+/// A table-level foreign key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ForeignKey {
+    /// Constraint name, unique within the dataset's schema.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"))
+    )]
+    pub name: String,
+    /// The referring columns of this table, in order.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
+    pub columns: Vec<String>,
+    /// What they refer to.
+    pub references: References,
+    /// Action on delete of the referenced row (default `noAction`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_delete: Option<ReferentialAction>,
+    /// Action on update of the referenced key (default `noAction`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_update: Option<ReferentialAction>,
+    /// Deferrability (default `no`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deferrable: Option<Deferrable>,
+}
+
+/// A check constraint. The expression is SQL text, parsed and restricted to one boolean
+/// expression over the table's own columns; plans carry it re-printed from the parse
+/// tree, never as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Check {
+    /// Constraint name, unique within the dataset's schema.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"))
+    )]
+    pub name: String,
+    /// A boolean SQL expression over the table's columns, like `amount >= 0`.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 4096)))]
+    pub expression: String,
+}
+
+/// How an identity column generates values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum Identity {
+    /// Values always come from the sequence (`GENERATED ALWAYS`).
+    Always,
+    /// Values come from the sequence unless given (`GENERATED BY DEFAULT`).
+    ByDefault,
+}
+
+impl Identity {
+    /// The name used in package files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Identity::Always => "always",
+            Identity::ByDefault => "byDefault",
+        }
+    }
+}
+
+/// How a Postgres `json` column is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum JsonStorage {
+    /// `jsonb`: parsed, indexable (the default).
+    Jsonb,
+    /// `json`: the text as written.
+    Text,
+}
+
+impl JsonStorage {
+    /// The name used in package files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JsonStorage::Jsonb => "jsonb",
+            JsonStorage::Text => "text",
+        }
+    }
+}
+
+/// The functions a default may call: a closed set, mapped per dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum DefaultFunction {
+    /// The current timestamp (`now()`), on `timestamp` and `timestamptz` columns.
+    Now,
+    /// The current timestamp (`CURRENT_TIMESTAMP`), on `timestamp` and `timestamptz`.
+    CurrentTimestamp,
+    /// The current date (`CURRENT_DATE`), on `date` columns.
+    CurrentDate,
+    /// The current time of day (`CURRENT_TIME`/`LOCALTIME`), on `time` columns.
+    CurrentTime,
+    /// A random (version 4) UUID, on `uuid` columns.
+    GenRandomUuid,
+}
+
+impl DefaultFunction {
+    /// Every function, in documentation order.
+    pub const ALL: [DefaultFunction; 5] = [
+        DefaultFunction::Now,
+        DefaultFunction::CurrentTimestamp,
+        DefaultFunction::CurrentDate,
+        DefaultFunction::CurrentTime,
+        DefaultFunction::GenRandomUuid,
+    ];
+    /// The name used in package files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DefaultFunction::Now => "now",
+            DefaultFunction::CurrentTimestamp => "currentTimestamp",
+            DefaultFunction::CurrentDate => "currentDate",
+            DefaultFunction::CurrentTime => "currentTime",
+            DefaultFunction::GenRandomUuid => "genRandomUuid",
+        }
+    }
+}
+
+/// `{"function": "now"}`: a default computed by a function from a closed set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FunctionDefault {
+    /// The function.
+    pub function: DefaultFunction,
+}
+
 /// The logical column types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(JsonSchema))]
@@ -238,11 +574,27 @@ pub enum ColumnType {
     Uuid,
     /// Byte string.
     Binary,
+    /// 16-bit signed integer.
+    Smallint,
+    /// 32-bit IEEE 754 floating point.
+    Real,
+    /// Time of day without time zone.
+    Time,
+    /// Fixed-length text of `maxLength` characters (required).
+    Char,
+    /// Exact decimal of arbitrary precision (Postgres and SQLite; not Snowflake).
+    Numeric,
+    /// A span of time (Postgres only).
+    Interval,
+    /// An array of the scalar type named by `items`.
+    Array,
+    /// One value of the package enum named by `enum`.
+    Enum,
 }
 
 impl ColumnType {
     /// Every column type, in documentation order.
-    pub const ALL: [ColumnType; 12] = [
+    pub const ALL: [ColumnType; 20] = [
         ColumnType::String,
         ColumnType::Int,
         ColumnType::Bigint,
@@ -255,6 +607,14 @@ impl ColumnType {
         ColumnType::Json,
         ColumnType::Uuid,
         ColumnType::Binary,
+        ColumnType::Smallint,
+        ColumnType::Real,
+        ColumnType::Time,
+        ColumnType::Char,
+        ColumnType::Numeric,
+        ColumnType::Interval,
+        ColumnType::Array,
+        ColumnType::Enum,
     ];
 
     /// The name used in package files.
@@ -272,6 +632,14 @@ impl ColumnType {
             ColumnType::Json => "json",
             ColumnType::Uuid => "uuid",
             ColumnType::Binary => "binary",
+            ColumnType::Smallint => "smallint",
+            ColumnType::Real => "real",
+            ColumnType::Time => "time",
+            ColumnType::Char => "char",
+            ColumnType::Numeric => "numeric",
+            ColumnType::Interval => "interval",
+            ColumnType::Array => "array",
+            ColumnType::Enum => "enum",
         }
     }
 
@@ -323,6 +691,8 @@ pub enum Literal {
     ),
     /// A JSON string.
     String(String),
+    /// A function from a closed set: `{"function": "now"}`.
+    Function(FunctionDefault),
 }
 
 /// Reads the value directly instead of through `#[serde(untagged)]`, which buffers it
@@ -330,10 +700,10 @@ pub enum Literal {
 impl<'de> Deserialize<'de> for Literal {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
-        impl serde::de::Visitor<'_> for V {
+        impl<'de> serde::de::Visitor<'de> for V {
             type Value = Literal;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON literal (string, number or boolean)")
+                f.write_str("a JSON literal (string, number or boolean) or {\"function\": NAME}")
             }
             fn visit_bool<E>(self, v: bool) -> Result<Literal, E> {
                 Ok(Literal::Bool(v))
@@ -354,6 +724,10 @@ impl<'de> Deserialize<'de> for Literal {
             }
             fn visit_string<E>(self, v: String) -> Result<Literal, E> {
                 Ok(Literal::String(v))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Literal, A::Error> {
+                FunctionDefault::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(Literal::Function)
             }
         }
         d.deserialize_any(V)

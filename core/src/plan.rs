@@ -178,6 +178,18 @@ pub fn plan(
     dataset: &DatasetConfig,
 ) -> Result<Plan, Invalid> {
     let d = for_engine(dataset.engine);
+    let mut unsupported = crate::constraints::planner_unsupported(to, dataset.engine);
+    if let Some(from) = from {
+        unsupported.extend(crate::constraints::planner_unsupported(
+            from,
+            dataset.engine,
+        ));
+    }
+    if !unsupported.is_empty() {
+        return Err(Invalid {
+            problems: unsupported,
+        });
+    }
     let planner = Planner {
         d,
         schema: &dataset.schema,

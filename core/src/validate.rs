@@ -35,6 +35,9 @@ pub struct Paths {
     pub broken_columns: Vec<Vec<usize>>,
     /// Per table, the indexes that are placeholders for broken ones.
     pub broken_indexes: Vec<Vec<usize>>,
+    /// Some tables or the enums could not be read, so references to them are not
+    /// checked.
+    pub incomplete: bool,
 }
 
 impl Paths {
@@ -87,7 +90,7 @@ pub fn is_identifier(name: &str) -> bool {
 use crate::error::show;
 
 /// Checks an identifier; the path is built only when there is a problem.
-fn check_identifier(
+pub(crate) fn check_identifier(
     name: &str,
     what: &str,
     path: &dyn Fn() -> JsonPath,
@@ -233,6 +236,8 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
             }
         }
     }
+    // Enums, identity, unique constraints, foreign keys and checks.
+    crate::constraints::validate(pkg, engine, folding, &table_path, paths, &mut problems);
     // Table rename hints must not name another current table.
     for (i, t) in pkg.tables.iter().enumerate() {
         if let Some(hint) = &t.renamed_from {
@@ -250,7 +255,7 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
     problems
 }
 
-fn rename_hint(
+pub(crate) fn rename_hint(
     hint: &RenamedFrom,
     current: &str,
     path: &JsonPath,
@@ -475,7 +480,11 @@ fn key_columns<'a>(
 }
 
 fn column(c: &Column, path: &dyn Fn() -> JsonPath, in_pk: bool, problems: &mut Vec<Problem>) {
-    let t = c.column_type;
+    // The type the attributes describe: an array's element type.
+    let t = match (c.column_type, c.items) {
+        (ColumnType::Array, Some(items)) => items,
+        (t, _) => t,
+    };
     if in_pk && c.nullable == Some(true) {
         problems.push(Problem::new(
             Code::NullablePrimaryKey,
@@ -484,7 +493,7 @@ fn column(c: &Column, path: &dyn Fn() -> JsonPath, in_pk: bool, problems: &mut V
         ));
     }
     if let Some(len) = c.max_length {
-        if t != ColumnType::String {
+        if t != ColumnType::String && t != ColumnType::Char {
             problems.push(not_allowed(&path(), "maxLength", t));
         } else if len == 0 || len > MAX_STRING_LENGTH {
             problems.push(Problem::new(
@@ -552,6 +561,9 @@ fn not_allowed(path: &JsonPath, attr: &str, t: ColumnType) -> Problem {
 
 /// Checks that a default literal fits its column; the error says what would.
 pub fn default_fits(d: &Literal, c: &Column) -> Result<(), String> {
+    if let Literal::Function(f) = d {
+        return crate::constraints::function_fits(f.function, c);
+    }
     if let Literal::Number(n) = d {
         if let Some(m) = unsafe_number_message(n) {
             return Err(m);
@@ -596,7 +608,7 @@ pub fn default_fits(d: &Literal, c: &Column) -> Result<(), String> {
                     String::from_utf8(out).unwrap_or_default()
                 }
                 Literal::String(s) => s.clone(),
-                Literal::Bool(_) => String::new(),
+                Literal::Bool(_) | Literal::Function(_) => String::new(),
             };
             let precision = c.precision.unwrap_or(MAX_DECIMAL_PRECISION) as usize;
             let scale = c.scale.unwrap_or(0) as usize;
@@ -627,6 +639,32 @@ pub fn default_fits(d: &Literal, c: &Column) -> Result<(), String> {
         (ColumnType::Uuid, _) => expected("a UUID string like \"123e4567-e89b-12d3-a456-426614174000\""),
         (ColumnType::Binary, Literal::String(s)) if s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(()),
         (ColumnType::Binary, _) => expected("a string of hex digits of even length, like \"deadbeef\""),
+        (ColumnType::Smallint, Literal::Number(n)) => match integral(n) {
+            Some(v) if (i16::MIN as f64..=i16::MAX as f64).contains(&v) => Ok(()),
+            _ => expected("an integer from -32768 to 32767"),
+        },
+        (ColumnType::Smallint, _) => expected("a JSON integer"),
+        (ColumnType::Real, Literal::Number(_)) => Ok(()),
+        (ColumnType::Real, _) => expected("a JSON number"),
+        (ColumnType::Time, Literal::String(s)) if is_time(s) => Ok(()),
+        (ColumnType::Time, _) => expected("a string \"HH:MM:SS[.ffffff]\""),
+        (ColumnType::Char, Literal::String(s)) => match c.max_length {
+            Some(max) if s.chars().count() > max as usize => Err(format!(
+                "default is {} characters, longer than the char length {max}; shorten it or raise maxLength",
+                s.chars().count()
+            )),
+            _ => Ok(()),
+        },
+        (ColumnType::Char, _) => expected("a JSON string"),
+        (ColumnType::Numeric, Literal::Number(_)) => Ok(()),
+        (ColumnType::Numeric, Literal::String(s)) if decimal_digits(s, true).is_some() => Ok(()),
+        (ColumnType::Numeric, _) => expected("a number or a string holding a plain decimal like \"12.50\""),
+        (ColumnType::Enum, Literal::String(_)) => Ok(()),
+        (ColumnType::Enum, _) => expected("a string naming one of the enum's values"),
+        (ColumnType::Interval | ColumnType::Array, _) => Err(format!(
+            "{} columns take no literal default; remove \"default\"",
+            t.as_str()
+        )),
     }
 }
 
@@ -746,6 +784,11 @@ fn is_timestamp(s: &str, with_zone: bool) -> bool {
         && rb[3] == b':'
         && digits(rest, 1..3).is_some_and(|h| h <= 14)
         && digits(rest, 4..6).is_some_and(|m| m <= 59)
+}
+
+/// `HH:MM:SS[.ffffff]`.
+fn is_time(s: &str) -> bool {
+    is_timestamp(&format!("2000-01-01T{s}"), false)
 }
 
 fn is_uuid(s: &str) -> bool {

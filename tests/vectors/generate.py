@@ -829,6 +829,145 @@ VH_CASES: list[VH] = [
     ),
 ]
 
+# ---- service-schema members (enums, identity, keys, checks, function defaults) --------
+
+ORDERS_PACKAGE = """{
+  "namespace": "shop",
+  "enums": [
+    { "name": "order_status", "values": ["pending", "paid", "shipped", "cancelled"], "renamedFrom": "status_v1" }
+  ],
+  "tables": [
+    {
+      "name": "customers",
+      "columns": [
+        { "name": "id", "type": "bigint", "identity": "always", "nullable": false },
+        { "name": "email", "type": "string", "maxLength": 320, "nullable": false },
+        { "name": "country", "type": "char", "maxLength": 2 },
+        { "name": "created_at", "type": "timestamptz", "nullable": false, "default": { "function": "now" } }
+      ],
+      "primaryKey": ["id"],
+      "uniqueConstraints": [{ "name": "customers_email_key", "columns": ["email"] }],
+      "checks": [{ "name": "customers_email_at", "expression": "email LIKE '%@%'" }]
+    },
+    {
+      "name": "orders",
+      "columns": [
+        { "name": "id", "type": "bigint", "identity": "byDefault", "start": 1000, "increment": 1, "nullable": false },
+        { "name": "customer_id", "type": "bigint", "nullable": false },
+        { "name": "status", "type": "enum", "enum": "order_status", "nullable": false, "default": "pending" },
+        { "name": "total", "type": "numeric", "nullable": false, "default": 0 },
+        { "name": "public_id", "type": "uuid", "default": { "function": "genRandomUuid" } },
+        { "name": "placed_on", "type": "date", "default": { "function": "currentDate" } },
+        { "name": "tags", "type": "array", "items": "string", "maxLength": 40 },
+        { "name": "meta", "type": "json", "jsonStorage": "text" },
+        { "name": "delivery_window", "type": "interval" }
+      ],
+      "primaryKey": ["id"],
+      "foreignKeys": [
+        { "name": "orders_customer_fk", "columns": ["customer_id"], "references": { "table": "customers", "columns": ["id"] },
+          "onDelete": "restrict", "onUpdate": "cascade", "deferrable": "initiallyDeferred" }
+      ],
+      "checks": [{ "name": "orders_total_nonneg", "expression": "total >= 0" }]
+    },
+    {
+      "name": "order_items",
+      "columns": [
+        { "name": "order_id", "type": "bigint", "nullable": false },
+        { "name": "line", "type": "smallint", "nullable": false },
+        { "name": "quantity", "type": "int", "nullable": false, "default": 1 },
+        { "name": "unit_price", "type": "decimal", "precision": 12, "scale": 2, "nullable": false },
+        { "name": "weight_kg", "type": "real" },
+        { "name": "pick_time", "type": "time", "default": "08:30:00" }
+      ],
+      "primaryKey": ["order_id", "line"],
+      "foreignKeys": [
+        { "name": "order_items_order_fk", "columns": ["order_id"], "references": { "table": "orders", "columns": ["id"] }, "onDelete": "cascade" }
+      ],
+      "checks": [
+        { "name": "order_items_quantity_pos", "expression": "quantity > 0 AND quantity <= 1000" },
+        { "name": "order_items_price", "expression": "unit_price BETWEEN 0 AND 100000" }
+      ]
+    }
+  ]
+}"""
+
+ORDERS_DATASET = ('{"environmentId": "e2e404529091ed2", "datasetId": "0rders000001", '
+                  '"engine": "postgres", "schema": "shop"}')
+
+ORDERS_SQLITE_PACKAGE = """{"namespace":"shop","enums":[{"name":"order_status","values":["pending","paid"]}],
+"tables":[{"name":"customers","columns":[{"name":"id","type":"bigint","identity":"byDefault"},
+{"name":"created_at","type":"timestamp","default":{"function":"currentTimestamp"}}],"primaryKey":["id"]},
+{"name":"orders","columns":[{"name":"id","type":"int","identity":"byDefault"},{"name":"customer_id","type":"bigint"},
+{"name":"status","type":"enum","enum":"order_status","default":"paid"},{"name":"tags","type":"array","items":"int"}],
+"primaryKey":["id"],"foreignKeys":[{"name":"orders_customer_fk","columns":["customer_id"],"references":{"table":"customers","columns":["id"]},"onDelete":"setNull"}],
+"checks":[{"name":"orders_status_known","expression":"status IN ('pending', 'paid') OR status IS NULL"}]}]}"""
+
+
+def _reorder(text: str) -> str:
+    """The same document minified with every object's members in reverse order."""
+    def rev(v):
+        if isinstance(v, dict):
+            return {k: rev(v[k]) for k in reversed(list(v))}
+        if isinstance(v, list):
+            return [rev(x) for x in v]
+        return v
+    return json.dumps(rev(json.loads(text)), separators=(",", ":"), ensure_ascii=True)
+
+
+VH_CASES += [
+    VH(
+        "orders-service-members",
+        "A service schema using every member added for service schemas: a package enum "
+        "(with renamedFrom), identity always/byDefault with start and increment, char, "
+        "numeric, smallint, real, time, interval, an array of strings, json stored as "
+        "text, function defaults now/genRandomUuid/currentDate, named unique constraints, "
+        "foreign keys with actions and deferrable, check constraints; postgres dataset.",
+        ORDERS_PACKAGE,
+        ORDERS_DATASET,
+        differs_from=["dog"],
+    ),
+    VH(
+        "orders-service-members-reordered",
+        "The orders package minified, every object's members in reverse order, non-ASCII "
+        "escaped.",
+        _reorder(ORDERS_PACKAGE),
+        ORDERS_DATASET,
+        same_as="orders-service-members",
+    ),
+    VH(
+        "orders-enum-without-renamedFrom",
+        "The orders package without the enum's renamedFrom hint: rename hints on enums "
+        "are not hashed either.",
+        ORDERS_PACKAGE.replace(', "renamedFrom": "status_v1"', ""),
+        ORDERS_DATASET,
+        same_as="orders-service-members",
+    ),
+    VH(
+        "orders-check-expression-changed",
+        "The orders package with one check expression written differently "
+        "(total >= 0 -> total > -1): the expression text is hashed as written.",
+        ORDERS_PACKAGE.replace('"total >= 0"', '"total > -1"'),
+        ORDERS_DATASET,
+        differs_from=["orders-service-members"],
+    ),
+    VH(
+        "orders-sqlite",
+        "A smaller service schema for sqlite: identity on the single-column integer "
+        "primary key, an enum column, an array of int, a currentTimestamp default, a "
+        "foreign key with onDelete setNull and a check with IN and IS NULL.",
+        ORDERS_SQLITE_PACKAGE,
+        '{"environmentId": "e2e404529091ed2", "datasetId": "0rders000001", '
+        '"engine": "sqlite", "schema": "main"}',
+    ),
+    VH(
+        "error-foreign-key-unknown-member",
+        "Misspelled foreign-key member \"onDelet\" (unknown field).",
+        ORDERS_PACKAGE.replace('"onDelete": "restrict"', '"onDelet": "restrict"'),
+        ORDERS_DATASET,
+        error="DM1007",
+    ),
+]
+
 
 # --------------------------------------------------------------------------------------
 # Version hash (DESIGN.md, "Version hash")
@@ -848,6 +987,8 @@ def strip_nulls(v):
 def hash_document(package_text: str, dataset_text: str) -> dict:
     package = strip_nulls(json.loads(package_text))
     dataset = strip_nulls(json.loads(dataset_text))
+    for enum in package.get("enums", []):
+        enum.pop("renamedFrom", None)
     for table in package.get("tables", []):
         table.pop("renamedFrom", None)
         for column in table.get("columns", []):
@@ -870,10 +1011,20 @@ CODE_OF = {"json": "DM1003", "unknown": "DM1007", "range": "DM1008"}
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 TYPES = {"string", "int", "bigint", "decimal", "double", "boolean", "date", "timestamp",
-         "timestamptz", "json", "uuid", "binary"}
-TABLE_KEYS = {"name", "columns", "primaryKey", "indexes", "comment", "renamedFrom"}
+         "timestamptz", "json", "uuid", "binary", "smallint", "real", "time", "char",
+         "numeric", "interval", "array", "enum"}
+TABLE_KEYS = {"name", "columns", "primaryKey", "indexes", "comment", "renamedFrom",
+              "uniqueConstraints", "foreignKeys", "checks"}
 COLUMN_KEYS = {"name", "type", "nullable", "maxLength", "precision", "scale", "default",
-               "comment", "renamedFrom"}
+               "comment", "renamedFrom", "enum", "items", "jsonStorage", "identity", "start",
+               "increment"}
+ENUM_KEYS = {"name", "values", "renamedFrom"}
+UNIQUE_KEYS = {"name", "columns"}
+FK_KEYS = {"name", "columns", "references", "onDelete", "onUpdate", "deferrable"}
+CHECK_KEYS = {"name", "expression"}
+FUNCTIONS = {"now": {"timestamp", "timestamptz"}, "currentTimestamp": {"timestamp", "timestamptz"},
+             "currentDate": {"date"}, "currentTime": {"time"}, "genRandomUuid": {"uuid"}}
+ACTIONS = {"noAction", "restrict", "cascade", "setNull", "setDefault"}
 INDEX_KEYS = {"name", "columns", "unique"}
 DATASET_KEYS = {"environmentId", "datasetId", "datasetAlias", "engine", "schema",
                 "migrationMode", "eventBusName", "allowDestructive"}
@@ -969,8 +1120,29 @@ def _parses(fn, text) -> bool:
         return False
 
 
-def check_default(col, path, out):
+def check_default(col, path, out, enums=None):
     t, d = col.get("type"), col["default"]
+    if isinstance(d, dict):
+        if d.keys() != {"function"} or t not in FUNCTIONS.get(d.get("function"), set()):
+            out.add("other", path, f"bad function default {d!r} for {t}")
+        return
+    if t == "enum":
+        if d not in (enums or {}).get(col.get("enum"), []):
+            out.add("other", path, f"default {d!r} is not a value of the enum")
+        return
+    if t in ("smallint", "real", "time", "char", "numeric"):
+        t = {"smallint": "int", "real": "double", "char": "string"}.get(t, t)
+        if t == "time":
+            if not (isinstance(d, str) and re.fullmatch(TIME, d)):
+                out.add("other", path, f"bad time default {d!r}")
+            return
+        if t == "numeric":
+            if not (is_num(d) or (isinstance(d, str) and DEC_STR.fullmatch(d))):
+                out.add("other", path, f"bad numeric default {d!r}")
+            return
+    if t in ("interval", "array"):
+        out.add("other", path, f"no default on {t}")
+        return
     if is_num(d) and (not math.isfinite(d) or (abs(d) >= LIMIT)):
         out.add("range", path, "number default out of range")
         return
@@ -1023,8 +1195,19 @@ def validate_package(pkg, out: Problems):
     if not isinstance(pkg, dict):
         out.add("other", "$", "package must be an object")
         return
-    for k in pkg.keys() - {"namespace", "tables"}:
+    for k in pkg.keys() - {"namespace", "tables", "enums"}:
         out.add("unknown", f"$.{k}", "unknown field")
+    enums = {}
+    for ei, e in enumerate(pkg.get("enums", [])):
+        ep = f"$.enums[{ei}]"
+        for k in e.keys() - ENUM_KEYS:
+            out.add("unknown", f"{ep}.{k}", "unknown field")
+        check_ident(e.get("name"), f"{ep}.name", out)
+        vals = e.get("values")
+        if not isinstance(vals, list) or not vals or len(set(vals)) != len(vals):
+            out.add("other", f"{ep}.values", "bad enum values")
+        else:
+            enums[e.get("name")] = vals
     check_ident(pkg.get("namespace"), "$.namespace", out)
     tables = pkg.get("tables")
     if not isinstance(tables, list):
@@ -1072,11 +1255,26 @@ def validate_package(pkg, out: Problems):
             rf = c.get("renamedFrom")
             if rf is not None and not (isinstance(rf, str) or (isinstance(rf, list) and rf and all(isinstance(x, str) for x in rf))):
                 out.add("other", f"{cp}.renamedFrom", "bad renamedFrom")
+            elem = c.get("items") if typ == "array" else typ
+            if typ == "array" and elem not in TYPES - {"array", "enum", "interval"}:
+                out.add("other", f"{cp}.items", "bad items")
+            if (typ == "enum") != ("enum" in c) or (typ == "enum" and c["enum"] not in enums):
+                out.add("other", f"{cp}.enum", "bad enum reference")
+            if "jsonStorage" in c and (typ != "json" or c["jsonStorage"] not in ("jsonb", "text")):
+                out.add("other", f"{cp}.jsonStorage", "bad jsonStorage")
+            if "identity" in c:
+                if c["identity"] not in ("always", "byDefault") or typ not in ("smallint", "int", "bigint") \
+                        or "default" in c or c.get("nullable") is True or c.get("increment") == 0:
+                    out.add("other", f"{cp}.identity", "bad identity")
+            elif "start" in c or "increment" in c:
+                out.add("other", cp, "start/increment without identity")
+            if elem == "char" and "maxLength" not in c:
+                out.add("other", f"{cp}.maxLength", "char needs a length")
             if "maxLength" in c:
                 ml = c["maxLength"]
-                if typ != "string" or not is_int_tok(ml) or ml <= 0:
+                if elem not in ("string", "char") or not is_int_tok(ml) or ml <= 0:
                     out.add("other", f"{cp}.maxLength", "bad maxLength")
-            if typ == "decimal":
+            if elem == "decimal":
                 p = c.get("precision")
                 if not is_int_tok(p) or not 1 <= p <= 38:
                     out.add("other", f"{cp}.precision", "bad precision")
@@ -1088,7 +1286,7 @@ def validate_package(pkg, out: Problems):
                     if k in c:
                         out.add("other", f"{cp}.{k}", f"{k} only on decimal")
             if "default" in c:
-                check_default(c, f"{cp}.default", out)
+                check_default(c, f"{cp}.default", out, enums)
         pk = t.get("primaryKey", [])
         if not isinstance(pk, list) or len(set(map(str, pk))) != len(pk):
             out.add("other", f"{tp}.primaryKey", "bad primaryKey")
@@ -1118,6 +1316,26 @@ def validate_package(pkg, out: Problems):
                 c = by_name.get(n)
                 if c is None or c.get("type") == "json":
                     out.add("other", f"{ip}.columns[{i}]", f"bad index column {n!r}")
+        for key, allowed in (("uniqueConstraints", UNIQUE_KEYS), ("foreignKeys", FK_KEYS), ("checks", CHECK_KEYS)):
+            for ki, item in enumerate(t.get(key, [])):
+                kp = f"{tp}.{key}[{ki}]"
+                for k in item.keys() - allowed:
+                    out.add("unknown", f"{kp}.{k}", "unknown field")
+                check_ident(item.get("name"), f"{kp}.name", out)
+                index_names.append(item.get("name"))
+                for i, n in enumerate(item.get("columns", [])):
+                    if n not in by_name:
+                        out.add("other", f"{kp}.columns[{i}]", f"bad column {n!r}")
+                if key == "foreignKeys":
+                    ref = item.get("references", {})
+                    target = next((x for x in tables if x.get("name") == ref.get("table")), None)
+                    keys = [target.get("primaryKey", [])] + [u["columns"] for u in target.get("uniqueConstraints", [])] if target else []
+                    if sorted(ref.get("columns", [])) not in [sorted(k) for k in keys] \
+                            or len(ref.get("columns", [])) != len(item.get("columns", [])):
+                        out.add("other", f"{kp}.references", "bad reference")
+                    for a in ("onDelete", "onUpdate"):
+                        if a in item and item[a] not in ACTIONS:
+                            out.add("other", f"{kp}.{a}", "bad action")
     check_unique(index_names, "$.tables[*].indexes", out)
 
 

@@ -11,7 +11,7 @@ pub use postgres::Postgres;
 pub use snowflake::Snowflake;
 pub use sqlite::Sqlite;
 
-use crate::model::{Column, ColumnType, Engine, Literal};
+use crate::model::{Column, ColumnType, DefaultFunction, Engine, Literal};
 
 /// A column as the planner hands it to a dialect: the model column plus its effective
 /// nullability (primary-key columns are never nullable).
@@ -99,9 +99,23 @@ pub trait Dialect: Sync {
     fn string_literal(&self, s: &str) -> String {
         format!("'{}'", s.replace('\'', "''"))
     }
+    /// The SQL for a default function (`None`: this engine has no equivalent, which
+    /// validation reports before planning).
+    fn default_function(&self, f: DefaultFunction, _column: &Column) -> Option<&'static str> {
+        Some(match f {
+            DefaultFunction::Now | DefaultFunction::CurrentTimestamp => "CURRENT_TIMESTAMP",
+            DefaultFunction::CurrentDate => "CURRENT_DATE",
+            DefaultFunction::CurrentTime => "CURRENT_TIME",
+            DefaultFunction::GenRandomUuid => return None,
+        })
+    }
     /// The SQL for a default literal on a column.
     fn literal(&self, value: &Literal, column: &Column) -> String {
         match value {
+            Literal::Function(f) => self
+                .default_function(f.function, column)
+                .unwrap_or("NULL")
+                .to_string(),
             Literal::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
             Literal::Number(n) => number_text(n),
             Literal::String(s) => match column.column_type {

@@ -1,7 +1,7 @@
 //! PostgreSQL and Aurora PostgreSQL (same SQL).
 
 use super::Dialect;
-use crate::model::{Column, ColumnType, Engine, Literal};
+use crate::model::{Column, ColumnType, DefaultFunction, Engine, JsonStorage, Literal};
 
 /// PostgreSQL; `aurora` only changes the engine name written in plans.
 #[derive(Debug, Clone, Copy)]
@@ -19,8 +19,36 @@ impl Dialect for Postgres {
         }
     }
 
+    fn default_function(&self, f: DefaultFunction, _column: &Column) -> Option<&'static str> {
+        Some(match f {
+            DefaultFunction::Now => "now()",
+            DefaultFunction::CurrentTimestamp => "CURRENT_TIMESTAMP",
+            DefaultFunction::CurrentDate => "CURRENT_DATE",
+            // CURRENT_TIME is a timetz; a `time` column takes LOCALTIME.
+            DefaultFunction::CurrentTime => "LOCALTIME",
+            DefaultFunction::GenRandomUuid => "gen_random_uuid()",
+        })
+    }
+
     fn column_type(&self, c: &Column) -> String {
+        let scalar = |t: ColumnType| Column {
+            column_type: t,
+            items: None,
+            ..c.clone()
+        };
         match c.column_type {
+            ColumnType::Smallint => "smallint".into(),
+            ColumnType::Real => "real".into(),
+            ColumnType::Time => "time".into(),
+            ColumnType::Char => format!("char({})", c.max_length.unwrap_or(1)),
+            ColumnType::Numeric => "numeric".into(),
+            ColumnType::Interval => "interval".into(),
+            ColumnType::Array => format!(
+                "{}[]",
+                self.column_type(&scalar(c.items.unwrap_or(ColumnType::String)))
+            ),
+            ColumnType::Enum => self.quote(c.enum_name.as_deref().unwrap_or("")),
+            ColumnType::Json if c.json_storage == Some(JsonStorage::Text) => "json".into(),
             ColumnType::String => match c.max_length {
                 Some(n) => format!("varchar({n})"),
                 None => "text".into(),
@@ -45,6 +73,10 @@ impl Dialect for Postgres {
 
     fn literal(&self, value: &Literal, column: &Column) -> String {
         match (value, column.column_type) {
+            (Literal::Function(f), _) => self
+                .default_function(f.function, column)
+                .unwrap_or("NULL")
+                .into(),
             (Literal::String(s), ColumnType::Binary) => {
                 format!("'\\x{}'::bytea", s.to_ascii_lowercase())
             }

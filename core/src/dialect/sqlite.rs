@@ -36,6 +36,16 @@ impl Dialect for Sqlite {
     /// affinity follows from them (VARCHAR → TEXT, NUMERIC, INTEGER, REAL, BLOB).
     fn column_type(&self, c: &Column) -> String {
         match c.column_type {
+            ColumnType::Smallint => "SMALLINT".into(),
+            ColumnType::Real => "REAL".into(),
+            ColumnType::Time => "TIME".into(),
+            ColumnType::Char => format!("CHAR({})", c.max_length.unwrap_or(1)),
+            ColumnType::Numeric => "NUMERIC".into(),
+            // Refused by validation (SQLite has no interval type).
+            ColumnType::Interval => "TEXT".into(),
+            // Arrays are kept as JSON text; enums as TEXT with a CHECK of the values.
+            ColumnType::Array => "JSON".into(),
+            ColumnType::Enum => "TEXT".into(),
             ColumnType::String => match c.max_length {
                 Some(n) => format!("VARCHAR({n})"),
                 None => "TEXT".into(),
@@ -61,6 +71,10 @@ impl Dialect for Sqlite {
     fn literal(&self, value: &crate::model::Literal, column: &Column) -> String {
         use crate::model::Literal;
         match (value, column.column_type) {
+            (Literal::Function(f), _) => self
+                .default_function(f.function, column)
+                .unwrap_or("NULL")
+                .into(),
             (Literal::Bool(b), _) => if *b { "1" } else { "0" }.into(),
             (Literal::String(s), ColumnType::Binary) => format!("X'{s}'"),
             (Literal::String(s), ColumnType::Bigint | ColumnType::Decimal) => s.clone(),
