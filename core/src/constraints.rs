@@ -1020,12 +1020,13 @@ pub fn planner_unsupported(pkg: &Package, engine: Engine) -> Vec<Problem> {
     }
     for (i, t) in pkg.tables.iter().enumerate() {
         let tp = root.key("tables").index(i);
+        let postgres = matches!(engine, Engine::Postgres | Engine::AuroraPostgresql);
         for (member, present) in [
             ("uniqueConstraints", t.unique_constraints.is_some()),
             ("foreignKeys", t.foreign_keys.is_some()),
             ("checks", t.checks.is_some()),
         ] {
-            if present {
+            if present && !postgres {
                 refuse(tp.key(member), member, &mut out);
             }
         }

@@ -30,6 +30,7 @@ pub mod lifecycle;
 pub mod load;
 pub mod model;
 pub mod plan;
+mod plan_constraints;
 pub mod validate;
 
 pub use error::{Code, Invalid, JsonPath, Problem};

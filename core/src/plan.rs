@@ -104,7 +104,7 @@ impl Plan {
 }
 
 /// A change the planner found, before it becomes a step.
-struct Draft {
+pub(crate) struct Draft {
     kind: &'static str,
     target: String,
     table: String,
@@ -117,7 +117,7 @@ struct Draft {
 }
 
 impl Draft {
-    fn new(
+    pub(crate) fn new(
         kind: &'static str,
         table: &str,
         target: String,
@@ -144,20 +144,27 @@ impl Draft {
         self.destructive_changes = vec![self.key()];
         self
     }
-    fn may_fail(mut self, yes: bool) -> Draft {
+    pub(crate) fn may_fail(mut self, yes: bool) -> Draft {
         self.may_fail = yes;
         self
     }
-    fn locks(mut self, l: &'static str) -> Draft {
+    pub(crate) fn locks(mut self, l: &'static str) -> Draft {
         self.locks = Some(l);
         self
     }
 }
 
-const ACCESS_EXCLUSIVE: &str = "ACCESS EXCLUSIVE lock (brief)";
+pub(crate) const ACCESS_EXCLUSIVE: &str = "ACCESS EXCLUSIVE lock (brief)";
 const REWRITE: &str = "rewrites the table under an ACCESS EXCLUSIVE lock";
 const SCAN: &str = "scans the table under an ACCESS EXCLUSIVE lock";
 const SHARE: &str = "SHARE lock: blocks writes while the index builds";
+pub(crate) const SHARE_ROW_EXCLUSIVE: &str =
+    "SHARE ROW EXCLUSIVE lock on both tables (brief): existing rows are checked by the next step";
+pub(crate) const NOT_VALID_CHECK: &str =
+    "ACCESS EXCLUSIVE lock (brief): existing rows are checked by the next step";
+pub(crate) const VALIDATE: &str =
+    "SHARE UPDATE EXCLUSIVE lock: reads and writes continue while existing rows are checked";
+pub(crate) const UNIQUE_BUILD: &str = "ACCESS EXCLUSIVE lock while the unique index builds";
 
 /// Computes the plan from `from` (`None`: an empty database) to `to` for a dataset.
 /// Both packages must be valid; a `renamedFrom` hint that is ambiguous against `from`
@@ -286,9 +293,9 @@ pub fn plan_hash(plan: &Plan) -> String {
     sha256_hex(&crate::jcs::canonicalize(&v))
 }
 
-struct Planner<'a> {
-    d: &'static dyn Dialect,
-    schema: &'a str,
+pub(crate) struct Planner<'a> {
+    pub(crate) d: &'static dyn Dialect,
+    pub(crate) schema: &'a str,
 }
 
 fn same(d: &dyn Dialect, a: &str, b: &str) -> bool {
@@ -395,10 +402,10 @@ fn has_assignment_cast(from: ColumnType, to: ColumnType) -> bool {
 }
 
 impl Planner<'_> {
-    fn t(&self, name: &str) -> String {
+    pub(crate) fn t(&self, name: &str) -> String {
         self.d.table(self.schema, name)
     }
-    fn q(&self, name: &str) -> String {
+    pub(crate) fn q(&self, name: &str) -> String {
         self.d.quote(name)
     }
 
@@ -482,6 +489,10 @@ impl Planner<'_> {
             .map(|(t, p)| matches!(p, (Some(o), false) if old_tables[*o] == *t))
             .collect();
 
+        // 0. Drop foreign keys, checks and unique constraints that go away or change,
+        //    before the keys, columns and tables they depend on.
+        let keys = crate::plan_constraints::Keys::new(self, old_tables, to, &pairs, &col_pairs)?;
+        keys.drops(&mut drafts);
         // 1. Drop indexes that go away or change, and primary keys that change, before
         //    the columns they use are dropped or altered.
         for (i, t) in to.tables.iter().enumerate() {
@@ -706,6 +717,9 @@ impl Planner<'_> {
                 }
             }
         }
+        // 6. Unique constraints and checks of existing tables, then every foreign key
+        //    (tables first, then keys).
+        keys.adds(&mut drafts);
         Ok(drafts)
     }
 
@@ -724,6 +738,7 @@ impl Planner<'_> {
                 d.column_list(pk)
             ));
         }
+        defs.extend(crate::plan_constraints::inline_constraints(self, t));
         Draft::new(
             "createTable",
             &t.name,
@@ -761,7 +776,12 @@ impl Planner<'_> {
         self.old_col(old, pairs, j).map(|c| c.name.clone())
     }
 
-    fn pk_equal(&self, old: &Table, new: &Table, pairs: &[(Option<usize>, bool)]) -> bool {
+    pub(crate) fn pk_equal(
+        &self,
+        old: &Table,
+        new: &Table,
+        pairs: &[(Option<usize>, bool)],
+    ) -> bool {
         match (&old.primary_key, &new.primary_key) {
             (None, None) => true,
             (Some(a), Some(b)) => {
@@ -792,7 +812,13 @@ impl Planner<'_> {
             })
     }
 
-    fn column_differs(&self, o: &Column, n: &Column, opk: &[String], npk: &[String]) -> bool {
+    pub(crate) fn column_differs(
+        &self,
+        o: &Column,
+        n: &Column,
+        opk: &[String],
+        npk: &[String],
+    ) -> bool {
         let d = self.d;
         d.column_type(o) != d.column_type(n)
             || spec(self.d, o, opk).nullable != spec(self.d, n, npk).nullable

@@ -708,3 +708,258 @@ fn postgres_not_null_backfills_or_fails_cleanly() {
         .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
         .expect("cleanup");
 }
+
+// ---- service-schema members (Postgres): unique constraints, checks, foreign keys,
+// function defaults ---------------------------------------------------------------
+
+fn shop(tables: Value) -> Value {
+    json!({"namespace": "shop", "tables": tables})
+}
+
+fn customers(extra: Value) -> Value {
+    let mut t = json!({"name": "customers", "primaryKey": ["id"], "columns": [
+        {"name": "id", "type": "bigint", "nullable": false},
+        {"name": "email", "type": "string", "maxLength": 320, "nullable": false},
+        {"name": "created_at", "type": "timestamptz", "nullable": false, "default": {"function": "now"}},
+        {"name": "public_id", "type": "uuid", "default": {"function": "genRandomUuid"}}
+    ]});
+    for (k, v) in extra.as_object().expect("obj") {
+        t[k] = v.clone();
+    }
+    t
+}
+
+fn orders(extra: Value) -> Value {
+    let mut t = json!({"name": "orders", "primaryKey": ["id"], "columns": [
+        {"name": "id", "type": "bigint", "nullable": false},
+        {"name": "customer_id", "type": "bigint"},
+        {"name": "amount", "type": "decimal", "precision": 12, "scale": 2, "nullable": false, "default": 0},
+        {"name": "placed_on", "type": "date", "default": {"function": "currentDate"}}
+    ]});
+    for (k, v) in extra.as_object().expect("obj") {
+        t[k] = v.clone();
+    }
+    t
+}
+
+fn fk(name: &str, on_delete: Option<&str>) -> Value {
+    let mut f = json!({"name": name, "columns": ["customer_id"], "references": {"table": "customers", "columns": ["id"]}});
+    if let Some(a) = on_delete {
+        f["onDelete"] = json!(a);
+    }
+    f
+}
+
+fn service_evolutions() -> Vec<(&'static str, Value, Value)> {
+    let base = shop(json!([customers(json!({})), orders(json!({}))]));
+    let keyed = shop(json!([
+        customers(
+            json!({"uniqueConstraints": [{"name": "customers_email_key", "columns": ["email"]}],
+                          "checks": [{"name": "customers_email_at", "expression": "email LIKE '%@%'"}]})
+        ),
+        orders(
+            json!({"foreignKeys": [fk("orders_customer_fk", Some("cascade"))],
+                       "checks": [{"name": "orders_amount_nonneg", "expression": "amount >= 0"}]})
+        )
+    ]));
+    vec![
+        (
+            "add unique, checks and a foreign key",
+            base.clone(),
+            keyed.clone(),
+        ),
+        ("drop them again", keyed.clone(), base.clone()),
+        (
+            "change the foreign key's action and a check's expression",
+            keyed.clone(),
+            shop(json!([
+                customers(
+                    json!({"uniqueConstraints": [{"name": "customers_email_key", "columns": ["email"]}],
+                                  "checks": [{"name": "customers_email_at", "expression": "email LIKE '%@%'"}]})
+                ),
+                orders(
+                    json!({"foreignKeys": [fk("orders_customer_fk", Some("setNull"))],
+                               "checks": [{"name": "orders_amount_nonneg", "expression": "amount BETWEEN 0 AND 1000000"}]})
+                )
+            ])),
+        ),
+        (
+            "rename the foreign key and make it deferrable",
+            keyed.clone(),
+            shop(json!([
+                customers(
+                    json!({"uniqueConstraints": [{"name": "customers_email_key", "columns": ["email"]}],
+                                  "checks": [{"name": "customers_email_at", "expression": "email LIKE '%@%'"}]})
+                ),
+                orders(
+                    json!({"foreignKeys": [{"name": "orders_customer_ref", "columns": ["customer_id"], "references": {"table": "customers", "columns": ["id"]}, "deferrable": "initiallyDeferred"}],
+                               "checks": [{"name": "orders_amount_nonneg", "expression": "amount >= 0"}]})
+                )
+            ])),
+        ),
+        (
+            "foreign key to a unique constraint, referenced table renamed",
+            shop(json!([
+                customers(json!({"uniqueConstraints": [{"name": "customers_email_key", "columns": ["email"]}]})),
+                {"name": "notes", "columns": [{"name": "email", "type": "string", "maxLength": 320}],
+                 "foreignKeys": [{"name": "notes_email_fk", "columns": ["email"], "references": {"table": "customers", "columns": ["email"]}}]}
+            ])),
+            shop(json!([
+                {"name": "clients", "renamedFrom": "customers", "primaryKey": ["id"], "columns": [
+                    {"name": "id", "type": "bigint", "nullable": false},
+                    {"name": "email", "type": "string", "maxLength": 320, "nullable": false},
+                    {"name": "created_at", "type": "timestamptz", "nullable": false, "default": {"function": "now"}},
+                    {"name": "public_id", "type": "uuid", "default": {"function": "genRandomUuid"}}],
+                 "uniqueConstraints": [{"name": "customers_email_key", "columns": ["email"]}]},
+                {"name": "notes", "columns": [{"name": "email", "type": "string", "maxLength": 320}],
+                 "foreignKeys": [{"name": "notes_email_fk", "columns": ["email"], "references": {"table": "clients", "columns": ["email"]}}]}
+            ])),
+        ),
+        (
+            "referenced primary key changes type; check column renamed",
+            keyed.clone(),
+            shop(json!([
+                customers(json!({"uniqueConstraints": [{"name": "customers_email_key", "columns": ["email"]}],
+                                  "checks": [{"name": "customers_email_at", "expression": "email LIKE '%@%'"}]})),
+                {"name": "orders", "primaryKey": ["id"], "columns": [
+                    {"name": "id", "type": "bigint", "nullable": false},
+                    {"name": "customer_id", "type": "bigint"},
+                    {"name": "total", "type": "decimal", "precision": 14, "scale": 2, "nullable": false, "default": 0, "renamedFrom": "amount"},
+                    {"name": "placed_on", "type": "date", "default": {"function": "currentDate"}}],
+                 "foreignKeys": [fk("orders_customer_fk", Some("cascade"))],
+                 "checks": [{"name": "orders_amount_nonneg", "expression": "total >= 0"}]}
+            ])),
+        ),
+        (
+            "drop the referenced table together with the referring key",
+            keyed.clone(),
+            shop(json!([orders(json!({}))])),
+        ),
+        (
+            "function defaults added, changed and removed",
+            shop(json!([orders(json!({}))])),
+            shop(json!([{"name": "orders", "primaryKey": ["id"], "columns": [
+                {"name": "id", "type": "bigint", "nullable": false},
+                {"name": "customer_id", "type": "bigint"},
+                {"name": "amount", "type": "decimal", "precision": 12, "scale": 2, "nullable": false, "default": 0},
+                {"name": "placed_on", "type": "date"},
+                {"name": "placed_at", "type": "timestamp", "default": {"function": "currentTimestamp"}}]}])),
+        ),
+    ]
+}
+
+#[test]
+fn service_evolutions_converge_on_postgres() {
+    let mut client = postgres::Client::connect(&pg_url(), postgres::NoTls)
+        .expect("connect to the test PostgreSQL");
+    let mut failures = Vec::new();
+    for (name, a, b) in service_evolutions() {
+        if let Err(e) = check_pg(&mut client, "conv_shop", &a, &b) {
+            failures.push(format!("{name}: {e}"));
+        }
+        // And back again: every change is reversible in a later plan.
+        if let Err(e) = check_pg(&mut client, "conv_shop", &b, &a) {
+            failures.push(format!("{name} (reversed): {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn postgres_foreign_key_and_check_over_bad_rows_fail_cleanly() {
+    let mut client = postgres::Client::connect(&pg_url(), postgres::NoTls)
+        .expect("connect to the test PostgreSQL");
+    let schema = "conv_fk_data";
+    let ds = dataset("postgres", schema);
+    let base = package(&shop(json!([customers(json!({})), orders(json!({}))])));
+    let with_fk = package(&shop(json!([
+        customers(json!({})),
+        orders(json!({"foreignKeys": [fk("orders_customer_fk", None)]}))
+    ])));
+    let with_check = package(&shop(json!([
+        customers(json!({})),
+        orders(json!({"checks": [{"name": "orders_amount_small", "expression": "amount < 100"}]}))
+    ])));
+    client
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .expect("reset");
+    pg_apply(
+        &mut client,
+        &statements(&plan(None, &base, &ds).expect("plan")),
+    )
+    .expect("create");
+    client
+        .batch_execute(&format!(
+            "INSERT INTO {schema}.customers (id, email) VALUES (1, 'a@x');
+             INSERT INTO {schema}.orders (id, customer_id, amount) VALUES (10, 1, 5), (11, 99, 500)"
+        ))
+        .expect("rows, one orphan");
+    // Function defaults filled the new rows.
+    let (uuid_set, created_set): (bool, bool) = {
+        let r = client
+            .query_one(
+                &format!(
+                    "SELECT public_id IS NOT NULL, created_at IS NOT NULL FROM {schema}.customers"
+                ),
+                &[],
+            )
+            .expect("row");
+        (r.get(0), r.get(1))
+    };
+    assert!(
+        uuid_set && created_set,
+        "now() and gen_random_uuid() defaults applied"
+    );
+
+    for (target, code) in [(&with_fk, "23503"), (&with_check, "23514")] {
+        let p = plan(Some(&base), target, &ds).expect("plan");
+        let kinds: Vec<&str> = p.steps.iter().map(|s| s.kind.as_str()).collect();
+        let add = kinds
+            .iter()
+            .position(|k| *k == "addForeignKey" || *k == "addCheck")
+            .expect("add step");
+        assert_eq!(kinds.get(add + 1), Some(&"validateConstraint"), "{kinds:?}");
+        assert!(
+            p.steps[add].sql[0].ends_with("NOT VALID"),
+            "{:?}",
+            p.steps[add].sql
+        );
+        assert!(
+            !p.steps[add].may_fail && p.steps[add + 1].may_fail,
+            "validation is the step that may fail"
+        );
+        assert!(p.steps[add + 1]
+            .locks
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("SHARE UPDATE EXCLUSIVE"));
+        let err = pg_apply(&mut client, &statements(&p)).expect_err("bad row present");
+        assert!(err.contains(code), "{code} expected: {err}");
+        let constraints: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE n.nspname = $1 AND k.contype IN ('f', 'c')",
+                &[&schema],
+            )
+            .expect("count")
+            .get(0);
+        assert_eq!(constraints, 0, "the failed plan rolled back");
+    }
+    // Without the bad row both apply.
+    client
+        .batch_execute(&format!("DELETE FROM {schema}.orders WHERE id = 11"))
+        .expect("fix data");
+    pg_apply(
+        &mut client,
+        &statements(&plan(Some(&base), &with_fk, &ds).expect("plan")),
+    )
+    .expect("fk applies");
+    let err = client
+        .batch_execute(&format!(
+            "INSERT INTO {schema}.orders (id, customer_id) VALUES (12, 42)"
+        ))
+        .expect_err("enforced");
+    assert!(format!("{err:?}").contains("23503"), "{err:?}");
+    client
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .expect("cleanup");
+}
