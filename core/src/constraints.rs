@@ -1058,10 +1058,13 @@ pub fn planner_unsupported(pkg: &Package, engine: Engine) -> Vec<Problem> {
 }
 
 /// Whether the planner migrates columns of this type on this engine.
-fn planned_type(t: ColumnType, _engine: Engine) -> Option<()> {
+fn planned_type(t: ColumnType, engine: Engine) -> Option<()> {
     use ColumnType::*;
+    let postgres = matches!(engine, Engine::Postgres | Engine::AuroraPostgresql);
     match t {
-        Array | Enum | Interval | Smallint | Real | Time | Char | Numeric => None,
+        Array | Enum => None,
+        Interval if !postgres => None,
+        Smallint | Real | Time | Char | Numeric if engine == Engine::Snowflake => None,
         _ => Some(()),
     }
 }

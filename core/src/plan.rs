@@ -359,6 +359,10 @@ fn type_change_is_widening(old: &Column, new: &Column) -> bool {
                 (Some(a), Some(b)) => b >= a,
                 (None, Some(_)) => false,
             },
+            Char => match (old.max_length, new.max_length) {
+                (Some(a), Some(b)) => b >= a,
+                _ => false,
+            },
             Decimal => {
                 let (p0, s0) = (old.precision.unwrap_or(38), old.scale.unwrap_or(0));
                 let (p1, s1) = (new.precision.unwrap_or(38), new.scale.unwrap_or(0));
@@ -371,6 +375,10 @@ fn type_change_is_widening(old: &Column, new: &Column) -> bool {
         | (Date, Timestamp)
         | (Date, Timestamptz)
         | (Timestamp, Timestamptz) => true,
+        (Smallint, Int | Bigint | Double | Real | Numeric)
+        | (Int | Bigint | Decimal, Numeric)
+        | (Real, Double) => true,
+        (Smallint, Decimal) => new.precision.unwrap_or(38) - new.scale.unwrap_or(0) >= 5,
         (Int, Decimal) => new.precision.unwrap_or(38) - new.scale.unwrap_or(0) >= 10,
         (Bigint, Decimal) => new.precision.unwrap_or(38) - new.scale.unwrap_or(0) >= 19,
         (_, String) => new.max_length.is_none(),
@@ -382,11 +390,16 @@ fn type_change_is_widening(old: &Column, new: &Column) -> bool {
 /// through its text form (which fails, visibly, for values that do not fit).
 fn has_direct_cast(from: ColumnType, to: ColumnType) -> bool {
     use ColumnType::*;
-    let numeric = |t| matches!(t, Int | Bigint | Decimal | Double);
+    let numeric = |t| {
+        matches!(
+            t,
+            Int | Bigint | Decimal | Double | Smallint | Real | Numeric
+        )
+    };
     let temporal = |t| matches!(t, Date | Timestamp | Timestamptz);
     from == to
-        || from == String
-        || to == String
+        || matches!(from, String | Char)
+        || matches!(to, String | Char)
         || (numeric(from) && numeric(to))
         || (temporal(from) && temporal(to))
         || matches!((from, to), (Boolean, Int) | (Int, Boolean))
@@ -396,9 +409,19 @@ fn has_direct_cast(from: ColumnType, to: ColumnType) -> bool {
 /// `USING` applies), failing on values that do not fit rather than truncating them.
 fn has_assignment_cast(from: ColumnType, to: ColumnType) -> bool {
     use ColumnType::*;
-    let numeric = |t| matches!(t, Int | Bigint | Decimal | Double);
+    let numeric = |t| {
+        matches!(
+            t,
+            Int | Bigint | Decimal | Double | Smallint | Real | Numeric
+        )
+    };
     let temporal = |t| matches!(t, Date | Timestamp | Timestamptz);
-    from == to || to == String || (numeric(from) && numeric(to)) || (temporal(from) && temporal(to))
+    let text = |t| matches!(t, String | Char);
+    from == to
+        || (text(from) && text(to))
+        || to == String
+        || (numeric(from) && numeric(to))
+        || (temporal(from) && temporal(to))
 }
 
 impl Planner<'_> {
@@ -1121,11 +1144,17 @@ impl Planner<'_> {
                     sql,
                 )
                 .may_fail(!widening)
-                .locks(if o.column_type == c.column_type && widening {
-                    ACCESS_EXCLUSIVE
-                } else {
-                    REWRITE
-                });
+                // char(n) values are stored padded, so a new length rewrites them.
+                .locks(
+                    if o.column_type == c.column_type
+                        && widening
+                        && c.column_type != ColumnType::Char
+                    {
+                        ACCESS_EXCLUSIVE
+                    } else {
+                        REWRITE
+                    },
+                );
                 if !widening {
                     dr = dr.destructive();
                     dr.may_fail = true;

@@ -963,3 +963,60 @@ fn postgres_foreign_key_and_check_over_bad_rows_fail_cleanly() {
         .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
         .expect("cleanup");
 }
+
+fn type_evolutions(postgres: bool) -> Vec<(&'static str, Value, Value)> {
+    let t = |cols: Value| json!({"namespace": "n", "tables": [{"name": "m", "primaryKey": ["id"], "columns": cols}]});
+    let id = json!({"name": "id", "type": "bigint", "nullable": false});
+    let mut small = vec![
+        id.clone(),
+        json!({"name": "qty", "type": "smallint", "default": 1}),
+        json!({"name": "ratio", "type": "real", "default": 0.5}),
+        json!({"name": "at", "type": "time", "default": "08:30:00"}),
+        json!({"name": "cc", "type": "char", "maxLength": 2, "default": "DE"}),
+        json!({"name": "amount", "type": "numeric", "default": "12.50"}),
+    ];
+    let mut wide = vec![
+        id.clone(),
+        json!({"name": "qty", "type": "int", "default": 1}),
+        json!({"name": "ratio", "type": "double", "default": 0.5}),
+        json!({"name": "at", "type": "time", "nullable": false, "default": "09:00:00"}),
+        json!({"name": "cc", "type": "char", "maxLength": 5, "default": "DE"}),
+        json!({"name": "amount", "type": "decimal", "precision": 20, "scale": 4}),
+    ];
+    if postgres {
+        small.push(json!({"name": "span", "type": "interval"}));
+        small.push(json!({"name": "stamp", "type": "timestamptz", "default": {"function": "now"}}));
+        wide.push(json!({"name": "span", "type": "string"}));
+        wide.push(json!({"name": "stamp", "type": "timestamptz"}));
+    }
+    vec![
+        (
+            "add columns of the added types",
+            t(json!([id.clone()])),
+            t(json!(small.clone())),
+        ),
+        ("change the added types", t(json!(small)), t(json!(wide))),
+    ]
+}
+
+#[test]
+fn added_types_converge_on_postgres_and_sqlite() {
+    let mut client = postgres::Client::connect(&pg_url(), postgres::NoTls)
+        .expect("connect to the test PostgreSQL");
+    let mut failures = Vec::new();
+    for (name, a, b) in type_evolutions(true) {
+        for (x, y, dir) in [(&a, &b, ""), (&b, &a, " (reversed)")] {
+            if let Err(e) = check_pg(&mut client, "conv_types", x, y) {
+                failures.push(format!("postgres {name}{dir}: {e}"));
+            }
+        }
+    }
+    for (name, a, b) in type_evolutions(false) {
+        for (x, y, dir) in [(&a, &b, ""), (&b, &a, " (reversed)")] {
+            if let Err(e) = check_sqlite(x, y) {
+                failures.push(format!("sqlite {name}{dir}: {e}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

@@ -1,0 +1,112 @@
+//! Golden SQL for the service-schema members: unique constraints, checks and foreign
+//! keys on Postgres (dropped first, added after the tables, `NOT VALID` then
+//! `VALIDATE` on tables with rows), function defaults, and the added scalar types on
+//! Postgres and SQLite. Snapshots in `snapshots/plan_service_members__<name>.snap`.
+
+mod common;
+
+use common::{render, strict_dataset};
+use depot_migrate_core::{load, plan::plan, Engine, Package};
+use serde_json::{json, Value};
+
+fn pkg(v: &Value, engine: Engine) -> Package {
+    load::parse_package(v.to_string().as_bytes(), Some(engine)).expect("valid package")
+}
+
+fn shop(keys: bool) -> Value {
+    let mut customers = json!({"name": "customers", "primaryKey": ["id"], "columns": [
+        {"name": "id", "type": "bigint", "nullable": false},
+        {"name": "email", "type": "string", "maxLength": 320, "nullable": false},
+        {"name": "created_at", "type": "timestamptz", "nullable": false, "default": {"function": "now"}},
+        {"name": "public_id", "type": "uuid", "default": {"function": "genRandomUuid"}}]});
+    let mut orders = json!({"name": "orders", "primaryKey": ["id"], "columns": [
+        {"name": "id", "type": "bigint", "nullable": false},
+        {"name": "customer_id", "type": "bigint", "nullable": false},
+        {"name": "amount", "type": "decimal", "precision": 12, "scale": 2, "nullable": false}]});
+    if keys {
+        customers["uniqueConstraints"] =
+            json!([{"name": "customers_email_key", "columns": ["email"]}]);
+        customers["checks"] =
+            json!([{"name": "customers_email_at", "expression": "email like '%@%'"}]);
+        orders["foreignKeys"] = json!([{"name": "orders_customer_fk", "columns": ["customer_id"],
+            "references": {"table": "customers", "columns": ["id"]}, "onDelete": "cascade", "deferrable": "initiallyDeferred"}]);
+        orders["checks"] =
+            json!([{"name": "orders_amount_nonneg", "expression": "amount>=0 AND amount<1e9"}]);
+    }
+    json!({"namespace": "shop", "tables": [customers, orders]})
+}
+
+#[test]
+fn postgres_constraints() {
+    let ds = strict_dataset("postgres");
+    let (base, keyed) = (
+        pkg(&shop(false), Engine::Postgres),
+        pkg(&shop(true), Engine::Postgres),
+    );
+    insta::assert_snapshot!(
+        "postgres_create_with_keys",
+        render(&plan(None, &keyed, &ds).expect("plan"))
+    );
+    insta::assert_snapshot!(
+        "postgres_add_keys",
+        render(&plan(Some(&base), &keyed, &ds).expect("plan"))
+    );
+    insta::assert_snapshot!(
+        "postgres_drop_keys",
+        render(&plan(Some(&keyed), &base, &ds).expect("plan"))
+    );
+    assert!(plan(Some(&keyed), &keyed, &ds)
+        .expect("plan")
+        .steps
+        .is_empty());
+}
+
+fn typed(wide: bool) -> Value {
+    let cols = if wide {
+        json!([{"name": "id", "type": "bigint", "nullable": false},
+               {"name": "qty", "type": "int"}, {"name": "ratio", "type": "double"},
+               {"name": "at", "type": "time"}, {"name": "cc", "type": "char", "maxLength": 5},
+               {"name": "amount", "type": "decimal", "precision": 20, "scale": 4}])
+    } else {
+        json!([{"name": "id", "type": "bigint", "nullable": false},
+               {"name": "qty", "type": "smallint", "default": 1}, {"name": "ratio", "type": "real"},
+               {"name": "at", "type": "time", "default": "08:30:00"}, {"name": "cc", "type": "char", "maxLength": 2},
+               {"name": "amount", "type": "numeric"}])
+    };
+    json!({"namespace": "n", "tables": [{"name": "m", "primaryKey": ["id"], "columns": cols}]})
+}
+
+#[test]
+fn added_types() {
+    for (engine, name) in [(Engine::Postgres, "postgres"), (Engine::Sqlite, "sqlite")] {
+        let ds = strict_dataset(name);
+        let (a, b) = (pkg(&typed(false), engine), pkg(&typed(true), engine));
+        insta::assert_snapshot!(
+            format!("{name}_create_added_types"),
+            render(&plan(None, &a, &ds).expect("plan"))
+        );
+        insta::assert_snapshot!(
+            format!("{name}_change_added_types"),
+            render(&plan(Some(&a), &b, &ds).expect("plan"))
+        );
+    }
+}
+
+#[test]
+fn snowflake_and_sqlite_refuse_what_they_do_not_plan_yet() {
+    for name in ["snowflake", "sqlite"] {
+        let ds = strict_dataset(name);
+        let p: Package = serde_json::from_value(shop(true)).expect("model");
+        let err = plan(None, &p, &ds).expect_err("refused");
+        assert!(
+            err.problems.iter().all(|p| p.code.as_str() == "DM2022"),
+            "{err:?}"
+        );
+        assert!(
+            err.problems
+                .iter()
+                .any(|p| p.path == "$.tables[1].foreignKeys"),
+            "{err:?}"
+        );
+    }
+}
