@@ -1020,13 +1020,16 @@ pub fn planner_unsupported(pkg: &Package, engine: Engine) -> Vec<Problem> {
     }
     for (i, t) in pkg.tables.iter().enumerate() {
         let tp = root.key("tables").index(i);
-        let postgres = matches!(engine, Engine::Postgres | Engine::AuroraPostgresql);
+        // Postgres plans all three; Snowflake declares unique constraints and foreign
+        // keys (checks are refused by validation there).
+        let postgres = engine != Engine::Sqlite;
         for (member, present) in [
             ("uniqueConstraints", t.unique_constraints.is_some()),
             ("foreignKeys", t.foreign_keys.is_some()),
             ("checks", t.checks.is_some()),
         ] {
-            if present && !postgres {
+            let planned = postgres && !(member == "checks" && engine == Engine::Snowflake);
+            if present && !planned {
                 refuse(tp.key(member), member, &mut out);
             }
         }

@@ -235,6 +235,17 @@ pub fn plan(
             d.engine().as_str()
         ));
     }
+    if !d.enforces_constraints()
+        && to
+            .tables
+            .iter()
+            .any(|t| t.foreign_keys.is_some() || t.unique_constraints.is_some())
+    {
+        notes.push(format!(
+            "{}: foreign keys and named unique constraints are declared but not enforced",
+            d.engine().as_str()
+        ));
+    }
     if !d.supports_secondary_indexes() {
         for t in &to.tables {
             for ix in t

@@ -24,9 +24,15 @@ use crate::plan::{
 
 type Pairs = [(Option<usize>, bool)];
 
-/// Whether this planner plans constraints (engines with `ALTER TABLE … ADD CONSTRAINT`).
+/// Whether this planner plans constraints (engines with `ALTER TABLE … ADD CONSTRAINT`:
+/// Postgres, and Snowflake, which declares them without enforcing them).
 fn plans_constraints(p: &Planner<'_>) -> bool {
-    p.d.supports_alter_column() && p.d.enforces_constraints()
+    p.d.supports_alter_column()
+}
+
+/// Whether existing rows are checked (and so worth `NOT VALID` + `VALIDATE`).
+fn validates(p: &Planner<'_>) -> bool {
+    p.d.enforces_constraints()
 }
 
 /// The check expression as the dialect writes it (validated before planning).
@@ -279,8 +285,12 @@ impl<'a, 'p> Keys<'a, 'p> {
                                 unique_def(p, &u.name, &u.columns)
                             )],
                         )
-                        .may_fail(true)
-                        .locks(UNIQUE_BUILD),
+                        .may_fail(validates(p))
+                        .locks(if validates(p) {
+                            UNIQUE_BUILD
+                        } else {
+                            ACCESS_EXCLUSIVE
+                        }),
                     );
                 }
             }
@@ -323,7 +333,7 @@ impl<'a, 'p> Keys<'a, 'p> {
                     fk.references.columns.join(", ")
                 );
                 let def = foreign_key_def(p, fk);
-                if fresh {
+                if fresh || !validates(p) {
                     // The table was created by this plan: it has no rows to check.
                     drafts.push(
                         Draft::new(
@@ -333,7 +343,11 @@ impl<'a, 'p> Keys<'a, 'p> {
                             summary,
                             vec![format!("ALTER TABLE {tt} ADD {def}")],
                         )
-                        .locks(SHARE_ROW_EXCLUSIVE),
+                        .locks(if validates(p) {
+                            SHARE_ROW_EXCLUSIVE
+                        } else {
+                            ACCESS_EXCLUSIVE
+                        }),
                     );
                 } else {
                     drafts.push(

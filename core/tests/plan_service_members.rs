@@ -94,7 +94,10 @@ fn added_types() {
 
 #[test]
 fn snowflake_and_sqlite_refuse_what_they_do_not_plan_yet() {
-    for name in ["snowflake", "sqlite"] {
+    for (name, path) in [
+        ("snowflake", "$.tables[0].checks"),
+        ("sqlite", "$.tables[1].foreignKeys"),
+    ] {
         let ds = strict_dataset(name);
         let p: Package = serde_json::from_value(shop(true)).expect("model");
         let err = plan(None, &p, &ds).expect_err("refused");
@@ -103,10 +106,46 @@ fn snowflake_and_sqlite_refuse_what_they_do_not_plan_yet() {
             "{err:?}"
         );
         assert!(
-            err.problems
-                .iter()
-                .any(|p| p.path == "$.tables[1].foreignKeys"),
-            "{err:?}"
+            err.problems.iter().any(|p| p.path == path),
+            "{name}: {err:?}"
         );
     }
+}
+
+fn shop_snowflake(keys: bool) -> Value {
+    let mut v = shop(keys);
+    for t in v["tables"].as_array_mut().expect("tables") {
+        t.as_object_mut().expect("table").remove("checks");
+        for c in t["columns"].as_array_mut().expect("columns") {
+            c.as_object_mut().expect("column").remove("default");
+        }
+    }
+    v
+}
+
+#[test]
+fn snowflake_declares_unique_constraints_and_foreign_keys() {
+    let ds = strict_dataset("snowflake");
+    let base = pkg(&shop_snowflake(false), Engine::Snowflake);
+    let keyed = pkg(&shop_snowflake(true), Engine::Snowflake);
+    let create = plan(None, &keyed, &ds).expect("plan");
+    assert!(
+        create.notes.iter().any(|n| n
+            .contains("foreign keys and named unique constraints are declared but not enforced")),
+        "{:?}",
+        create.notes
+    );
+    insta::assert_snapshot!("snowflake_create_with_keys", render(&create));
+    let add = plan(Some(&base), &keyed, &ds).expect("plan");
+    assert!(
+        add.steps
+            .iter()
+            .all(|s| s.kind != "validateConstraint" && !s.may_fail),
+        "nothing is checked: {add:?}"
+    );
+    insta::assert_snapshot!("snowflake_add_keys", render(&add));
+    insta::assert_snapshot!(
+        "snowflake_drop_keys",
+        render(&plan(Some(&keyed), &base, &ds).expect("plan"))
+    );
 }

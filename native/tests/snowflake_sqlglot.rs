@@ -107,3 +107,50 @@ fn sqlglot_check_rejects_broken_sql() {
         "{stdout}"
     );
 }
+
+/// The statements Snowflake plans get for named unique constraints and foreign keys
+/// (declared, not enforced), created with the tables, added later and dropped.
+#[test]
+fn snowflake_constraint_sql_parses_with_sqlglot() {
+    use depot_migrate_core::{load, plan::plan, Engine};
+    let ds = common::strict_dataset("snowflake");
+    let shop = |keys: bool| {
+        let mut customers = serde_json::json!({"name": "customers", "primaryKey": ["id"], "columns": [
+            {"name": "id", "type": "bigint", "nullable": false},
+            {"name": "email", "type": "string", "maxLength": 320, "nullable": false}]});
+        let mut orders = serde_json::json!({"name": "orders", "primaryKey": ["id"], "columns": [
+            {"name": "id", "type": "bigint", "nullable": false},
+            {"name": "customer_id", "type": "bigint"},
+            {"name": "customer_email", "type": "string", "maxLength": 320}]});
+        if keys {
+            customers["uniqueConstraints"] =
+                serde_json::json!([{"name": "customers_email_key", "columns": ["email"]}]);
+            orders["foreignKeys"] = serde_json::json!([
+                {"name": "orders_customer_fk", "columns": ["customer_id"], "references": {"table": "customers", "columns": ["id"]}, "onDelete": "cascade", "onUpdate": "restrict", "deferrable": "initiallyDeferred"},
+                {"name": "orders_email_fk", "columns": ["customer_email"], "references": {"table": "customers", "columns": ["email"]}, "onDelete": "setNull"}]);
+        }
+        let v = serde_json::json!({"namespace": "shop", "tables": [customers, orders]});
+        load::parse_package(v.to_string().as_bytes(), Some(Engine::Snowflake)).expect("valid")
+    };
+    let (base, keyed) = (shop(false), shop(true));
+    let statements: Vec<String> = [
+        plan(None, &keyed, &ds),
+        plan(Some(&base), &keyed, &ds),
+        plan(Some(&keyed), &base, &ds),
+    ]
+    .into_iter()
+    .flat_map(|p| p.expect("plan").steps.into_iter().flat_map(|s| s.sql))
+    .filter(|s| s.contains("CONSTRAINT"))
+    .collect();
+    assert!(statements.len() >= 7, "{statements:#?}");
+    let (code, stdout, stderr) = sqlglot_check(&statements);
+    assert_eq!(
+        code,
+        Some(0),
+        "sqlglot could not parse:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!("{} statements parsed", statements.len())),
+        "{stdout}"
+    );
+}
