@@ -1042,7 +1042,9 @@ pub fn planner_unsupported(pkg: &Package, engine: Engine) -> Vec<Problem> {
                     &mut out,
                 );
             }
-            if c.identity.is_some() {
+            if c.identity.is_some()
+                && !matches!(engine, Engine::Postgres | Engine::AuroraPostgresql)
+            {
                 refuse(cp.key("identity"), "identity columns", &mut out);
             }
             if c.json_storage.is_some() {

@@ -31,6 +31,7 @@ pub mod load;
 pub mod model;
 pub mod plan;
 mod plan_constraints;
+mod plan_identity;
 pub mod validate;
 
 pub use error::{Code, Invalid, JsonPath, Problem};

@@ -293,9 +293,9 @@ pub fn whole_u32(n: &serde_json::Number) -> Option<u32> {
 
 impl Column {
     /// The effective nullability: `nullable` if given, else `true` unless the column is
-    /// part of the primary key.
+    /// part of the primary key or an identity column (never NULL).
     pub fn is_nullable(&self, in_primary_key: bool) -> bool {
-        !in_primary_key && self.nullable.unwrap_or(true)
+        !in_primary_key && self.identity.is_none() && self.nullable.unwrap_or(true)
     }
 }
 

@@ -156,7 +156,7 @@ impl Draft {
 
 pub(crate) const ACCESS_EXCLUSIVE: &str = "ACCESS EXCLUSIVE lock (brief)";
 const REWRITE: &str = "rewrites the table under an ACCESS EXCLUSIVE lock";
-const SCAN: &str = "scans the table under an ACCESS EXCLUSIVE lock";
+pub(crate) const SCAN: &str = "scans the table under an ACCESS EXCLUSIVE lock";
 const SHARE: &str = "SHARE lock: blocks writes while the index builds";
 pub(crate) const SHARE_ROW_EXCLUSIVE: &str =
     "SHARE ROW EXCLUSIVE lock on both tables (brief): existing rows are checked by the next step";
@@ -1032,6 +1032,9 @@ impl Planner<'_> {
                 .locks(ACCESS_EXCLUSIVE),
             );
         }
+        // Identity removed or changed, before NOT NULL is dropped (Postgres refuses that
+        // on an identity column).
+        crate::plan_identity::before(self, old, t, pairs, drafts);
         // Altered columns.
         for (j, c) in t.columns.iter().enumerate() {
             let Some(k) = pairs[j].0 else { continue };
@@ -1254,6 +1257,8 @@ impl Planner<'_> {
                 }
             }
         }
+        // Identity added, after the column's default is gone and NOT NULL is set.
+        crate::plan_identity::after(self, old, t, pairs, drafts);
         // Dropped columns.
         for (k, o) in old.columns.iter().enumerate() {
             if pairs.iter().any(|p| p.0 == Some(k)) {

@@ -149,3 +149,35 @@ fn snowflake_declares_unique_constraints_and_foreign_keys() {
         render(&plan(Some(&keyed), &base, &ds).expect("plan"))
     );
 }
+
+#[test]
+fn postgres_identity() {
+    let ds = strict_dataset("postgres");
+    let t = |id: Value| {
+        pkg(
+            &json!({"namespace": "n", "tables": [{"name": "item", "primaryKey": ["id"], "columns": [id]}]}),
+            Engine::Postgres,
+        )
+    };
+    let plain = t(json!({"name": "id", "type": "bigint", "nullable": false}));
+    let by_default = t(json!({"name": "id", "type": "bigint", "identity": "byDefault"}));
+    let always = t(
+        json!({"name": "id", "type": "bigint", "identity": "always", "start": 100, "increment": 5}),
+    );
+    insta::assert_snapshot!(
+        "postgres_create_identity",
+        render(&plan(None, &always, &ds).expect("plan"))
+    );
+    insta::assert_snapshot!(
+        "postgres_add_identity",
+        render(&plan(Some(&plain), &by_default, &ds).expect("plan"))
+    );
+    insta::assert_snapshot!(
+        "postgres_alter_identity",
+        render(&plan(Some(&by_default), &always, &ds).expect("plan"))
+    );
+    insta::assert_snapshot!(
+        "postgres_drop_identity",
+        render(&plan(Some(&always), &plain, &ds).expect("plan"))
+    );
+}

@@ -57,6 +57,18 @@ fn pg_catalog(client: &mut postgres::Client, schema: &str) -> BTreeSet<String> {
             r.get::<_, String>(2)
         ));
     }
+    // Identity columns and their sequences (kind, type, start, increment).
+    for r in q(client, "SELECT c.relname::text, a.attname::text, a.attidentity::text, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_depend dep ON dep.refobjid = c.oid AND dep.refobjsubid = a.attnum AND dep.deptype = 'i' AND dep.classid = 'pg_class'::regclass JOIN pg_sequence s ON s.seqrelid = dep.objid WHERE n.nspname = $1 AND a.attidentity <> ''") {
+        out.insert(format!(
+            "identity {}.{} {} {} start={} increment={}",
+            r.get::<_, String>(0),
+            r.get::<_, String>(1),
+            r.get::<_, String>(2),
+            r.get::<_, String>(3),
+            r.get::<_, i64>(4),
+            r.get::<_, i64>(5)
+        ));
+    }
     for r in q(
         client,
         "SELECT indexname::text, indexdef FROM pg_indexes WHERE schemaname = $1",
@@ -1019,4 +1031,103 @@ fn added_types_converge_on_postgres_and_sqlite() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+fn identity_evolutions() -> Vec<(&'static str, Value, Value)> {
+    let t = |id: Value| json!({"namespace": "n", "tables": [{"name": "item", "primaryKey": ["id"], "columns": [id, {"name": "label", "type": "string"}]}]});
+    let plain = t(json!({"name": "id", "type": "bigint", "nullable": false}));
+    let by_default = t(json!({"name": "id", "type": "bigint", "identity": "byDefault"}));
+    let always = t(
+        json!({"name": "id", "type": "bigint", "identity": "always", "start": 100, "increment": 5}),
+    );
+    let int_always = t(json!({"name": "id", "type": "int", "identity": "always"}));
+    vec![
+        (
+            "add identity to an existing column",
+            plain.clone(),
+            by_default.clone(),
+        ),
+        (
+            "byDefault to always with start and increment",
+            by_default.clone(),
+            always.clone(),
+        ),
+        ("identity column changes type", always.clone(), int_always),
+        (
+            "new table with an identity column",
+            json!({"namespace": "n", "tables": []}),
+            always,
+        ),
+        (
+            "with a nullable column made identity",
+            t(json!({"name": "id", "type": "bigint"})),
+            by_default,
+        ),
+    ]
+}
+
+#[test]
+fn identity_evolutions_converge_on_postgres() {
+    let mut client = postgres::Client::connect(&pg_url(), postgres::NoTls)
+        .expect("connect to the test PostgreSQL");
+    let mut failures = Vec::new();
+    for (name, a, b) in identity_evolutions() {
+        for (x, y, dir) in [(&a, &b, ""), (&b, &a, " (reversed)")] {
+            if let Err(e) = check_pg(&mut client, "conv_ident", x, y) {
+                failures.push(format!("{name}{dir}: {e}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn postgres_identity_continues_after_existing_rows() {
+    let mut client = postgres::Client::connect(&pg_url(), postgres::NoTls)
+        .expect("connect to the test PostgreSQL");
+    let schema = "conv_ident_data";
+    let ds = dataset("postgres", schema);
+    let t = |id: Value| {
+        package(
+            &json!({"namespace": "n", "tables": [{"name": "item", "primaryKey": ["id"], "columns": [id, {"name": "label", "type": "string"}]}]}),
+        )
+    };
+    let plain = t(json!({"name": "id", "type": "bigint", "nullable": false}));
+    let ident = t(json!({"name": "id", "type": "bigint", "identity": "byDefault"}));
+    client
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .expect("reset");
+    pg_apply(
+        &mut client,
+        &statements(&plan(None, &plain, &ds).expect("plan")),
+    )
+    .expect("create");
+    client
+        .batch_execute(&format!(
+            "INSERT INTO {schema}.item VALUES (1, 'a'), (7, 'b'), (3, 'c')"
+        ))
+        .expect("rows");
+    let p = plan(Some(&plain), &ident, &ds).expect("plan");
+    assert!(
+        p.steps
+            .iter()
+            .any(|s| s.kind == "addIdentity" && s.may_fail),
+        "{}",
+        p.sql_script()
+    );
+    pg_apply(&mut client, &statements(&p)).expect("add identity");
+    let id: i64 = client
+        .query_one(
+            &format!("INSERT INTO {schema}.item (label) VALUES ('d') RETURNING id"),
+            &[],
+        )
+        .expect("insert")
+        .get(0);
+    assert_eq!(
+        id, 8,
+        "the sequence continues after the largest existing id"
+    );
+    client
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .expect("cleanup");
 }

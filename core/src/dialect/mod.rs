@@ -7,7 +7,7 @@ mod postgres;
 mod snowflake;
 mod sqlite;
 
-pub use postgres::Postgres;
+pub use postgres::{identity_clause, Postgres};
 pub use snowflake::Snowflake;
 pub use sqlite::Sqlite;
 

@@ -1,7 +1,27 @@
 //! PostgreSQL and Aurora PostgreSQL (same SQL).
 
 use super::Dialect;
-use crate::model::{Column, ColumnType, DefaultFunction, Engine, JsonStorage, Literal};
+use crate::model::{Column, ColumnType, DefaultFunction, Engine, Identity, JsonStorage, Literal};
+
+/// `GENERATED … AS IDENTITY [(START WITH s INCREMENT BY i)]` for an identity column.
+pub fn identity_clause(identity: Identity, c: &Column) -> String {
+    let kind = match identity {
+        Identity::Always => "ALWAYS",
+        Identity::ByDefault => "BY DEFAULT",
+    };
+    let mut options = Vec::new();
+    if let Some(s) = c.start {
+        options.push(format!("START WITH {s}"));
+    }
+    if let Some(i) = c.increment {
+        options.push(format!("INCREMENT BY {i}"));
+    }
+    if options.is_empty() {
+        format!("GENERATED {kind} AS IDENTITY")
+    } else {
+        format!("GENERATED {kind} AS IDENTITY ({})", options.join(" "))
+    }
+}
 
 /// PostgreSQL; `aurora` only changes the engine name written in plans.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +48,23 @@ impl Dialect for Postgres {
             DefaultFunction::CurrentTime => "LOCALTIME",
             DefaultFunction::GenRandomUuid => "gen_random_uuid()",
         })
+    }
+
+    fn column_definition(&self, spec: super::ColumnSpec<'_>) -> String {
+        let c = spec.column;
+        let mut def = format!("{} {}", self.quote(&c.name), self.column_type(c));
+        if let Some(d) = &c.default {
+            def.push_str(" DEFAULT ");
+            def.push_str(&self.literal(d, c));
+        }
+        if let Some(identity) = c.identity {
+            def.push(' ');
+            def.push_str(&identity_clause(identity, c));
+        }
+        if !spec.nullable {
+            def.push_str(" NOT NULL");
+        }
+        def
     }
 
     fn column_type(&self, c: &Column) -> String {
