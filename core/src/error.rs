@@ -67,11 +67,16 @@ pub enum Code {
     Io,
     /// A name reserved for depot-migrate's own objects.
     ReservedName,
+    /// A NUL character in a comment or string default.
+    NulCharacter,
+    /// A name the dataset's engine reserves (Postgres system columns, SQLite's
+    /// `sqlite_` prefix, Snowflake reserved keywords).
+    EngineReservedName,
 }
 
 impl Code {
     /// Every code, in code order.
-    pub const ALL: [Code; 29] = [
+    pub const ALL: [Code; 31] = [
         Code::FileTooLarge,
         Code::NotUtf8,
         Code::MalformedJson,
@@ -99,6 +104,8 @@ impl Code {
         Code::InvalidRenameHint,
         Code::NotIndexable,
         Code::ReservedName,
+        Code::NulCharacter,
+        Code::EngineReservedName,
         Code::InvalidDatasetField,
         Code::InvalidStepKey,
     ];
@@ -133,6 +140,8 @@ impl Code {
             Code::InvalidRenameHint => "DM2014",
             Code::NotIndexable => "DM2015",
             Code::ReservedName => "DM2016",
+            Code::NulCharacter => "DM2017",
+            Code::EngineReservedName => "DM2018",
             Code::InvalidDatasetField => "DM3001",
             Code::InvalidStepKey => "DM3002",
         }
