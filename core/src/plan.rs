@@ -177,6 +177,10 @@ pub fn plan(
     to: &Package,
     dataset: &DatasetConfig,
 ) -> Result<Plan, Invalid> {
+    let nul = crate::validate::text_without_nul(to);
+    if !nul.is_empty() {
+        return Err(Invalid { problems: nul });
+    }
     let d = for_engine(dataset.engine);
     let planner = Planner {
         d,
