@@ -1014,7 +1014,7 @@ pub fn detect_lost_run(
         sub.as_ref(),
         "leaseLost",
         format!(
-            "the executor of run {} lost its lease before finishing (it crashed or was killed); detected by {detector}",
+            "the executor of run {} ended without recording an outcome (it crashed, was killed, or could not write its failure record; its log has the error); detected by {detector}",
             stored.run_id.as_deref().unwrap_or("?")
         ),
     )?;

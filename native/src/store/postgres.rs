@@ -306,6 +306,26 @@ fn pg_message(e: &postgres::Error) -> String {
     }
 }
 
+/// Text PostgreSQL can hold: `text` and `jsonb` refuse NUL, which becomes U+FFFD, so a
+/// failure record cannot fail to be written because of what a message or statement says.
+fn storable_text(s: &str) -> String {
+    s.replace('\0', "\u{FFFD}")
+}
+
+/// A JSON value with every string made [`storable_text`].
+fn storable(v: Value) -> Value {
+    match v {
+        Value::String(s) if s.contains('\0') => Value::String(storable_text(&s)),
+        Value::Array(a) => Value::Array(a.into_iter().map(storable).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| (storable_text(&k), storable(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 /// Writes a transition; `Ok(false)` when the compare-and-set found another revision.
 fn write_transition(
     tx: &mut postgres::Transaction<'_>,
@@ -315,7 +335,7 @@ fn write_transition(
     let failure = s
         .last_failure
         .as_ref()
-        .map(|f| serde_json::to_value(f).unwrap_or(Value::Null));
+        .map(|f| storable(serde_json::to_value(f).unwrap_or(Value::Null)));
     let synced = s.synced.clone().unwrap_or_default();
     let changed = if t.expected_revision == 0 {
         tx.execute(
@@ -360,12 +380,12 @@ fn write_transition(
     let h: &HistoryEntry = &t.history;
     tx.execute(
         "INSERT INTO depot_migrate.history (dataset_id, revision, at, event, version, run_id, actor, reason, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        &[&s.dataset_id, &s.revision, &h.at, &h.event, &h.version, &h.run_id, &h.actor, &h.reason, &postgres::types::Json(&h.detail)],
+        &[&s.dataset_id, &s.revision, &h.at, &h.event, &h.version, &h.run_id, &h.actor, &h.reason.as_deref().map(storable_text), &postgres::types::Json(storable(h.detail.clone()))],
     )?;
     if let Some((event_id, envelope)) = &t.outbox {
         tx.execute(
             "INSERT INTO depot_migrate.outbox (dataset_id, event_id, created_at, envelope) VALUES ($1, $2, $3, $4)",
-            &[&s.dataset_id, event_id, &h.at, &postgres::types::Json(envelope)],
+            &[&s.dataset_id, event_id, &h.at, &postgres::types::Json(storable(envelope.clone()))],
         )?;
     }
     Ok(true)
@@ -1002,6 +1022,13 @@ mod tests {
             .expect("create database");
         let (head, _) = admin.rsplit_once('/').expect("URL with a database");
         (admin.clone(), format!("{head}/{name}"))
+    }
+
+    #[test]
+    fn failure_records_hold_any_text() {
+        let v = storable(serde_json::json!({"message": "bad \u{0} byte", "sql": ["a\u{0}"], "k\u{0}": 1}));
+        assert!(!v.to_string().contains("\\u0000"), "{v}");
+        assert_eq!(v["message"], "bad \u{FFFD} byte");
     }
 
     #[test]
