@@ -50,7 +50,8 @@ impl EventSink for JsonlSink {
         // Whole lines only: a line torn by an earlier failed write is cut off first, and
         // a write that fails part way (disk full, file size limit) is cut back to where
         // it started, so every line stays one parseable envelope.
-        let start = complete_length(&mut f).map_err(|e| format!("cannot read {}: {e}", self.path))?;
+        let start =
+            complete_length(&mut f).map_err(|e| format!("cannot read {}: {e}", self.path))?;
         let mut buf = String::new();
         for e in envelopes {
             buf.push_str(&e.to_string());

@@ -78,7 +78,8 @@ fn literals_are_safe_with_standard_conforming_strings_off() {
         ))
         .expect("setup");
     // The settings really are off for a new session of that role in that database.
-    let role_url = with_database(&pg_admin_url(), &db).replacen("postgres@", &format!("{login}@"), 1);
+    let role_url =
+        with_database(&pg_admin_url(), &db).replacen("postgres@", &format!("{login}@"), 1);
     assert!(role_url.contains(&login), "{role_url}");
     let mut as_role = pg_connect(&role_url);
     let scs: String = as_role
@@ -90,21 +91,45 @@ fn literals_are_safe_with_standard_conforming_strings_off() {
     let pkg = ctx.write_json("p.json", &tricky_package(&evil));
     let ds = ctx.dataset("d.json", json!({}));
     // The executor, connected as the role (database and role both say off).
-    let r = ctx.cli(&["apply", "--package", &pkg, "--dataset", &ds, "--db", &role_url, "--events", "none"]);
+    let r = ctx.cli(&[
+        "apply",
+        "--package",
+        &pkg,
+        "--dataset",
+        &ds,
+        "--db",
+        &role_url,
+        "--events",
+        "none",
+    ]);
     r.ok();
     assert!(!role_exists(&mut admin, &evil), "the comment ran as SQL");
     check_stored(&mut as_role, "dogs", &evil);
 
     // The SQL printed for people, run as a batch (as psql would) on a session where the
     // setting is off, means the same.
-    let ds2 = ctx.dataset("d2.json", json!({"schema": "byhand", "datasetId": format!("{}-2", ctx.dataset_id)}));
-    let plan = ctx.cli(&["plan", "--package", &pkg, "--dataset", &ds2, "--format", "sql"]);
+    let ds2 = ctx.dataset(
+        "d2.json",
+        json!({"schema": "byhand", "datasetId": format!("{}-2", ctx.dataset_id)}),
+    );
+    let plan = ctx.cli(&[
+        "plan",
+        "--package",
+        &pkg,
+        "--dataset",
+        &ds2,
+        "--format",
+        "sql",
+    ]);
     plan.ok();
     assert!(plan.stdout.contains("E'"), "{}", plan.stdout);
     as_role
         .batch_execute(&format!("CREATE SCHEMA byhand; {}", plan.stdout))
         .expect("the printed SQL runs");
-    assert!(!role_exists(&mut admin, &evil), "the printed SQL ran the comment");
+    assert!(
+        !role_exists(&mut admin, &evil),
+        "the printed SQL ran the comment"
+    );
     check_stored(&mut as_role, "byhand", &evil);
     drop(as_role);
     admin
@@ -124,8 +149,16 @@ fn nul_is_refused_before_any_sql_on_every_engine() {
         let ds = ctx.dataset(&format!("{engine}.json"), json!({"engine": engine}));
         let r = ctx.cli(&["plan", "--package", &pkg, "--dataset", &ds]);
         r.expect_code(2);
-        for path in ["$.tables[0].comment", "$.tables[0].columns[0].default", "$.tables[0].columns[0].comment"] {
-            assert!(r.stderr.contains(&format!("{path}: DM2017")), "{engine} {path}: {}", r.stderr);
+        for path in [
+            "$.tables[0].comment",
+            "$.tables[0].columns[0].default",
+            "$.tables[0].columns[0].comment",
+        ] {
+            assert!(
+                r.stderr.contains(&format!("{path}: DM2017")),
+                "{engine} {path}: {}",
+                r.stderr
+            );
         }
     }
 }
@@ -151,26 +184,58 @@ fn nul_never_reaches_postgres() {
 fn names_the_engine_refuses_are_refused_at_validation() {
     let ctx = Ctx::new(Engine::Sqlite, "reserved");
     let cases = [
-        ("postgres", json!({"name": "t", "columns": [{"name": "xmin", "type": "int"}]}), "$.tables[0].columns[0].name"),
-        ("aurora-postgresql", json!({"name": "t", "columns": [{"name": "ctid", "type": "int"}]}), "$.tables[0].columns[0].name"),
-        ("sqlite", json!({"name": "sqlite_x", "columns": [{"name": "c", "type": "int"}]}), "$.tables[0].name"),
-        ("sqlite", json!({"name": "t", "columns": [{"name": "c", "type": "int"}], "indexes": [{"name": "SQLite_i", "columns": ["c"]}]}), "$.tables[0].indexes[0].name"),
-        ("snowflake", json!({"name": "t", "columns": [{"name": "select", "type": "int"}]}), "$.tables[0].columns[0].name"),
-        ("snowflake", json!({"name": "ORDER", "columns": [{"name": "c", "type": "int"}]}), "$.tables[0].name"),
+        (
+            "postgres",
+            json!({"name": "t", "columns": [{"name": "xmin", "type": "int"}]}),
+            "$.tables[0].columns[0].name",
+        ),
+        (
+            "aurora-postgresql",
+            json!({"name": "t", "columns": [{"name": "ctid", "type": "int"}]}),
+            "$.tables[0].columns[0].name",
+        ),
+        (
+            "sqlite",
+            json!({"name": "sqlite_x", "columns": [{"name": "c", "type": "int"}]}),
+            "$.tables[0].name",
+        ),
+        (
+            "sqlite",
+            json!({"name": "t", "columns": [{"name": "c", "type": "int"}], "indexes": [{"name": "SQLite_i", "columns": ["c"]}]}),
+            "$.tables[0].indexes[0].name",
+        ),
+        (
+            "snowflake",
+            json!({"name": "t", "columns": [{"name": "select", "type": "int"}]}),
+            "$.tables[0].columns[0].name",
+        ),
+        (
+            "snowflake",
+            json!({"name": "ORDER", "columns": [{"name": "c", "type": "int"}]}),
+            "$.tables[0].name",
+        ),
     ];
     for (i, (engine, table, path)) in cases.iter().enumerate() {
-        let pkg = ctx.write_json(&format!("p{i}.json"), &json!({"namespace": "n", "tables": [table]}));
+        let pkg = ctx.write_json(
+            &format!("p{i}.json"),
+            &json!({"namespace": "n", "tables": [table]}),
+        );
         let ds = ctx.dataset(&format!("d{i}.json"), json!({"engine": engine}));
         let r = ctx.cli(&["validate", "--package", &pkg, "--dataset", &ds]);
         r.expect_code(2);
-        assert!(r.stderr.contains(&format!("{path}: DM2018")), "{engine}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("{path}: DM2018")),
+            "{engine}: {}",
+            r.stderr
+        );
         assert!(r.stderr.contains("rename"), "{engine}: {}", r.stderr);
         assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     }
     // The same names are fine on the other engines.
     let pkg = ctx.write_json("ok.json", &json!({"namespace": "n", "tables": [{"name": "sqlite_x", "columns": [{"name": "xmin", "type": "int"}]}]}));
     let ds = ctx.dataset("ok-ds.json", json!({"engine": "snowflake"}));
-    ctx.cli(&["validate", "--package", &pkg, "--dataset", &ds]).ok();
+    ctx.cli(&["validate", "--package", &pkg, "--dataset", &ds])
+        .ok();
 }
 
 #[test]
@@ -178,8 +243,23 @@ fn in_memory_sqlite_is_refused() {
     let ctx = Ctx::new(Engine::Sqlite, "memory");
     let ds = ctx.dataset("d.json", json!({}));
     let pkg = example("dogs.v1.package.json");
-    for db in ["sqlite:file:x?mode=memory", "sqlite::memory:", "sqlite:file::memory:?cache=shared", "sqlite:FILE:y?cache=shared&mode=memory"] {
-        let r = ctx.cli(&["apply", "--package", &pkg, "--dataset", &ds, "--db", db, "--events", "none"]);
+    for db in [
+        "sqlite:file:x?mode=memory",
+        "sqlite::memory:",
+        "sqlite:file::memory:?cache=shared",
+        "sqlite:FILE:y?cache=shared&mode=memory",
+    ] {
+        let r = ctx.cli(&[
+            "apply",
+            "--package",
+            &pkg,
+            "--dataset",
+            &ds,
+            "--db",
+            db,
+            "--events",
+            "none",
+        ]);
         r.expect_code(2);
         assert!(r.stderr.contains("in-memory"), "{db}: {}", r.stderr);
     }
@@ -202,19 +282,40 @@ fn connection_strings_never_print_their_password() {
             ctx.cli(&["status", "--dataset", &ds_pg, "--db", url]),
             ctx.cli(&["plan", "--package", &pkg, "--dataset", &ds_pg, "--db", url]),
             ctx.cli(&["events", "flush", "--db", url]),
-            ctx.cli_env(&["status", "--dataset", &ds_pg], &[("DEPOT_DATABASE_URL", url)]),
-            ctx.cli_env(&["apply", "--package", &pkg, "--dataset", &ds_pg], &[("DEPOT_DATABASE_URL", url)]),
+            ctx.cli_env(
+                &["status", "--dataset", &ds_pg],
+                &[("DEPOT_DATABASE_URL", url)],
+            ),
+            ctx.cli_env(
+                &["apply", "--package", &pkg, "--dataset", &ds_pg],
+                &[("DEPOT_DATABASE_URL", url)],
+            ),
             ctx.cli_env(&["worker", "--once"], &[("DEPOT_DATABASE_URL", url)]),
         ];
         for r in &runs {
             assert_ne!(r.code, 0, "{url}: {:?}", r.args);
-            assert!(!r.all_output().contains(PASSWORD), "{url}: {:?} printed the password: {}", r.args, r.all_output());
+            assert!(
+                !r.all_output().contains(PASSWORD),
+                "{url}: {:?} printed the password: {}",
+                r.args,
+                r.all_output()
+            );
         }
-        assert!(runs[0].stderr.contains("unsupported database URL scheme"), "{}", runs[0].stderr);
+        assert!(
+            runs[0].stderr.contains("unsupported database URL scheme"),
+            "{}",
+            runs[0].stderr
+        );
     }
     // A real server that refuses the password: the error does not echo it either.
     let bad = with_password(&pg_admin_url(), PASSWORD).replacen("postgres:", "nosuchuser:", 1);
-    let r = ctx.cli(&["status", "--dataset", &ds_pg, "--db", &format!("{bad}?sslmode=verify-full&password={PASSWORD}")]);
+    let r = ctx.cli(&[
+        "status",
+        "--dataset",
+        &ds_pg,
+        "--db",
+        &format!("{bad}?sslmode=verify-full&password={PASSWORD}"),
+    ]);
     assert_ne!(r.code, 0);
     assert!(!r.all_output().contains(PASSWORD), "{}", r.all_output());
 }
@@ -227,7 +328,10 @@ fn non_loopback_address() -> String {
         .expect("hostname -I");
     String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
-        .find(|a| a.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| !ip.is_loopback()))
+        .find(|a| {
+            a.parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| !ip.is_loopback())
+        })
         .expect("this test needs a non-loopback IPv4 address (hostname -I printed none)")
         .to_string()
 }
@@ -241,8 +345,13 @@ fn relay(addr: &str, to: String) -> (u16, Arc<Mutex<Vec<u8>>>) {
     let seen2 = seen.clone();
     std::thread::spawn(move || {
         for client in listener.incoming().flatten() {
-            let Ok(server) = TcpStream::connect(&to) else { continue };
-            let (mut c_read, mut s_write) = (client.try_clone().expect("clone"), server.try_clone().expect("clone"));
+            let Ok(server) = TcpStream::connect(&to) else {
+                continue;
+            };
+            let (mut c_read, mut s_write) = (
+                client.try_clone().expect("clone"),
+                server.try_clone().expect("clone"),
+            );
             let (mut s_read, mut c_write) = (server, client);
             let seen = seen2.clone();
             std::thread::spawn(move || {
@@ -265,7 +374,12 @@ fn relay(addr: &str, to: String) -> (u16, Arc<Mutex<Vec<u8>>>) {
 #[test]
 fn no_password_in_cleartext_to_a_server_that_declines_tls() {
     let ctx = Ctx::new(Engine::Postgres, "tls-default");
-    let host_port = ctx.url.split("://").nth(1).and_then(|r| r.split('/').next()).expect("authority");
+    let host_port = ctx
+        .url
+        .split("://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect("authority");
     let host_port = host_port.rsplit('@').next().expect("host").to_string();
     let ip = non_loopback_address();
     let (port, seen) = relay(&ip, host_port);
@@ -274,29 +388,73 @@ fn no_password_in_cleartext_to_a_server_that_declines_tls() {
     let pkg = example("dogs.v1.package.json");
 
     for url in [remote.clone(), format!("{remote}?sslmode=prefer")] {
-        let r = ctx.cli(&["apply", "--package", &pkg, "--dataset", &ds, "--db", &url, "--events", "none"]);
+        let r = ctx.cli(&[
+            "apply",
+            "--package",
+            &pkg,
+            "--dataset",
+            &ds,
+            "--db",
+            &url,
+            "--events",
+            "none",
+        ]);
         assert_ne!(r.code, 0, "{}", r.all_output());
-        assert!(r.stderr.contains("never sends a password in cleartext"), "{}", r.stderr);
+        assert!(
+            r.stderr.contains("never sends a password in cleartext"),
+            "{}",
+            r.stderr
+        );
         assert!(r.stderr.contains("sslmode=disable"), "{}", r.stderr);
         assert!(!r.all_output().contains(PASSWORD));
     }
     // verify-ca and verify-full are understood (not "invalid connection string") and
     // refuse the server that has no TLS.
     for mode in ["verify-ca", "verify-full", "require"] {
-        let r = ctx.cli(&["status", "--dataset", &ds, "--db", &format!("{remote}?sslmode={mode}")]);
+        let r = ctx.cli(&[
+            "status",
+            "--dataset",
+            &ds,
+            "--db",
+            &format!("{remote}?sslmode={mode}"),
+        ]);
         assert_ne!(r.code, 0, "{mode}");
         assert!(!r.stderr.contains("invalid"), "{mode}: {}", r.stderr);
-        assert!(r.stderr.to_lowercase().contains("tls"), "{mode}: {}", r.stderr);
+        assert!(
+            r.stderr.to_lowercase().contains("tls"),
+            "{mode}: {}",
+            r.stderr
+        );
     }
     assert!(ctx.tables().is_empty(), "nothing was applied");
     let sent = seen.lock().expect("lock").clone();
-    assert!(!String::from_utf8_lossy(&sent).contains(PASSWORD), "the password crossed the wire");
+    assert!(
+        !String::from_utf8_lossy(&sent).contains(PASSWORD),
+        "the password crossed the wire"
+    );
     // Explicit sslmode=disable: the user accepted cleartext.
-    ctx.cli(&["apply", "--package", &pkg, "--dataset", &ds, "--db", &format!("{remote}?sslmode=disable"), "--events", "none"])
-        .ok();
+    ctx.cli(&[
+        "apply",
+        "--package",
+        &pkg,
+        "--dataset",
+        &ds,
+        "--db",
+        &format!("{remote}?sslmode=disable"),
+        "--events",
+        "none",
+    ])
+    .ok();
     assert!(ctx.tables().contains("dog"));
     // Loopback keeps working without TLS (the other tests rely on it).
-    ctx.cli(&["status", "--dataset", &ds, "--db", &with_password(&ctx.url, PASSWORD)]).ok();
+    ctx.cli(&[
+        "status",
+        "--dataset",
+        &ds,
+        "--db",
+        &with_password(&ctx.url, PASSWORD),
+    ])
+    .ok();
 }
 
 #[test]
@@ -304,7 +462,8 @@ fn jsonl_sink_keeps_whole_lines_when_a_write_fails() {
     let ctx = Ctx::new(Engine::Sqlite, "jsonl");
     let ds = ctx.dataset("d.json", json!({}));
     let events = ctx.path("events.jsonl");
-    ctx.apply(&example("dogs.v1.package.json"), &ds, &["--events", "none"]).ok();
+    ctx.apply(&example("dogs.v1.package.json"), &ds, &["--events", "none"])
+        .ok();
     // The file is filled with whole lines to just under a 2 MiB file size limit, then a
     // torn line (an earlier crash) is left at its end. The SQLite file stays far below
     // the limit; the events file crosses it, and with SIGXFSZ ignored the write fails
@@ -319,7 +478,10 @@ fn jsonl_sink_keeps_whole_lines_when_a_write_fails() {
     let run_limited = |args: &str| {
         std::process::Command::new("bash")
             .arg("-c")
-            .arg(format!("trap '' XFSZ; ulimit -f {}; exec \"$0\" {args}", LIMIT / 1024))
+            .arg(format!(
+                "trap '' XFSZ; ulimit -f {}; exec \"$0\" {args}",
+                LIMIT / 1024
+            ))
             .arg(BIN)
             .current_dir(&ctx.dir)
             .env_remove("DEPOT_DATABASE_URL")
@@ -334,12 +496,27 @@ fn jsonl_sink_keeps_whole_lines_when_a_write_fails() {
     );
     let out = run_limited(&apply2);
     let text = std::fs::read_to_string(&events).expect("read");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("File too large"), "the limit was not hit");
-    assert!(text.starts_with(&fill) && text.ends_with('\n'), "torn line left: {:?}", &text[fill.len().min(text.len())..]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("File too large"),
+        "the limit was not hit"
+    );
+    assert!(
+        text.starts_with(&fill) && text.ends_with('\n'),
+        "torn line left: {:?}",
+        &text[fill.len().min(text.len())..]
+    );
     parse_jsonl(&text, "events.jsonl after the failed write");
     let _ = run_limited(&flush);
     // Without the limit, everything pending lands as whole lines.
-    ctx.cli(&["events", "flush", "--db", &ctx.url, "--events", &format!("jsonl:{events}")]).ok();
+    ctx.cli(&[
+        "events",
+        "flush",
+        "--db",
+        &ctx.url,
+        "--events",
+        &format!("jsonl:{events}"),
+    ])
+    .ok();
     let text = std::fs::read_to_string(&events).expect("read");
     let lines = parse_jsonl(&text, "events.jsonl");
     assert!(!lines.is_empty());

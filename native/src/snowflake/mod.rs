@@ -238,11 +238,15 @@ mod tests {
     #[test]
     fn tokens_are_scrubbed_from_error_bodies() {
         let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJBQ0NULlVTRVIuU0hBMjU2OmFiYyJ9.c2lnbmF0dXJl";
-        let body = format!("bad header Authorization: Bearer {jwt} for user; again {jwt}, eyJ alone");
+        let body =
+            format!("bad header Authorization: Bearer {jwt} for user; again {jwt}, eyJ alone");
         let s = scrub(&body);
         assert!(!s.contains("eyJhbGci"), "{s}");
         assert!(!s.contains("c2lnbmF0dXJl"), "{s}");
-        assert_eq!(s, "bad header Authorization: Bearer *** for user; again ***, eyJ alone");
+        assert_eq!(
+            s,
+            "bad header Authorization: Bearer *** for user; again ***, eyJ alone"
+        );
         assert_eq!(scrub("Bearer "), "Bearer ");
     }
 

@@ -482,7 +482,9 @@ fn percent_decoded(s: &str) -> Option<String> {
         out.push(b[i]);
         i += 1;
     }
-    String::from_utf8(out).ok().filter(|d| d != s && !d.is_empty())
+    String::from_utf8(out)
+        .ok()
+        .filter(|d| d != s && !d.is_empty())
 }
 
 /// A database error message without the row values some messages quote (`invalid
@@ -544,14 +546,26 @@ mod tests {
     #[test]
     fn passwords_in_any_form_are_hidden() {
         let cases = [
-            ("host=h user=app password=hunter2 dbname=x", "host=h user=app password=*** dbname=x"),
-            ("host=h password = 'two words\\' x' dbname=x", "host=h password = *** dbname=x"),
+            (
+                "host=h user=app password=hunter2 dbname=x",
+                "host=h user=app password=*** dbname=x",
+            ),
+            (
+                "host=h password = 'two words\\' x' dbname=x",
+                "host=h password = *** dbname=x",
+            ),
             ("postgres:/app:hunter2@h/db", "postgres:/app:***@h/db"),
             ("postgres:app:hunter2@h/db", "postgres:app:***@h/db"),
             ("postgres:/hunter2@h/db", "postgres:/***@h/db"),
             ("postgres://app:hun@ter2@h/db", "postgres://app:***@h/db"),
-            ("postgres://app@h/db?password=hunter2&sslmode=require", "postgres://app@h/db?password=***&sslmode=require"),
-            ("postgresql://h/db?PASSWORD=hunter2", "postgresql://h/db?PASSWORD=***"),
+            (
+                "postgres://app@h/db?password=hunter2&sslmode=require",
+                "postgres://app@h/db?password=***&sslmode=require",
+            ),
+            (
+                "postgresql://h/db?PASSWORD=hunter2",
+                "postgresql://h/db?PASSWORD=***",
+            ),
             ("app:hunter2@h", "app:***@h"),
             ("postgres://app@h/db", "postgres://app@h/db"),
         ];
@@ -559,7 +573,10 @@ mod tests {
             assert_eq!(redact_url(url), shown, "{url}");
             let message = format!("failed for {url}: bad");
             let s = scrub(&message, url);
-            assert!(!s.contains("hunter2") && !s.contains("two words") && !s.contains("ter2"), "{url}: {s}");
+            assert!(
+                !s.contains("hunter2") && !s.contains("two words") && !s.contains("ter2"),
+                "{url}: {s}"
+            );
         }
         assert_eq!(
             scrub("auth failed for s3cr@t", "postgres://app:s3cr%40t@h/db"),

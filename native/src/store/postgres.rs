@@ -139,7 +139,9 @@ impl PostgresStore {
         };
         // The session settings the planner's SQL relies on, whatever the server,
         // database or role defaults are (see docs/security.md).
-        client.batch_execute(SESSION_SETTINGS).map_err(connect_err)?;
+        client
+            .batch_execute(SESSION_SETTINGS)
+            .map_err(connect_err)?;
         Ok(client)
     }
 
@@ -194,7 +196,8 @@ fn is_loopback(host: &postgres::config::Host) -> bool {
         postgres::config::Host::Tcp(h) => {
             let h = h.trim_start_matches('[').trim_end_matches(']');
             h.eq_ignore_ascii_case("localhost")
-                || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
         }
         #[allow(unreachable_patterns)]
         _ => true,
@@ -1026,7 +1029,9 @@ mod tests {
 
     #[test]
     fn failure_records_hold_any_text() {
-        let v = storable(serde_json::json!({"message": "bad \u{0} byte", "sql": ["a\u{0}"], "k\u{0}": 1}));
+        let v = storable(
+            serde_json::json!({"message": "bad \u{0} byte", "sql": ["a\u{0}"], "k\u{0}": 1}),
+        );
         assert!(!v.to_string().contains("\\u0000"), "{v}");
         assert_eq!(v["message"], "bad \u{FFFD} byte");
     }
