@@ -138,7 +138,7 @@ fn literals_are_safe_with_standard_conforming_strings_off() {
 }
 
 #[test]
-fn nul_is_refused_before_any_sql_on_every_engine() {
+fn nul_is_refused_at_validation_on_every_engine() {
     let ctx = Ctx::new(Engine::Sqlite, "nul");
     let pkg = ctx.write_json(
         "p.json",
@@ -147,18 +147,20 @@ fn nul_is_refused_before_any_sql_on_every_engine() {
     );
     for engine in ["postgres", "aurora-postgresql", "snowflake", "sqlite"] {
         let ds = ctx.dataset(&format!("{engine}.json"), json!({"engine": engine}));
-        let r = ctx.cli(&["plan", "--package", &pkg, "--dataset", &ds]);
-        r.expect_code(2);
-        for path in [
-            "$.tables[0].comment",
-            "$.tables[0].columns[0].default",
-            "$.tables[0].columns[0].comment",
-        ] {
-            assert!(
-                r.stderr.contains(&format!("{path}: DM2017")),
-                "{engine} {path}: {}",
-                r.stderr
-            );
+        for cmd in ["validate", "plan"] {
+            let r = ctx.cli(&[cmd, "--package", &pkg, "--dataset", &ds]);
+            r.expect_code(2);
+            for path in [
+                "$.tables[0].comment",
+                "$.tables[0].columns[0].default",
+                "$.tables[0].columns[0].comment",
+            ] {
+                assert!(
+                    r.stderr.contains(&format!("{path}: DM2017")),
+                    "{engine} {cmd} {path}: {}",
+                    r.stderr
+                );
+            }
         }
     }
 }
