@@ -32,6 +32,9 @@ fn wide_key(n: usize) -> Value {
         "indexes": [{"name": "t_all_idx", "columns": names}]}]})
 }
 
+/// A generator of one case's package.
+type Case = (&'static str, fn(usize) -> Value);
+
 fn run(bytes: &[u8], ds: &depot_migrate_core::DatasetConfig) {
     let pkg = load::parse_package(bytes, Some(ds.engine)).expect("valid");
     black_box(plan(None, &pkg, ds).expect("plans"));
@@ -44,7 +47,7 @@ fn main() {
         br#"{"environmentId":"e","datasetId":"d","engine":"postgres","schema":"s"}"#,
     )
     .expect("dataset");
-    let cases: [(&str, fn(usize) -> Value); 2] = [
+    let cases: [Case; 2] = [
         ("renamedFrom", renamed_from),
         ("primaryKeyAndIndex", wide_key),
     ];
