@@ -388,6 +388,7 @@ fn passwords_of(url: &str) -> Vec<String> {
     }
     for (start, end) in keyword_password_spans(url) {
         let v = url[start..end].trim_matches('\'');
+        out.push(v.to_string());
         out.push(v.replace("\\'", "'").replace("\\\\", "\\"));
     }
     out.retain(|p| !p.is_empty());
