@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # TLS to PostgreSQL with rustls, against a real server with ssl=on and a throwaway CA:
 #  - sslmode=require without the CA: refused (UnknownIssuer), exit 1, nothing applied;
-#  - with PGSSLROOTCERT naming the CA: applied over TLS (pg_stat_ssl says so).
+#  - with PGSSLROOTCERT naming the CA: applied over TLS (pg_stat_ssl says so);
+#  - sslmode=verify-full to 127.0.0.2 (not in the certificate): refused (host name);
+#    sslmode=verify-ca to the same address: accepted (chain only).
 # Usage: tests/tls-check.sh path/to/depot-migrate
 set -euo pipefail
 bin="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
@@ -23,7 +25,7 @@ cp server.crt server.key "$dir/data/"
 chmod 600 "$dir/data/server.key"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 as_pg "$pgbin/pg_ctl" -D "$dir/data" -w -l "$dir/log" start \
-  -o "-h 127.0.0.1 -p $port -k $dir -F -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key" >/dev/null
+  -o "-h 127.0.0.1,127.0.0.2 -p $port -k $dir -F -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key" >/dev/null
 printf '{"environmentId":"e","datasetId":"tls","engine":"postgres","schema":"dogs"}' > ds.json
 url="postgres://postgres@localhost:$port/postgres?sslmode=require"
 pkg="$root/examples/dogs.v1.package.json"
@@ -34,4 +36,14 @@ grep -q "UnknownIssuer" err.txt || { echo "FAIL: unexpected error: $(cat err.txt
 PGSSLROOTCERT="$dir/ca.crt" "$bin" apply --package "$pkg" --dataset ds.json --db "$url" --events none 2>/dev/null
 phase="$(PGSSLROOTCERT="$dir/ca.crt" "$bin" status --dataset ds.json --db "$url" | python3 -c 'import json,sys; print(json.load(sys.stdin)["phase"])')"
 [[ "$phase" == stable ]] || { echo "FAIL: phase $phase after apply over TLS"; exit 1; }
-echo "tls-check: refused an untrusted server certificate; applied over TLS with PGSSLROOTCERT"
+other="postgres://postgres@127.0.0.2:$port/postgres"
+if PGSSLROOTCERT="$dir/ca.crt" "$bin" status --dataset ds.json --db "$other?sslmode=verify-full" >/dev/null 2>err.txt; then
+  echo "FAIL: verify-full accepted a certificate for another name"; exit 1
+fi
+grep -q "not valid for name" err.txt || { echo "FAIL: verify-full: unexpected error: $(cat err.txt)"; exit 1; }
+PGSSLROOTCERT="$dir/ca.crt" "$bin" status --dataset ds.json --db "$other?sslmode=verify-ca" >/dev/null 2>err.txt \
+  || { echo "FAIL: verify-ca refused a trusted chain: $(cat err.txt)"; exit 1; }
+if PGSSLROOTCERT= "$bin" status --dataset ds.json --db "$other?sslmode=verify-ca" >/dev/null 2>err.txt; then
+  echo "FAIL: verify-ca accepted an untrusted chain"; exit 1
+fi
+echo "tls-check: refused an untrusted server certificate; applied over TLS with PGSSLROOTCERT; verify-full checks the host name, verify-ca only the chain"

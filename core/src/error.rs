@@ -79,11 +79,16 @@ pub enum Code {
     DuplicateConstraint,
     /// A member the dataset's engine cannot store or the planner cannot yet migrate on it; the message says why.
     UnsupportedOnEngine,
+    /// A NUL character in a comment or string default.
+    NulCharacter,
+    /// A name the dataset's engine reserves (Postgres system columns, SQLite's
+    /// `sqlite_` prefix, Snowflake reserved keywords).
+    EngineReservedName,
 }
 
 impl Code {
     /// Every code, in code order.
-    pub const ALL: [Code; 35] = [
+    pub const ALL: [Code; 37] = [
         Code::FileTooLarge,
         Code::NotUtf8,
         Code::MalformedJson,
@@ -111,6 +116,8 @@ impl Code {
         Code::InvalidRenameHint,
         Code::NotIndexable,
         Code::ReservedName,
+        Code::NulCharacter,
+        Code::EngineReservedName,
         Code::InvalidDatasetField,
         Code::InvalidStepKey,
         Code::UnknownEnumType,
@@ -151,14 +158,16 @@ impl Code {
             Code::InvalidRenameHint => "DM2014",
             Code::NotIndexable => "DM2015",
             Code::ReservedName => "DM2016",
+            Code::NulCharacter => "DM2017",
+            Code::EngineReservedName => "DM2018",
             Code::InvalidDatasetField => "DM3001",
             Code::InvalidStepKey => "DM3002",
-            Code::UnknownEnumType => "DM2017",
-            Code::InvalidIdentity => "DM2018",
-            Code::InvalidForeignKey => "DM2019",
-            Code::InvalidCheck => "DM2020",
-            Code::DuplicateConstraint => "DM2021",
-            Code::UnsupportedOnEngine => "DM2022",
+            Code::UnknownEnumType => "DM2019",
+            Code::InvalidIdentity => "DM2020",
+            Code::InvalidForeignKey => "DM2021",
+            Code::InvalidCheck => "DM2022",
+            Code::DuplicateConstraint => "DM2023",
+            Code::UnsupportedOnEngine => "DM2024",
         }
     }
 

@@ -184,6 +184,10 @@ pub fn plan(
     to: &Package,
     dataset: &DatasetConfig,
 ) -> Result<Plan, Invalid> {
+    let nul = crate::validate::text_without_nul(to);
+    if !nul.is_empty() {
+        return Err(Invalid { problems: nul });
+    }
     let d = for_engine(dataset.engine);
     let mut unsupported = crate::constraints::planner_unsupported(to, dataset.engine);
     if let Some(from) = from {
@@ -353,10 +357,38 @@ fn counterpart(
     Ok(current.map(|i| (i, false)))
 }
 
-fn spec<'c>(d: &dyn Dialect, c: &'c Column, pk: &[String]) -> ColumnSpec<'c> {
+/// A table's primary-key column list with a hash set of its names (under the dialect's
+/// [`Dialect::name_key`]), so "is this column in the key" is constant time and planning
+/// stays linear in the number of key columns. Derefs to the list.
+struct Key<'a> {
+    names: &'a [String],
+    keys: std::collections::HashSet<String>,
+}
+
+impl<'a> Key<'a> {
+    fn new(d: &dyn Dialect, names: Option<&'a Vec<String>>) -> Key<'a> {
+        let names: &[String] = names.map_or(&[], |v| v.as_slice());
+        Key {
+            names,
+            keys: names.iter().map(|k| d.name_key(k)).collect(),
+        }
+    }
+    fn has(&self, d: &dyn Dialect, name: &str) -> bool {
+        !self.names.is_empty() && self.keys.contains(&d.name_key(name))
+    }
+}
+
+impl std::ops::Deref for Key<'_> {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        self.names
+    }
+}
+
+fn spec<'c>(d: &dyn Dialect, c: &'c Column, pk: &Key<'_>) -> ColumnSpec<'c> {
     ColumnSpec {
         column: c,
-        nullable: c.is_nullable(pk.iter().any(|k| d.names_equal(k, &c.name))),
+        nullable: c.is_nullable(pk.has(d, &c.name)),
     }
 }
 
@@ -759,7 +791,7 @@ impl Planner<'_> {
 
     fn create_table(&self, t: &Table) -> Draft {
         let d = self.d;
-        let pk: &[String] = t.primary_key.as_deref().unwrap_or(&[]);
+        let pk = &Key::new(self.d, t.primary_key.as_ref());
         let mut defs: Vec<String> = t
             .columns
             .iter()
@@ -846,13 +878,7 @@ impl Planner<'_> {
             })
     }
 
-    pub(crate) fn column_differs(
-        &self,
-        o: &Column,
-        n: &Column,
-        opk: &[String],
-        npk: &[String],
-    ) -> bool {
+    fn column_differs(&self, o: &Column, n: &Column, opk: &Key<'_>, npk: &Key<'_>) -> bool {
         let d = self.d;
         d.column_type(o) != d.column_type(n)
             || spec(self.d, o, opk).nullable != spec(self.d, n, npk).nullable
@@ -864,8 +890,8 @@ impl Planner<'_> {
         if self.d.supports_alter_column() {
             return false;
         }
-        let opk: &[String] = old.primary_key.as_deref().unwrap_or(&[]);
-        let npk: &[String] = new.primary_key.as_deref().unwrap_or(&[]);
+        let opk = &Key::new(self.d, old.primary_key.as_ref());
+        let npk = &Key::new(self.d, new.primary_key.as_ref());
         if !self.pk_equal(old, new, pairs) {
             return true;
         }
@@ -881,7 +907,7 @@ impl Planner<'_> {
                     if !spec(self.d, c, npk).nullable && c.default.is_none() {
                         return true;
                     }
-                    if npk.iter().any(|k| same(self.d, k, &c.name)) {
+                    if npk.has(self.d, &c.name) {
                         return true;
                     }
                 }
@@ -894,8 +920,8 @@ impl Planner<'_> {
     fn rebuild(&self, old: &Table, t: &Table, pairs: &[(Option<usize>, bool)]) -> Draft {
         let d = self.d;
         let tmp = format!("_depot_new_{}", t.name);
-        let opk: &[String] = old.primary_key.as_deref().unwrap_or(&[]);
-        let npk: &[String] = t.primary_key.as_deref().unwrap_or(&[]);
+        let opk = &Key::new(self.d, old.primary_key.as_ref());
+        let npk = &Key::new(self.d, t.primary_key.as_ref());
         let mut defs: Vec<String> = t
             .columns
             .iter()
@@ -987,8 +1013,8 @@ impl Planner<'_> {
         let d = self.d;
         let tn = &t.name;
         let tt = self.t(tn);
-        let opk: &[String] = old.primary_key.as_deref().unwrap_or(&[]);
-        let npk: &[String] = t.primary_key.as_deref().unwrap_or(&[]);
+        let opk = &Key::new(self.d, old.primary_key.as_ref());
+        let npk = &Key::new(self.d, t.primary_key.as_ref());
         // Renames first, so later statements use the new names.
         for (j, c) in t.columns.iter().enumerate() {
             if let (Some(k), true) = pairs[j] {
@@ -1207,8 +1233,7 @@ impl Planner<'_> {
             if os.nullable != ns.nullable {
                 if ns.nullable {
                     // Primary-key columns lose NOT NULL with their constraint.
-                    let implied =
-                        opk.iter().any(|k| same(d, k, &o.name)) && !d.enforces_constraints();
+                    let implied = opk.has(d, &o.name) && !d.enforces_constraints();
                     if !implied {
                         drafts.push(
                             Draft::new(
@@ -1222,7 +1247,7 @@ impl Planner<'_> {
                         );
                     }
                 } else {
-                    let in_new_pk = npk.iter().any(|k| same(d, k, &c.name));
+                    let in_new_pk = npk.has(d, &c.name);
                     // ADD PRIMARY KEY sets NOT NULL itself on Postgres.
                     if in_new_pk && !self.pk_equal(old, t, pairs) && d.enforces_constraints() {
                         continue;

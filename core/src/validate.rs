@@ -9,7 +9,7 @@ use crate::model::{
     Package, RenamedFrom, Table,
 };
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What holds a name in the schema-wide namespace of relations.
 enum Owner {
@@ -252,7 +252,212 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
             );
         }
     }
+    if let Some(engine) = engine {
+        engine_reserved_names(pkg, engine, &table_path, &mut problems);
+    }
     problems
+}
+
+/// Refuses NUL (`\u0000`) in comments and string defaults: no engine stores it in text
+/// (Postgres refuses it in text and jsonb, SQLite and Snowflake cut or refuse it), so a
+/// package holding one would fail at apply time. The planner calls this for every
+/// engine before it emits any SQL; the version hash itself is defined for any JSON text
+/// (the test vectors hash comments holding NUL), so [`package`] does not.
+pub fn text_without_nul(pkg: &Package) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let table_path = |i: usize| JsonPath::root().key("tables").index(i);
+    let nul = |path: JsonPath, what: &str| {
+        Problem::new(
+            Code::NulCharacter,
+            path,
+            format!("{what} contains a NUL character (\\u0000), which no database stores in text; remove it"),
+        )
+    };
+    for (i, t) in pkg.tables.iter().enumerate() {
+        if t.comment.as_deref().is_some_and(|c| c.contains('\0')) {
+            problems.push(nul(table_path(i).key("comment"), "the table comment"));
+        }
+        for (j, c) in t.columns.iter().enumerate() {
+            if c.comment.as_deref().is_some_and(|c| c.contains('\0')) {
+                problems.push(nul(
+                    table_path(i).key("columns").index(j).key("comment"),
+                    "the column comment",
+                ));
+            }
+            if matches!(&c.default, Some(Literal::String(s)) if s.contains('\0')) {
+                problems.push(nul(
+                    table_path(i).key("columns").index(j).key("default"),
+                    "the default",
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Column names PostgreSQL keeps for its system columns; a table cannot have a user
+/// column of that name.
+pub const POSTGRES_SYSTEM_COLUMNS: [&str; 6] = ["xmin", "xmax", "cmin", "cmax", "ctid", "tableoid"];
+
+/// Snowflake's reserved keywords (its "reserved and limited keywords" list). Quoted they
+/// would be accepted, but depot-migrate upper-cases Snowflake names so that unquoted
+/// queries find them, and an unquoted reserved word is a syntax error.
+pub const SNOWFLAKE_RESERVED: [&str; 91] = [
+    "ACCOUNT",
+    "ALL",
+    "ALTER",
+    "AND",
+    "ANY",
+    "AS",
+    "BETWEEN",
+    "BY",
+    "CASE",
+    "CAST",
+    "CHECK",
+    "COLUMN",
+    "CONNECT",
+    "CONNECTION",
+    "CONSTRAINT",
+    "CREATE",
+    "CROSS",
+    "CURRENT",
+    "CURRENT_DATE",
+    "CURRENT_TIME",
+    "CURRENT_TIMESTAMP",
+    "CURRENT_USER",
+    "DATABASE",
+    "DELETE",
+    "DISTINCT",
+    "DROP",
+    "ELSE",
+    "EXISTS",
+    "FALSE",
+    "FOLLOWING",
+    "FOR",
+    "FROM",
+    "FULL",
+    "GRANT",
+    "GROUP",
+    "GSCLUSTER",
+    "HAVING",
+    "ILIKE",
+    "IN",
+    "INCREMENT",
+    "INNER",
+    "INSERT",
+    "INTERSECT",
+    "INTO",
+    "IS",
+    "ISSUE",
+    "JOIN",
+    "LATERAL",
+    "LEFT",
+    "LIKE",
+    "LOCALTIME",
+    "LOCALTIMESTAMP",
+    "MINUS",
+    "NATURAL",
+    "NOT",
+    "NULL",
+    "OF",
+    "ON",
+    "OR",
+    "ORDER",
+    "ORGANIZATION",
+    "QUALIFY",
+    "REGEXP",
+    "REVOKE",
+    "RIGHT",
+    "RLIKE",
+    "ROW",
+    "ROWS",
+    "SAMPLE",
+    "SCHEMA",
+    "SELECT",
+    "SET",
+    "SOME",
+    "START",
+    "TABLE",
+    "TABLESAMPLE",
+    "THEN",
+    "TO",
+    "TRIGGER",
+    "TRUE",
+    "TRY_CAST",
+    "UNION",
+    "UNIQUE",
+    "UPDATE",
+    "USING",
+    "VALUES",
+    "VIEW",
+    "WHEN",
+    "WHENEVER",
+    "WHERE",
+    "WITH",
+];
+
+/// Why `engine` refuses `name` for a `what` (`table`, `column`, `index`), with the fix;
+/// `None` when it accepts it.
+pub fn engine_reserved_reason(engine: Engine, what: &str, name: &str) -> Option<String> {
+    match engine {
+        Engine::Postgres | Engine::AuroraPostgresql
+            if what == "column" && POSTGRES_SYSTEM_COLUMNS.contains(&name) =>
+        {
+            Some(format!(
+                "column name {} is a PostgreSQL system column ({}); every table already has it, so rename the column",
+                show(name),
+                POSTGRES_SYSTEM_COLUMNS.join(", ")
+            ))
+        }
+        Engine::Sqlite
+            if what != "column"
+                && name.len() >= 7
+                && name.as_bytes()[..7].eq_ignore_ascii_case(b"sqlite_") =>
+        {
+            Some(format!(
+                "{what} name {} starts with sqlite_, which SQLite reserves for its internal objects; rename the {what}",
+                show(name)
+            ))
+        }
+        Engine::Snowflake
+            if SNOWFLAKE_RESERVED
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(name)) =>
+        {
+            Some(format!(
+                "{what} name {} is a Snowflake reserved keyword, which unquoted queries cannot use as a name; rename the {what}",
+                show(name)
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// Refuses names the dataset's engine keeps for itself (see [`engine_reserved_reason`]).
+fn engine_reserved_names(
+    pkg: &Package,
+    engine: Engine,
+    table_path: &dyn Fn(usize) -> JsonPath,
+    problems: &mut Vec<Problem>,
+) {
+    let mut check = |what: &str, name: &str, path: &dyn Fn() -> JsonPath| {
+        if let Some(why) = engine_reserved_reason(engine, what, name) {
+            problems.push(Problem::new(Code::EngineReservedName, path(), why));
+        }
+    };
+    for (i, t) in pkg.tables.iter().enumerate() {
+        check("table", &t.name, &|| table_path(i).key("name"));
+        for (j, c) in t.columns.iter().enumerate() {
+            check("column", &c.name, &|| {
+                table_path(i).key("columns").index(j).key("name")
+            });
+        }
+        for (j, ix) in t.indexes.iter().flatten().enumerate() {
+            check("index", &ix.name, &|| {
+                table_path(i).key("indexes").index(j).key("name")
+            });
+        }
+    }
 }
 
 pub(crate) fn rename_hint(
@@ -275,7 +480,8 @@ pub(crate) fn rename_hint(
             "renamedFrom is an empty list; remove it or name the earlier names".to_string(),
         ));
     }
-    let mut seen: Vec<Cow<'_, str>> = Vec::new();
+    // A hash set: the duplicate check stays linear in the number of entries.
+    let mut seen: HashSet<Cow<'_, str>> = HashSet::with_capacity(names.len());
     for (k, n) in names.iter().enumerate() {
         let p = if many { path.index(k) } else { path.clone() };
         if !check_identifier(n, &format!("earlier {what}"), &|| p.clone(), problems) {
@@ -307,7 +513,7 @@ pub(crate) fn rename_hint(
                 ),
             ));
         }
-        seen.push(folded);
+        seen.insert(folded);
     }
 }
 
@@ -386,11 +592,12 @@ fn table(
         problems,
     );
 
+    let pk_names: HashSet<Cow<'_, str>> = pk.iter().map(|k| folding.fold(k)).collect();
     for (j, c) in t.columns.iter().enumerate() {
         if broken(j) {
             continue;
         }
-        let in_pk = pk.iter().any(|k| folding.same(k, &c.name));
+        let in_pk = pk_names.contains(&folding.fold(&c.name));
         column(c, &|| path.key("columns").index(j), in_pk, problems);
         if let Some(hint) = &c.renamed_from {
             rename_hint(
@@ -441,7 +648,8 @@ fn key_columns<'a>(
     folding: IdentifierFolding,
     problems: &mut Vec<Problem>,
 ) {
-    let mut seen: Vec<Cow<'_, str>> = Vec::new();
+    // A hash set: the duplicate check stays linear in the number of columns.
+    let mut seen: HashSet<Cow<'_, str>> = HashSet::with_capacity(cols.len());
     for (k, name) in cols.iter().enumerate() {
         let p = path.index(k);
         match find(name) {
@@ -464,8 +672,7 @@ fn key_columns<'a>(
                 }
             }
         }
-        let folded = folding.fold(name);
-        if seen.contains(&folded) {
+        if !seen.insert(folding.fold(name)) {
             problems.push(Problem::new(
                 Code::DuplicateKeyColumn,
                 p,
@@ -475,7 +682,6 @@ fn key_columns<'a>(
                 ),
             ));
         }
-        seen.push(folded);
     }
 }
 

@@ -102,7 +102,7 @@ fn snowflake_and_sqlite_refuse_what_they_do_not_plan_yet() {
         let p: Package = serde_json::from_value(shop(true)).expect("model");
         let err = plan(None, &p, &ds).expect_err("refused");
         assert!(
-            err.problems.iter().all(|p| p.code.as_str() == "DM2022"),
+            err.problems.iter().all(|p| p.code.as_str() == "DM2024"),
             "{err:?}"
         );
         assert!(

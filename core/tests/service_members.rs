@@ -64,7 +64,7 @@ fn the_orders_package_is_valid_on_postgres_and_sqlite() {
 fn unknown_enum_is_reported_with_did_you_mean() {
     let mut p = orders();
     p["tables"][1]["columns"][2]["enum"] = json!("order_statu");
-    let m = assert_problem(&p, None, "DM2017", "$.tables[1].columns[2].enum");
+    let m = assert_problem(&p, None, "DM2019", "$.tables[1].columns[2].enum");
     assert!(m.contains("did you mean \"order_status\""), "{m}");
 }
 
@@ -79,7 +79,7 @@ fn enum_default_must_be_a_value() {
 fn enum_values_must_be_distinct_and_present() {
     let mut p = orders();
     p["enums"][0]["values"] = json!(["a", "a"]);
-    assert_problem(&p, None, "DM2017", "$.enums[0].values[1]");
+    assert_problem(&p, None, "DM2019", "$.enums[0].values[1]");
     p["enums"][0]["values"] = json!([]);
     assert_problem(&p, None, "DM2011", "$.enums[0].values");
 }
@@ -89,21 +89,21 @@ fn enum_name_collides_with_a_table() {
     let mut p = orders();
     p["enums"][0]["name"] = json!("orders");
     p["tables"][1]["columns"][2]["enum"] = json!("orders");
-    assert_problem(&p, None, "DM2021", "$.enums[0].name");
+    assert_problem(&p, None, "DM2023", "$.enums[0].name");
 }
 
 #[test]
 fn identity_rules() {
     let mut p = orders();
     p["tables"][0]["columns"][1]["identity"] = json!("always");
-    let m = assert_problem(&p, None, "DM2018", "$.tables[0].columns[1].identity");
+    let m = assert_problem(&p, None, "DM2020", "$.tables[0].columns[1].identity");
     assert!(m.contains("smallint, int or bigint"), "{m}");
     let mut p = orders();
     p["tables"][0]["columns"][0]["default"] = json!(1);
-    assert_problem(&p, None, "DM2018", "$.tables[0].columns[0].default");
+    assert_problem(&p, None, "DM2020", "$.tables[0].columns[0].default");
     let mut p = orders();
     p["tables"][0]["columns"][0]["increment"] = json!(0);
-    assert_problem(&p, None, "DM2018", "$.tables[0].columns[0].increment");
+    assert_problem(&p, None, "DM2020", "$.tables[0].columns[0].increment");
     let mut p = orders();
     p["tables"][1]["columns"][3]["start"] = json!(5);
     assert_problem(&p, None, "DM2009", "$.tables[1].columns[3].start");
@@ -116,7 +116,7 @@ fn identity_on_sqlite_must_be_the_integer_primary_key() {
     let m = assert_problem(
         &p,
         Some(Engine::Sqlite),
-        "DM2018",
+        "DM2020",
         "$.tables[0].columns[0].identity",
     );
     assert!(m.contains("byDefault"), "{m}");
@@ -126,7 +126,7 @@ fn identity_on_sqlite_must_be_the_integer_primary_key() {
     assert_problem(
         &p,
         Some(Engine::Sqlite),
-        "DM2018",
+        "DM2020",
         "$.tables[0].columns[0].identity",
     );
 }
@@ -138,7 +138,7 @@ fn foreign_key_target_must_exist_and_be_a_key() {
     let m = assert_problem(
         &p,
         None,
-        "DM2019",
+        "DM2021",
         "$.tables[1].foreignKeys[0].references.table",
     );
     assert!(m.contains("did you mean \"customers\""), "{m}");
@@ -147,7 +147,7 @@ fn foreign_key_target_must_exist_and_be_a_key() {
     assert_problem(
         &p,
         None,
-        "DM2019",
+        "DM2021",
         "$.tables[1].foreignKeys[0].references.columns",
     );
     // A named unique constraint is a valid target.
@@ -162,18 +162,18 @@ fn foreign_key_target_must_exist_and_be_a_key() {
 fn foreign_key_types_and_counts_must_match() {
     let mut p = orders();
     p["tables"][1]["columns"][1]["type"] = json!("int");
-    assert_problem(&p, None, "DM2019", "$.tables[1].foreignKeys[0].columns[0]");
+    assert_problem(&p, None, "DM2021", "$.tables[1].foreignKeys[0].columns[0]");
     let mut p = orders();
     p["tables"][1]["foreignKeys"][0]["columns"] = json!(["customer_id", "amount"]);
     assert_problem(
         &p,
         None,
-        "DM2019",
+        "DM2021",
         "$.tables[1].foreignKeys[0].references.columns",
     );
     let mut p = orders();
     p["tables"][1]["foreignKeys"][0]["onDelete"] = json!("setNull");
-    let m = assert_problem(&p, None, "DM2019", "$.tables[1].foreignKeys[0].columns[0]");
+    let m = assert_problem(&p, None, "DM2021", "$.tables[1].foreignKeys[0].columns[0]");
     assert!(m.contains("NULL"), "{m}");
 }
 
@@ -181,10 +181,10 @@ fn foreign_key_types_and_counts_must_match() {
 fn constraint_names_are_unique_per_schema() {
     let mut p = orders();
     p["tables"][1]["checks"][0]["name"] = json!("customers_email_key");
-    assert_problem(&p, None, "DM2021", "$.tables[1].checks[0].name");
+    assert_problem(&p, None, "DM2023", "$.tables[1].checks[0].name");
     let mut p = orders();
     p["tables"][1]["foreignKeys"][0]["name"] = json!("customers_pkey");
-    assert_problem(&p, None, "DM2021", "$.tables[1].foreignKeys[0].name");
+    assert_problem(&p, None, "DM2023", "$.tables[1].foreignKeys[0].name");
 }
 
 #[test]
@@ -192,7 +192,7 @@ fn checks_are_refused_on_snowflake() {
     let m = assert_problem(
         &orders(),
         Some(Engine::Snowflake),
-        "DM2022",
+        "DM2024",
         "$.tables[1].checks[0]",
     );
     assert!(m.contains("Snowflake has no check constraints"), "{m}");
@@ -223,7 +223,7 @@ fn check_expressions_outside_the_allow_list_are_refused() {
         }
         let m = &ps
             .iter()
-            .find(|(c, path, _)| c == "DM2020" && path == "$.tables[1].checks[0].expression")
+            .find(|(c, path, _)| c == "DM2022" && path == "$.tables[1].checks[0].expression")
             .unwrap_or_else(|| panic!("{expr}: {ps:#?}"))
             .2;
         assert!(m.contains(why), "{expr}: {m}");
@@ -287,7 +287,7 @@ fn function_defaults_fit_their_types() {
     assert_problem(
         &p,
         Some(Engine::Sqlite),
-        "DM2022",
+        "DM2024",
         "$.tables[0].columns[2].default",
     );
 }
@@ -381,7 +381,7 @@ fn added_types_and_their_attributes() {
     assert_problem(
         &numeric,
         Some(Engine::Snowflake),
-        "DM2022",
+        "DM2024",
         "$.tables[0].columns[2].type",
     );
     let interval = col(json!({"name": "c", "type": "interval"}));
@@ -389,13 +389,13 @@ fn added_types_and_their_attributes() {
     assert_problem(
         &interval,
         Some(Engine::Sqlite),
-        "DM2022",
+        "DM2024",
         "$.tables[0].columns[2].type",
     );
     assert_problem(
         &interval,
         Some(Engine::Snowflake),
-        "DM2022",
+        "DM2024",
         "$.tables[0].columns[2].type",
     );
     // A decimal without precision stays an error: arbitrary precision is `numeric`.
@@ -444,7 +444,7 @@ fn the_planner_refuses_what_it_does_not_migrate_yet() {
         .expect("valid");
     let err = depot_migrate_core::plan::plan(None, &pkg, &ds).expect_err("refused");
     assert!(
-        err.problems.iter().all(|p| p.code.as_str() == "DM2022"),
+        err.problems.iter().all(|p| p.code.as_str() == "DM2024"),
         "{err:?}"
     );
     assert!(err.problems.iter().any(|p| p.path == "$.enums"), "{err:?}");

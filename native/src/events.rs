@@ -44,17 +44,59 @@ impl EventSink for JsonlSink {
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .read(true)
             .open(&self.path)
             .map_err(|e| format!("cannot open {}: {e}", self.path))?;
+        // Whole lines only: a line torn by an earlier failed write is cut off first, and
+        // a write that fails part way (disk full, file size limit) is cut back to where
+        // it started, so every line stays one parseable envelope.
+        let start =
+            complete_length(&mut f).map_err(|e| format!("cannot read {}: {e}", self.path))?;
         let mut buf = String::new();
         for e in envelopes {
             buf.push_str(&e.to_string());
             buf.push('\n');
         }
-        f.write_all(buf.as_bytes())
-            .map_err(|e| format!("cannot write {}: {e}", self.path))?;
+        if let Err(e) = f.write_all(buf.as_bytes()).and_then(|()| f.flush()) {
+            if let Some(start) = start {
+                let _ = f.set_len(start);
+            }
+            return Err(format!("cannot write {}: {e}", self.path));
+        }
         Ok(envelopes.len())
     }
+}
+
+/// The length of a regular file up to its last complete line, after cutting off a torn
+/// last line; `None` for what is not a regular file (a pipe, `/dev/full`).
+fn complete_length(f: &mut std::fs::File) -> std::io::Result<Option<u64>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    let len = meta.len();
+    if len == 0 {
+        return Ok(Some(0));
+    }
+    // Look back for the last newline, a block at a time.
+    let mut end = len;
+    let mut block = vec![0u8; 4096];
+    while end > 0 {
+        let n = block.len().min(end as usize);
+        f.seek(SeekFrom::Start(end - n as u64))?;
+        f.read_exact(&mut block[..n])?;
+        if let Some(i) = block[..n].iter().rposition(|&b| b == b'\n') {
+            let complete = end - n as u64 + i as u64 + 1;
+            if complete != len {
+                f.set_len(complete)?;
+            }
+            return Ok(Some(complete));
+        }
+        end -= n as u64;
+    }
+    f.set_len(0)?;
+    Ok(Some(0))
 }
 
 /// `none`: publishes nothing and leaves nothing pending (history keeps the transitions).

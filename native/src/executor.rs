@@ -68,6 +68,11 @@ pub fn resolve_db(arg: Option<&str>, engine: Engine) -> Result<DbTarget, String>
         if path.is_empty() {
             return Err("sqlite URL without a path; use sqlite:FILE".into());
         }
+        if sqlite_in_memory(path) {
+            return Err(format!(
+                "sqlite:{path} is an in-memory database: the dataset's state would vanish when this process exits; use sqlite:FILE"
+            ));
+        }
         DbTarget::Sqlite(path.to_string())
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         DbTarget::Postgres(url.clone())
@@ -77,12 +82,15 @@ pub fn resolve_db(arg: Option<&str>, engine: Engine) -> Result<DbTarget, String>
         crate::snowflake::SnowflakeConfig::from_url(&url)?;
         DbTarget::Snowflake(url.clone())
     } else {
+        // Only the scheme is shown when there is one; otherwise (a libpq key=value
+        // string, a typo without `://`) the string with every password hidden.
+        let redacted = crate::store::redact_url(&url);
+        let shown = match redacted.split_once("://") {
+            Some((scheme, _)) => scheme.to_string(),
+            None => redacted,
+        };
         return Err(format!(
-            "unsupported database URL scheme in {}; use sqlite:FILE, postgres://… or snowflake://ACCOUNT/DATABASE",
-            crate::store::redact_url(&url)
-                .split("://")
-                .next()
-                .unwrap_or("?")
+            "unsupported database URL scheme in {shown}; use sqlite:FILE, postgres://… or snowflake://ACCOUNT/DATABASE"
         ));
     };
     match (engine, &target) {
@@ -99,6 +107,18 @@ pub fn resolve_db(arg: Option<&str>, engine: Engine) -> Result<DbTarget, String>
             }
         )),
     }
+}
+
+/// Whether a SQLite path names an in-memory database (`:memory:`, a `file:` URI with
+/// `mode=memory` or `:memory:`), which SQLite opens since URIs are enabled.
+fn sqlite_in_memory(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    lower == ":memory:"
+        || (lower.starts_with("file:")
+            && (lower.starts_with("file::memory:")
+                || lower
+                    .split_once('?')
+                    .is_some_and(|(_, q)| q.split('&').any(|kv| kv == "mode=memory"))))
 }
 
 /// Opens the store for a target.
@@ -994,7 +1014,7 @@ pub fn detect_lost_run(
         sub.as_ref(),
         "leaseLost",
         format!(
-            "the executor of run {} lost its lease before finishing (it crashed or was killed); detected by {detector}",
+            "the executor of run {} ended without recording an outcome (it crashed, was killed, or could not write its failure record; its log has the error); detected by {detector}",
             stored.run_id.as_deref().unwrap_or("?")
         ),
     )?;

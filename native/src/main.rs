@@ -523,7 +523,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             format,
             detailed_exitcode,
         } => {
-            let (pkg, ds) = load_pair(&package, &dataset)?;
+            let (pkg, ds) = load_pair_for_sql(&package, &dataset)?;
             let from = match &from_package {
                 None if db.is_some() => {
                     let target =
@@ -587,7 +587,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             step_by_step,
             max_duration,
         } => {
-            let (pkg, ds) = load_pair(&package, &dataset)?;
+            let (pkg, ds) = load_pair_for_sql(&package, &dataset)?;
             let expected_plan = match &plan {
                 None => None,
                 Some(f) => {
@@ -664,7 +664,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             step_by_step,
             max_duration,
         } => {
-            let (pkg, ds) = load_pair(&package, &dataset)?;
+            let (pkg, ds) = load_pair_for_sql(&package, &dataset)?;
             if ds.mode() != depot_migrate_core::MigrationMode::Asynchronous {
                 return Err(Failure::Usage(format!(
                     "dataset {} is synchronous: use `depot-migrate apply`, or set \"migrationMode\": \"asynchronous\" in {}",
@@ -1052,8 +1052,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
                 match read_input(p) {
                     Ok(f) => {
-                        if let Err(e) = load::parse_package(&f.bytes, engine) {
-                            failures.push((f.name, e.problems));
+                        match load::parse_package(&f.bytes, engine) {
+                            Err(e) => failures.push((f.name, e.problems)),
+                            // With a dataset the package is meant for an engine: what
+                            // none can store is refused too.
+                            Ok(pkg) if engine.is_some() => {
+                                let nul = depot_migrate_core::validate::text_without_nul(&pkg);
+                                if !nul.is_empty() {
+                                    failures.push((f.name, nul));
+                                }
+                            }
+                            Ok(_) => {}
                         }
                     }
                     Err((name, e)) => failures.push((name, e.problems)),
@@ -1081,6 +1090,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
 
 /// Reads and validates a package and its dataset config, collecting the problems of
 /// both files before failing.
+/// [`load_pair`] for the commands that turn the package into SQL (plan, apply, submit):
+/// also refuses what no engine can store (NUL in comments and string defaults).
+fn load_pair_for_sql(package: &str, dataset: &str) -> Result<(Package, DatasetConfig), Failure> {
+    let (pkg, ds) = load_pair(package, dataset)?;
+    let nul = depot_migrate_core::validate::text_without_nul(&pkg);
+    if !nul.is_empty() {
+        return Err(Failure::BadInput(vec![(input::display_name(package), nul)]));
+    }
+    Ok((pkg, ds))
+}
+
 fn load_pair(package: &str, dataset: &str) -> Result<(Package, DatasetConfig), Failure> {
     if package == "-" && dataset == "-" {
         return Err(Failure::Usage(

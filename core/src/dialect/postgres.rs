@@ -108,6 +108,18 @@ impl Dialect for Postgres {
         }
     }
 
+    /// Every string literal goes through here. Without a backslash, `'…'` with quotes
+    /// doubled means the same whatever `standard_conforming_strings` is; with one, the
+    /// escape-string form `E'…'` (backslashes doubled too) does, so the SQL stays safe on
+    /// a server or role with `standard_conforming_strings = off` (see docs/security.md).
+    fn string_literal(&self, s: &str) -> String {
+        if s.contains('\\') {
+            format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+        } else {
+            format!("'{}'", s.replace('\'', "''"))
+        }
+    }
+
     fn literal(&self, value: &Literal, column: &Column) -> String {
         match (value, column.column_type) {
             (Literal::Function(f), _) => self
@@ -115,7 +127,8 @@ impl Dialect for Postgres {
                 .unwrap_or("NULL")
                 .into(),
             (Literal::String(s), ColumnType::Binary) => {
-                format!("'\\x{}'::bytea", s.to_ascii_lowercase())
+                let hex = format!("\\x{}", s.to_ascii_lowercase());
+                format!("{}::bytea", self.string_literal(&hex))
             }
             (Literal::String(s), ColumnType::Bigint | ColumnType::Decimal) => s.clone(),
             (Literal::String(s), _) => {

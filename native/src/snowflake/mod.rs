@@ -185,12 +185,70 @@ pub fn scrub(message: &str) -> String {
             out = out.replace(line, "***");
         }
     }
-    out.replace(['\n', '\r'], " ")
+    scrub_tokens(&out).replace(['\n', '\r'], " ")
+}
+
+/// Replaces bearer tokens and anything shaped like a JWT (`eyJ….….…`, such as the
+/// key-pair JWT this binary signs) with `***`, wherever an error body echoes them.
+pub fn scrub_tokens(message: &str) -> String {
+    let token_char = |c: char| c.is_ascii_alphanumeric() || "-_.=+/".contains(c);
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    loop {
+        let bearer = rest.find("Bearer ").map(|i| (i, i + 7));
+        let jwt = rest.find("eyJ").map(|i| (i, i));
+        let next = match (bearer, jwt) {
+            (Some(b), Some(j)) => Some(if b.0 <= j.0 { b } else { j }),
+            (b, j) => b.or(j),
+        };
+        let Some((start, value)) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        let len = rest[value..]
+            .find(|c: char| !token_char(c))
+            .unwrap_or(rest.len() - value);
+        let token = &rest[value..value + len];
+        let is_secret = value > start || token.matches('.').count() >= 2;
+        out.push_str(&rest[..value]);
+        if is_secret && !token.is_empty() {
+            out.push_str("***");
+        } else {
+            out.push_str(token);
+        }
+        if len == 0 {
+            // "Bearer " followed by nothing token-like: move past it.
+            rest = &rest[value..];
+            if let Some(c) = rest.chars().next() {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            } else {
+                return out;
+            }
+        } else {
+            rest = &rest[value + len..];
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_scrubbed_from_error_bodies() {
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJBQ0NULlVTRVIuU0hBMjU2OmFiYyJ9.c2lnbmF0dXJl";
+        let body =
+            format!("bad header Authorization: Bearer {jwt} for user; again {jwt}, eyJ alone");
+        let s = scrub(&body);
+        assert!(!s.contains("eyJhbGci"), "{s}");
+        assert!(!s.contains("c2lnbmF0dXJl"), "{s}");
+        assert_eq!(
+            s,
+            "bad header Authorization: Bearer *** for user; again ***, eyJ alone"
+        );
+        assert_eq!(scrub("Bearer "), "Bearer ");
+    }
 
     #[test]
     fn urls_parse_and_fold() {

@@ -363,9 +363,10 @@ impl MigrateError {
 /// Removes a URL's password from a message, wherever it appears.
 pub fn scrub(message: &str, url: &str) -> String {
     let mut out = message.to_string();
-    if let Some(password) = password_of(url) {
-        if !password.is_empty() {
-            out = out.replace(&password, "***");
+    for password in passwords_of(url) {
+        out = out.replace(&password, "***");
+        if let Some(decoded) = percent_decoded(&password) {
+            out = out.replace(&decoded, "***");
         }
     }
     if let Ok(p) = std::env::var("PGPASSWORD") {
@@ -376,10 +377,115 @@ pub fn scrub(message: &str, url: &str) -> String {
     out.replace(['\n', '\r'], " ")
 }
 
-fn password_of(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let userinfo = rest.split('@').next().filter(|_| rest.contains('@'))?;
-    userinfo.split_once(':').map(|(_, p)| p.to_string())
+/// Every password a connection string carries, whatever its form: the userinfo of a
+/// URL (`scheme://user:pw@host`, also the typos `scheme:/user:pw@host` and
+/// `scheme:user:pw@host`, up to the last `@`), and `password=` in a query string or a
+/// libpq `key=value` string (quoted or not).
+fn passwords_of(url: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some((start, end)) = userinfo_password_span(url) {
+        out.push(url[start..end].to_string());
+    }
+    for (start, end) in keyword_password_spans(url) {
+        let v = url[start..end].trim_matches('\'');
+        out.push(v.to_string());
+        out.push(v.replace("\\'", "'").replace("\\\\", "\\"));
+    }
+    out.retain(|p| !p.is_empty());
+    out
+}
+
+/// Byte range of the password in a URL's userinfo, if there is one.
+fn userinfo_password_span(url: &str) -> Option<(usize, usize)> {
+    // The authority ends at the query; the userinfo at its last `@` (an unescaped `@`
+    // in a password is still hidden).
+    let before_query = url.split('?').next().unwrap_or(url);
+    let at = before_query.rfind('@')?;
+    let colon = url.find(':')?;
+    let mut start = colon + 1;
+    while url[start..].starts_with('/') {
+        start += 1;
+    }
+    if start >= at {
+        return None;
+    }
+    let userinfo = &url[start..at];
+    if url[..colon].contains(['@', ' ', '=']) {
+        // No scheme (`user:pw@host`): everything after the first colon is the password.
+        return Some((colon + 1, at)).filter(|(a, b)| a < b);
+    }
+    match userinfo.find(':') {
+        Some(i) => Some((start + i + 1, at)),
+        // `scheme:/user:pw@…` without `://` where the first colon was the scheme's, or
+        // only a user: hide the whole userinfo unless it is a plain user name.
+        None if url[colon..].starts_with("://") => None,
+        None => Some((start, at)),
+    }
+}
+
+/// Byte ranges of `password=` values (libpq `key=value` strings and query strings).
+fn keyword_password_spans(url: &str) -> Vec<(usize, usize)> {
+    let lower = url.to_ascii_lowercase();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("password") {
+        let key_start = from + i;
+        let mut j = key_start + "password".len();
+        from = j;
+        let boundary = key_start == 0 || !lower.as_bytes()[key_start - 1].is_ascii_alphanumeric();
+        while lower[j..].starts_with(' ') {
+            j += 1;
+        }
+        if !boundary || !lower[j..].starts_with('=') {
+            continue;
+        }
+        j += 1;
+        while lower[j..].starts_with(' ') {
+            j += 1;
+        }
+        let start = j;
+        let bytes = url.as_bytes();
+        let end = if bytes.get(j) == Some(&b'\'') {
+            // A quoted libpq value: up to the closing quote, backslash escapes allowed.
+            let mut k = j + 1;
+            while k < bytes.len() && bytes[k] != b'\'' {
+                k += if bytes[k] == b'\\' { 2 } else { 1 };
+            }
+            (k + 1).min(bytes.len())
+        } else {
+            url[j..]
+                .find([' ', '&', '\t', '\n'])
+                .map_or(url.len(), |k| j + k)
+        };
+        if end > start {
+            out.push((start, end));
+        }
+        from = end.max(from);
+    }
+    out
+}
+
+fn percent_decoded(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return None;
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8(out)
+        .ok()
+        .filter(|d| d != s && !d.is_empty())
 }
 
 /// A database error message without the row values some messages quote (`invalid
@@ -391,12 +497,24 @@ pub fn without_values(message: &str) -> String {
     }
 }
 
-/// A URL fit for logs: the password replaced.
+/// A URL or connection string fit for logs and errors: every password replaced by
+/// `***`, whatever the form (see [`scrub`]).
 pub fn redact_url(url: &str) -> String {
-    match password_of(url) {
-        Some(p) if !p.is_empty() => url.replacen(&format!(":{p}@"), ":***@", 1),
-        _ => url.to_string(),
+    let mut spans = keyword_password_spans(url);
+    spans.extend(userinfo_password_span(url));
+    spans.sort_unstable();
+    let mut out = String::with_capacity(url.len());
+    let mut at = 0;
+    for (start, end) in spans {
+        if start < at {
+            continue;
+        }
+        out.push_str(&url[at..start]);
+        out.push_str("***");
+        at = end;
     }
+    out.push_str(&url[at..]);
+    out
 }
 
 #[cfg(test)]
@@ -424,5 +542,46 @@ mod tests {
             "auth failed for *** line2"
         );
         assert_eq!(redact_url("sqlite:depot.sqlite"), "sqlite:depot.sqlite");
+    }
+
+    #[test]
+    fn passwords_in_any_form_are_hidden() {
+        let cases = [
+            (
+                "host=h user=app password=hunter2 dbname=x",
+                "host=h user=app password=*** dbname=x",
+            ),
+            (
+                "host=h password = 'two words\\' x' dbname=x",
+                "host=h password = *** dbname=x",
+            ),
+            ("postgres:/app:hunter2@h/db", "postgres:/app:***@h/db"),
+            ("postgres:app:hunter2@h/db", "postgres:app:***@h/db"),
+            ("postgres:/hunter2@h/db", "postgres:/***@h/db"),
+            ("postgres://app:hun@ter2@h/db", "postgres://app:***@h/db"),
+            (
+                "postgres://app@h/db?password=hunter2&sslmode=require",
+                "postgres://app@h/db?password=***&sslmode=require",
+            ),
+            (
+                "postgresql://h/db?PASSWORD=hunter2",
+                "postgresql://h/db?PASSWORD=***",
+            ),
+            ("app:hunter2@h", "app:***@h"),
+            ("postgres://app@h/db", "postgres://app@h/db"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(redact_url(url), shown, "{url}");
+            let message = format!("failed for {url}: bad");
+            let s = scrub(&message, url);
+            assert!(
+                !s.contains("hunter2") && !s.contains("two words") && !s.contains("ter2"),
+                "{url}: {s}"
+            );
+        }
+        assert_eq!(
+            scrub("auth failed for s3cr@t", "postgres://app:s3cr%40t@h/db"),
+            "auth failed for ***"
+        );
     }
 }

@@ -80,7 +80,14 @@ impl PostgresStore {
     }
 
     fn new_client(url: &str) -> Result<Client, StoreError> {
-        let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
+        // `verify-ca` and `verify-full` are ours to honour (the driver knows only
+        // disable/prefer/require): it is given `require` and the TLS verifier does the rest.
+        let (mode, explicit) = ssl_mode_of(url);
+        let parsed_url = match mode {
+            TlsMode::VerifyCa | TlsMode::VerifyFull => with_ssl_mode_require(url),
+            _ => url.to_string(),
+        };
+        let mut config: postgres::Config = parsed_url.parse().map_err(|e: postgres::Error| {
             StoreError::Db(format!(
                 "invalid PostgreSQL URL: {}",
                 super::scrub(&e.to_string(), url)
@@ -99,13 +106,43 @@ impl PostgresStore {
                 super::scrub(&pg_message(&e), url)
             ))
         };
-        if config.get_ssl_mode() == postgres::config::SslMode::Disable {
-            return config.connect(NoTls).map_err(connect_err);
-        }
-        // sslmode=prefer (the default) or require: TLS with rustls, verified against the
-        // public roots plus the CA bundle in PGSSLROOTCERT (for RDS/Aurora, the RDS CA
-        // bundle). `prefer` falls back to plain text when the server has no TLS.
-        config.connect(tls_connector()?).map_err(connect_err)
+        let mut client = if config.get_ssl_mode() == postgres::config::SslMode::Disable {
+            config.connect(NoTls).map_err(connect_err)?
+        } else {
+            // A password never travels in cleartext to another machine: unless the URL
+            // says sslmode=disable, a connection that carries one to a non-loopback host
+            // requires TLS (`prefer`, the default, would fall back to plain text).
+            let cleartext_refused = config.get_password().is_some()
+                && mode == TlsMode::Prefer
+                && !config.get_hosts().iter().all(is_loopback);
+            if cleartext_refused {
+                config.ssl_mode(postgres::config::SslMode::Require);
+            }
+            // TLS with rustls, verified against the public roots plus the CA bundle in
+            // PGSSLROOTCERT (for RDS/Aurora, the RDS CA bundle); verify-ca skips the host
+            // name check. See docs/security.md for the modes.
+            config
+                .connect(tls_connector(mode == TlsMode::VerifyCa)?)
+                .map_err(|e| {
+                    let mut err = connect_err(e);
+                    if cleartext_refused {
+                        if let StoreError::Db(m) = &mut err {
+                            m.push_str(if explicit {
+                                "; the URL has a password and sslmode=prefer, but depot-migrate never sends a password in cleartext to a non-loopback host: enable TLS on the server, or pass sslmode=disable explicitly to accept the risk"
+                            } else {
+                                "; the URL has a password and no sslmode, and depot-migrate never sends a password in cleartext to a non-loopback host: enable TLS on the server, or pass sslmode=disable explicitly to accept the risk"
+                            });
+                        }
+                    }
+                    err
+                })?
+        };
+        // The session settings the planner's SQL relies on, whatever the server,
+        // database or role defaults are (see docs/security.md).
+        client
+            .batch_execute(SESSION_SETTINGS)
+            .map_err(connect_err)?;
+        Ok(client)
     }
 
     fn err(&self, e: postgres::Error) -> StoreError {
@@ -113,9 +150,110 @@ impl PostgresStore {
     }
 }
 
+/// Settings every connection runs with: string literals mean what they say whatever the
+/// server's or role's `standard_conforming_strings`.
+pub const SESSION_SETTINGS: &str =
+    "SET standard_conforming_strings = on; SET backslash_quote = off";
+
+/// The `sslmode` of a connection string, as far as depot-migrate treats it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TlsMode {
+    Disable,
+    /// `prefer`, `allow` or none given.
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+/// The `sslmode` of a URL (`?sslmode=`) or a key/value string (`sslmode=`), and whether
+/// it was given at all. The last one given counts.
+fn ssl_mode_of(url: &str) -> (TlsMode, bool) {
+    let mut mode = None;
+    for part in url.split(['?', '&', ' ']) {
+        if let Some(v) = part.trim().strip_prefix("sslmode=") {
+            mode = Some(match v.trim_matches('\'') {
+                "disable" => TlsMode::Disable,
+                "require" => TlsMode::Require,
+                "verify-ca" => TlsMode::VerifyCa,
+                "verify-full" => TlsMode::VerifyFull,
+                _ => TlsMode::Prefer,
+            });
+        }
+    }
+    (mode.unwrap_or(TlsMode::Prefer), mode.is_some())
+}
+
+/// The connection string with `sslmode=verify-…` replaced by `sslmode=require`.
+fn with_ssl_mode_require(url: &str) -> String {
+    url.replace("sslmode=verify-full", "sslmode=require")
+        .replace("sslmode=verify-ca", "sslmode=require")
+}
+
+/// A Unix socket, `localhost`, or an address in 127.0.0.0/8 or `::1`.
+fn is_loopback(host: &postgres::config::Host) -> bool {
+    match host {
+        postgres::config::Host::Tcp(h) => {
+            let h = h.trim_start_matches('[').trim_end_matches(']');
+            h.eq_ignore_ascii_case("localhost")
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        #[allow(unreachable_patterns)]
+        _ => true,
+    }
+}
+
+/// `sslmode=verify-ca`: the chain must lead to a trusted root; the host name is not
+/// checked (verify-full and require check it too).
+#[derive(Debug)]
+struct ChainOnly(std::sync::Arc<rustls::client::WebPkiServerVerifier>);
+
+impl rustls::client::danger::ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        use rustls::CertificateError as C;
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            // The chain is checked before the name: a name error means the chain passed.
+            Err(rustls::Error::InvalidCertificate(
+                C::NotValidForName | C::NotValidForNameContext { .. },
+            )) => Ok(rustls::client::danger::ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
 /// A rustls connector trusting the public web PKI roots and, when `PGSSLROOTCERT` names
 /// a PEM file, the certificates in it.
-fn tls_connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
+fn tls_connector(chain_only: bool) -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -135,11 +273,23 @@ fn tls_connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreErro
         }
     }
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| StoreError::Db(format!("TLS setup failed: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .map_err(|e| StoreError::Db(format!("TLS setup failed: {e}")))?;
+    let config = if chain_only {
+        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            std::sync::Arc::new(roots),
+            provider,
+        )
+        .build()
+        .map_err(|e| StoreError::Db(format!("TLS setup failed: {e}")))?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(std::sync::Arc::new(ChainOnly(verifier)))
+            .with_no_client_auth()
+    } else {
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
@@ -159,6 +309,26 @@ fn pg_message(e: &postgres::Error) -> String {
     }
 }
 
+/// Text PostgreSQL can hold: `text` and `jsonb` refuse NUL, which becomes U+FFFD, so a
+/// failure record cannot fail to be written because of what a message or statement says.
+fn storable_text(s: &str) -> String {
+    s.replace('\0', "\u{FFFD}")
+}
+
+/// A JSON value with every string made [`storable_text`].
+fn storable(v: Value) -> Value {
+    match v {
+        Value::String(s) if s.contains('\0') => Value::String(storable_text(&s)),
+        Value::Array(a) => Value::Array(a.into_iter().map(storable).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| (storable_text(&k), storable(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 /// Writes a transition; `Ok(false)` when the compare-and-set found another revision.
 fn write_transition(
     tx: &mut postgres::Transaction<'_>,
@@ -168,7 +338,7 @@ fn write_transition(
     let failure = s
         .last_failure
         .as_ref()
-        .map(|f| serde_json::to_value(f).unwrap_or(Value::Null));
+        .map(|f| storable(serde_json::to_value(f).unwrap_or(Value::Null)));
     let synced = s.synced.clone().unwrap_or_default();
     let changed = if t.expected_revision == 0 {
         tx.execute(
@@ -213,12 +383,12 @@ fn write_transition(
     let h: &HistoryEntry = &t.history;
     tx.execute(
         "INSERT INTO depot_migrate.history (dataset_id, revision, at, event, version, run_id, actor, reason, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        &[&s.dataset_id, &s.revision, &h.at, &h.event, &h.version, &h.run_id, &h.actor, &h.reason, &postgres::types::Json(&h.detail)],
+        &[&s.dataset_id, &s.revision, &h.at, &h.event, &h.version, &h.run_id, &h.actor, &h.reason.as_deref().map(storable_text), &postgres::types::Json(storable(h.detail.clone()))],
     )?;
     if let Some((event_id, envelope)) = &t.outbox {
         tx.execute(
             "INSERT INTO depot_migrate.outbox (dataset_id, event_id, created_at, envelope) VALUES ($1, $2, $3, $4)",
-            &[&s.dataset_id, event_id, &h.at, &postgres::types::Json(envelope)],
+            &[&s.dataset_id, event_id, &h.at, &postgres::types::Json(storable(envelope.clone()))],
         )?;
     }
     Ok(true)
@@ -405,14 +575,14 @@ impl Store for PostgresStore {
         // Timestamps convert in UTC whatever the server's default, and DDL waits for locks
         // only so long.
         tx.batch_execute(&format!(
-            "SET LOCAL TIME ZONE 'UTC'; SET LOCAL lock_timeout = '{}ms'",
+            "SET LOCAL TIME ZONE 'UTC'; SET LOCAL lock_timeout = '{}ms'; SET LOCAL standard_conforming_strings = on",
             lock_timeout.as_millis()
         ))
         .map_err(store_err)?;
         for step in steps {
             progress(step);
             for statement in &step.sql {
-                if let Err(e) = tx.batch_execute(statement) {
+                if let Err(e) = tx.execute(statement.as_str(), &[]) {
                     let sqlstate = e.code().map(|c| c.code().to_string());
                     let retryable = sqlstate.as_deref() == Some("55P03");
                     let class = if retryable { "lockTimeout" } else { "step" };
@@ -553,7 +723,7 @@ impl Store for PostgresStore {
             }));
         }
         let settings = format!(
-            "SET TIME ZONE 'UTC'; SET lock_timeout = '{}ms'",
+            "SET TIME ZONE 'UTC'; SET lock_timeout = '{}ms'; SET standard_conforming_strings = on",
             lock_timeout.as_millis()
         );
         let journal = "INSERT INTO depot_migrate.journal (dataset_id, run_id, step_index, step_key, status, at) VALUES ($1, $2, $3, $4, 'done', $5)";
@@ -579,7 +749,7 @@ impl Store for PostgresStore {
             tx.batch_execute(&settings.replace("SET ", "SET LOCAL "))
                 .map_err(store_err)?;
             for statement in &step.sql {
-                if let Err(e) = tx.batch_execute(statement) {
+                if let Err(e) = tx.execute(statement.as_str(), &[]) {
                     return Err(fail(statement, &e, true));
                 }
             }
@@ -602,7 +772,7 @@ impl Store for PostgresStore {
             // back.
             self.client.batch_execute(&settings).map_err(store_err)?;
             for statement in &step.sql {
-                if let Err(e) = self.client.batch_execute(statement) {
+                if let Err(e) = self.client.execute(statement.as_str(), &[]) {
                     return Err(fail(statement, &e, false));
                 }
             }
@@ -725,7 +895,7 @@ impl Store for PostgresStore {
         ))
         .map_err(err)?;
         for statement in build(&scratch) {
-            tx.batch_execute(&statement).map_err(|e| {
+            tx.execute(statement.as_str(), &[]).map_err(|e| {
                 StoreError::Db(format!(
                     "building the expected catalog failed: {}",
                     super::scrub(&pg_message(&e), &url)
@@ -855,6 +1025,15 @@ mod tests {
             .expect("create database");
         let (head, _) = admin.rsplit_once('/').expect("URL with a database");
         (admin.clone(), format!("{head}/{name}"))
+    }
+
+    #[test]
+    fn failure_records_hold_any_text() {
+        let v = storable(
+            serde_json::json!({"message": "bad \u{0} byte", "sql": ["a\u{0}"], "k\u{0}": 1}),
+        );
+        assert!(!v.to_string().contains("\\u0000"), "{v}");
+        assert_eq!(v["message"], "bad \u{FFFD} byte");
     }
 
     #[test]

@@ -337,7 +337,7 @@ impl Store for SqliteStore {
         for step in steps {
             progress(step);
             for statement in &step.sql {
-                if let Err(e) = tx.execute_batch(statement) {
+                if let Err(e) = tx.execute(statement, []) {
                     let code = match &e {
                         rusqlite::Error::SqliteFailure(f, _) => Some(format!("{:?}", f.code)),
                         _ => None,
@@ -469,7 +469,7 @@ impl Store for SqliteStore {
             }));
         }
         for statement in &step.sql {
-            if let Err(e) = tx.execute_batch(statement) {
+            if let Err(e) = tx.execute(statement, []) {
                 return Err(step_error(step, statement, &e));
             }
         }
@@ -570,7 +570,7 @@ impl Store for SqliteStore {
         // SQLite has no schemas: an in-memory database is the scratch space.
         let scratch = Connection::open_in_memory().map_err(db)?;
         for statement in build("main") {
-            scratch.execute_batch(&statement).map_err(|e| {
+            scratch.execute(&statement, []).map_err(|e| {
                 StoreError::Db(format!("building the expected catalog failed: {e}"))
             })?;
         }
