@@ -481,10 +481,18 @@ mod tests {
         );
         let event = envelope("1", "2025-05-16T08:13:22Z", "", "", detail);
         let t = alert_input_transformer();
-        let mut text = t["InputTemplate"].as_str().unwrap().to_string();
-        for (name, path) in t["InputPathsMap"].as_object().unwrap() {
+        let mut text = t["InputTemplate"]
+            .as_str()
+            .expect("template text")
+            .to_string();
+        for (name, path) in t["InputPathsMap"].as_object().expect("paths map") {
             let mut v = &event;
-            for key in path.as_str().unwrap().trim_start_matches("$.").split('.') {
+            for key in path
+                .as_str()
+                .expect("path text")
+                .trim_start_matches("$.")
+                .split('.')
+            {
                 v = &v[key];
             }
             let value = v
@@ -493,7 +501,8 @@ mod tests {
                 .unwrap_or_else(|| v.to_string());
             text = text.replace(&format!("<{name}>"), &value);
         }
-        let text: String = serde_json::from_str(&text).unwrap();
+        let text: String =
+            serde_json::from_str(&text).expect("the rendered template is a JSON string");
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
