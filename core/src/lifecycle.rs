@@ -252,14 +252,31 @@ pub fn event_pattern(
     json!({ "source": [SOURCE], "detail-type": [DETAIL_TYPE], "detail": detail })
 }
 
+/// The lines of the alert message ([`alert_input_transformer`]), placeholders in
+/// angle brackets. The last three are for `failed` events (the others leave them empty);
+/// `DATASET_FILE` stands for the dataset config the commands take.
+pub const ALERT_LINES: [&str; 6] = [
+    "Migration lifecycle event for dataset <datasetId> (<datasetAlias>)",
+    "lifecycle event: <event> -> version hash <versionHash>",
+    "in environment <environmentId>",
+    "if failed: step <stepKey>, error class <errorClass>, SQLSTATE or engine code <sqlstate>",
+    "message: <errorMessage>",
+    "next: depot-migrate status --dataset DATASET_FILE and depot-migrate history --dataset DATASET_FILE (the config of dataset <datasetId>), then depot-migrate recover --dataset DATASET_FILE --resolve retry|rolled-back|deployed --reason TEXT",
+];
+
 /// The alert message for lifecycle events, as an EventBridge input transformer
-/// (`{InputPathsMap, InputTemplate}`): the seed's snippet, reading the real field
-/// `$.detail.datasetVersionHash` (the seed's `$.detail.versionHash` does not exist).
-/// Every placeholder sits inside the quoted template, which both AWS and moto accept.
+/// (`{InputPathsMap, InputTemplate}`): the three lines of the Depot migrations
+/// observability page, reading the real field `$.detail.datasetVersionHash` (the page's
+/// `$.detail.versionHash` does not exist), then, filled on `failed` events, the failing
+/// step, the error class, the SQLSTATE (or engine code) and the message as the event
+/// carries it (the executor keeps row values and credentials out of it), and the commands
+/// to run next. Every placeholder sits inside the quoted template, which both AWS and
+/// moto accept.
 ///
 /// ```
 /// let t = depot_migrate_core::lifecycle::alert_input_transformer();
 /// assert_eq!(t["InputPathsMap"]["versionHash"], "$.detail.datasetVersionHash");
+/// assert_eq!(t["InputPathsMap"]["errorClass"], "$.detail.error.class");
 /// ```
 pub fn alert_input_transformer() -> Value {
     json!({
@@ -269,8 +286,12 @@ pub fn alert_input_transformer() -> Value {
             "event": "$.detail.event",
             "versionHash": "$.detail.datasetVersionHash",
             "environmentId": "$.detail.environmentId",
+            "stepKey": "$.detail.error.stepKey",
+            "errorClass": "$.detail.error.class",
+            "sqlstate": "$.detail.error.sqlstate",
+            "errorMessage": "$.detail.error.message",
         },
-        "InputTemplate": "\"Migration lifecycle event for dataset <datasetId> (<datasetAlias>)\\nlifecycle event: <event> -> version hash <versionHash>\\nin environment <environmentId>\"",
+        "InputTemplate": format!("\"{}\"", ALERT_LINES.join("\\n")),
     })
 }
 
@@ -429,5 +450,86 @@ mod tests {
         let e = f.for_event();
         assert!(e.truncated && e.message.len() < f.message.len());
         assert!(!FailureRecord::default().for_event().truncated);
+    }
+
+    /// Renders the alert template the way EventBridge does (each placeholder replaced by
+    /// the value at its path) on a `failed` event detail built by `event_detail`.
+    #[test]
+    fn failed_alert_names_the_step_class_sqlstate_message_and_next_commands() {
+        let ctx = EventContext {
+            environment_id: "e2e404529091ed2".into(),
+            dataset_id: "9afc0c483ed3".into(),
+            dataset_alias: "WsDevDogSrc".into(),
+            ..EventContext::default()
+        };
+        let failure = FailureRecord {
+            class: "step".into(),
+            step_index: Some(1),
+            step_key: Some("addColumn:dog.active".into()),
+            sqlstate: Some("42701".into()),
+            message: "column active of relation dog already exists".into(),
+            ..FailureRecord::default()
+        };
+        let detail = event_detail(
+            &ctx,
+            LifecycleEvent::Failed,
+            "ab",
+            "1",
+            4,
+            Some(&failure),
+            None,
+        );
+        let event = envelope("1", "2025-05-16T08:13:22Z", "", "", detail);
+        let t = alert_input_transformer();
+        let mut text = t["InputTemplate"]
+            .as_str()
+            .expect("template text")
+            .to_string();
+        for (name, path) in t["InputPathsMap"].as_object().expect("paths map") {
+            let mut v = &event;
+            for key in path
+                .as_str()
+                .expect("path text")
+                .trim_start_matches("$.")
+                .split('.')
+            {
+                v = &v[key];
+            }
+            let value = v
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string());
+            text = text.replace(&format!("<{name}>"), &value);
+        }
+        let text: String =
+            serde_json::from_str(&text).expect("the rendered template is a JSON string");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "Migration lifecycle event for dataset 9afc0c483ed3 (WsDevDogSrc)"
+        );
+        assert_eq!(lines[1], "lifecycle event: failed -> version hash ab");
+        assert_eq!(
+            lines[3],
+            "if failed: step addColumn:dog.active, error class step, SQLSTATE or engine code 42701"
+        );
+        assert_eq!(
+            lines[4],
+            "message: column active of relation dog already exists"
+        );
+        assert!(
+            lines[5].starts_with("next: depot-migrate status --dataset DATASET_FILE"),
+            "{}",
+            lines[5]
+        );
+        assert!(
+            lines[5].contains("(the config of dataset 9afc0c483ed3)"),
+            "{}",
+            lines[5]
+        );
+        assert!(lines[5].contains(
+            "depot-migrate recover --dataset DATASET_FILE --resolve retry|rolled-back|deployed"
+        ));
+        assert!(!text.contains('<'), "every placeholder filled: {text}");
     }
 }

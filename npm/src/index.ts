@@ -3,3 +3,4 @@ export * from './events';
 export * from './dataset-migration';
 export * from './alerts';
 export * from './runner';
+export * from './observability';

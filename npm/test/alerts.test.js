@@ -109,16 +109,25 @@ test('bad props throw at construction, naming the prop and the value', () => {
   assert.throws(make({ topic, enabled: 'no' }), /props\.enabled must be true or false, got "no"/);
 });
 
-test('the alert message renders with the event fields (core template, seed wording)', () => {
+test('the alert message renders with the event fields (core template, seed wording, failure and next commands)', () => {
   const { t } = alertsStack(() => ({}));
   const target = Object.values(t.findResources('AWS::Events::Rule'))[0].Properties.Targets[0];
   // What EventBridge does: substitute each <name> with the value at its path.
-  const detail = { datasetId: '9afc0c483ed3', datasetAlias: 'WsDevDogSrc', event: 'deployed', datasetVersionHash: 'ab'.repeat(32), environmentId: 'e2e404529091ed2' };
-  const text = JSON.parse(target.InputTransformer.InputTemplate.replace(/<([A-Za-z]+)>/g, (_, k) => {
+  const render = (event) => JSON.parse(target.InputTransformer.InputTemplate.replace(/<([A-Za-z]+)>/g, (_, k) => {
     const p = target.InputTransformer.InputPathsMap[k];
-    return detail[p.replace('$.detail.', '')];
+    const v = p.replace('$.', '').split('.').reduce((o, key) => (o === undefined || o === null ? undefined : o[key]), event);
+    return v === undefined ? '' : String(v);
   }));
-  assert.equal(text, `Migration lifecycle event for dataset 9afc0c483ed3 (WsDevDogSrc)\nlifecycle event: deployed -> version hash ${'ab'.repeat(32)}\nin environment e2e404529091ed2`);
+  const detail = { datasetId: '9afc0c483ed3', datasetAlias: 'WsDevDogSrc', event: 'deployed', datasetVersionHash: 'ab'.repeat(32), environmentId: 'e2e404529091ed2' };
+  const lines = render({ detail }).split('\n');
+  assert.deepEqual(lines.slice(0, 3), ['Migration lifecycle event for dataset 9afc0c483ed3 (WsDevDogSrc)', `lifecycle event: deployed -> version hash ${'ab'.repeat(32)}`, 'in environment e2e404529091ed2']);
+  // A failed event: the step, class, SQLSTATE, message and the commands to run next.
+  const error = { class: 'step', stepKey: 'addColumn:dog.active', sqlstate: '42701', message: 'column active of relation dog already exists' };
+  const failed = render({ detail: { ...detail, event: 'failed', error } }).split('\n');
+  assert.equal(failed[1], `lifecycle event: failed -> version hash ${'ab'.repeat(32)}`);
+  assert.equal(failed[3], 'if failed: step addColumn:dog.active, error class step, SQLSTATE or engine code 42701');
+  assert.equal(failed[4], 'message: column active of relation dog already exists');
+  assert.match(failed[5], /^next: depot-migrate status --dataset DATASET_FILE .*\(the config of dataset 9afc0c483ed3\), then depot-migrate recover --dataset DATASET_FILE --resolve retry\|rolled-back\|deployed --reason TEXT$/);
 });
 
 test('the rule listens on the datasets\' bus, one rule per bus; datasetIds and aliases on the default bus', () => {

@@ -295,7 +295,10 @@ test('alertInputTransformer is the one alert-rule writes (reads $.detail.dataset
   const t = JSON.parse(wasm.alertInputTransformer());
   assert.equal(t.InputPathsMap.versionHash, '$.detail.datasetVersionHash');
   const rendered = JSON.parse(t.InputTemplate);
-  assert.equal(rendered.split('\n').length, 3, 'three lines, as the seed');
+  const lines = rendered.split('\n');
+  assert.equal(lines.length, 6, 'the three lines of the observability page, then the failure and the next commands');
+  assert.equal(lines[2], 'in environment <environmentId>');
+  assert.equal(t.InputPathsMap.errorClass, '$.detail.error.class');
   const native = JSON.parse(runCli(['alert-rule', '--dataset', 'examples/dogs.dataset.json', '--topic-arn', 'arn:aws:sns:eu-west-1:058264526050:a']));
   assert.deepEqual(t, native.Resources.MigrationLifecycleRule.Properties.Targets[0].InputTransformer);
 });
