@@ -38,6 +38,9 @@ const BACKOFF_AFTER_FAILURE: Duration = Duration::from_secs(30);
 /// Publishes envelopes to one EventBridge bus.
 pub struct EventBridgeSink {
     bus: String,
+    /// `--event-bus`: every event goes there, whatever bus its row records.
+    bus_override: Option<String>,
+    warned: bool,
     rt: tokio::runtime::Runtime,
     client: Option<Client>,
     /// Until when calls are skipped, and why (after a failed call).
@@ -58,10 +61,22 @@ impl EventBridgeSink {
                 .filter(|b| !b.is_empty())
                 .unwrap_or(DEFAULT_BUS)
                 .to_string(),
+            bus_override: None,
+            warned: false,
             rt,
             client: None,
             down: None,
         })
+    }
+
+    /// Sends every event to `bus` when given (`--event-bus`), whatever its dataset or
+    /// outbox row says.
+    pub fn with_override(mut self, bus: Option<&str>) -> EventBridgeSink {
+        self.bus_override = bus
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            .map(str::to_string);
+        self
     }
 
     fn client(&mut self) -> Result<Client, String> {
@@ -153,6 +168,47 @@ impl EventBridgeSink {
 }
 
 impl EventSink for EventBridgeSink {
+    fn destination(&self, dataset_bus: Option<&str>) -> String {
+        let bus = self
+            .bus_override
+            .as_deref()
+            .or(dataset_bus.map(str::trim).filter(|b| !b.is_empty()))
+            .unwrap_or(DEFAULT_BUS);
+        format!("eventbridge:{bus}")
+    }
+
+    fn filter(&self) -> crate::store::DestinationFilter {
+        crate::store::DestinationFilter {
+            value: "eventbridge:".into(),
+            prefix: true,
+            legacy: true,
+        }
+    }
+
+    fn publish_to(
+        &mut self,
+        destination: Option<&str>,
+        envelopes: &[Value],
+    ) -> Result<usize, String> {
+        let recorded = destination.and_then(|d| d.strip_prefix("eventbridge:"));
+        let bus = match (&self.bus_override, recorded) {
+            (Some(o), Some(r)) if o != r => {
+                if !self.warned {
+                    eprintln!("warning: --event-bus {o:?} overrides the bus recorded for the events ({r:?})");
+                    self.warned = true;
+                }
+                o.clone()
+            }
+            (Some(o), _) => o.clone(),
+            (None, Some(r)) => r.to_string(),
+            (None, None) => self.bus.clone(),
+        };
+        let own = std::mem::replace(&mut self.bus, bus);
+        let result = self.publish(envelopes);
+        self.bus = own;
+        result
+    }
+
     fn publish(&mut self, envelopes: &[Value]) -> Result<usize, String> {
         if envelopes.is_empty() {
             return Ok(0);

@@ -2,10 +2,18 @@
 //! transaction as the state change, then published in order; publishing is tried for a
 //! bounded time and otherwise left to `events flush` or the next run: an outage delays
 //! events, never loses them and never blocks a migration.
+//!
+//! Each outbox row records its destination when it is written (`stdout`, `jsonl:PATH`,
+//! `eventbridge:BUS`, the bus being the dataset's `eventBusName`): a run publishes only
+//! the rows meant for its own sink, and `events flush` delivers each row to the
+//! destination recorded for it. Delivery is at least once (a crash between publishing
+//! and marking a row published sends it again): consumers deduplicate on
+//! `detail.eventId`.
 
 use crate::eventbridge::EventBridgeSink;
-use crate::store::Store;
+use crate::store::{DestinationFilter, Store};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -16,6 +24,27 @@ pub trait EventSink {
     /// Whether this sink records events at all (`none` does not: nothing is left pending).
     fn enabled(&self) -> bool {
         true
+    }
+    /// The destination recorded on a new outbox row of a dataset whose `eventBusName` is
+    /// `dataset_bus`.
+    fn destination(&self, dataset_bus: Option<&str>) -> String;
+    /// The outbox rows this sink publishes.
+    fn filter(&self) -> DestinationFilter {
+        DestinationFilter {
+            value: self.destination(None),
+            prefix: false,
+            legacy: true,
+        }
+    }
+    /// Publishes envelopes recorded for `destination` (`None`: written before
+    /// destinations were recorded); returns how many (a prefix) were published.
+    fn publish_to(
+        &mut self,
+        destination: Option<&str>,
+        envelopes: &[Value],
+    ) -> Result<usize, String> {
+        let _ = destination;
+        self.publish(envelopes)
     }
 }
 
@@ -30,6 +59,27 @@ impl EventSink for StdoutSink {
         }
         out.flush().map_err(|e| e.to_string())?;
         Ok(envelopes.len())
+    }
+    fn destination(&self, _: Option<&str>) -> String {
+        "stdout".into()
+    }
+}
+
+/// `stdout` when the command's own result is a JSON document on stdout (`--output
+/// json`): the events go to standard error instead, one envelope a line, so that stdout
+/// stays one parseable document. The rows are still recorded for `stdout`.
+pub struct StderrSink;
+
+impl EventSink for StderrSink {
+    fn publish(&mut self, envelopes: &[Value]) -> Result<usize, String> {
+        let mut out = std::io::stderr().lock();
+        for e in envelopes {
+            writeln!(out, "{e}").map_err(|e| format!("cannot write events to stderr: {e}"))?;
+        }
+        Ok(envelopes.len())
+    }
+    fn destination(&self, _: Option<&str>) -> String {
+        "stdout".into()
     }
 }
 
@@ -64,6 +114,9 @@ impl EventSink for JsonlSink {
             return Err(format!("cannot write {}: {e}", self.path));
         }
         Ok(envelopes.len())
+    }
+    fn destination(&self, _: Option<&str>) -> String {
+        format!("jsonl:{}", self.path)
     }
 }
 
@@ -109,18 +162,34 @@ impl EventSink for NoneSink {
     fn enabled(&self) -> bool {
         false
     }
+    fn destination(&self, _: Option<&str>) -> String {
+        "none".into()
+    }
 }
 
-/// A sink from its command-line name. `event_bus_name` is the dataset's `eventBusName`
-/// (or `events flush --event-bus`), used by `eventbridge` (default bus when `None`).
+/// A sink from its command-line name. `event_bus_name` is the dataset's `eventBusName`,
+/// used by `eventbridge` for a dataset that names none (default bus when `None`); each
+/// row still goes to the bus recorded for it.
 pub fn sink_from_arg(
     arg: &str,
     event_bus_name: Option<&str>,
 ) -> Result<Box<dyn EventSink>, String> {
+    sink_with_override(arg, event_bus_name, None)
+}
+
+/// [`sink_from_arg`] with an explicit `--event-bus`, which overrides the bus of every
+/// dataset and outbox row (with a warning, once, when they differ).
+pub fn sink_with_override(
+    arg: &str,
+    event_bus_name: Option<&str>,
+    bus_override: Option<&str>,
+) -> Result<Box<dyn EventSink>, String> {
     match arg {
         "stdout" => Ok(Box::new(StdoutSink)),
         "none" => Ok(Box::new(NoneSink)),
-        "eventbridge" => Ok(Box::new(EventBridgeSink::new(event_bus_name)?)),
+        "eventbridge" => Ok(Box::new(
+            EventBridgeSink::new(event_bus_name)?.with_override(bus_override),
+        )),
         other => match other.strip_prefix("jsonl:") {
             Some(path) if !path.is_empty() => Ok(Box::new(JsonlSink {
                 path: path.to_string(),
@@ -132,8 +201,129 @@ pub fn sink_from_arg(
     }
 }
 
+/// The sink of `stdout` for a command whose result is `--output json`: standard error.
+pub fn json_safe(arg: &str, sink: Box<dyn EventSink>, json_output: bool) -> Box<dyn EventSink> {
+    if json_output && arg == "stdout" {
+        Box::new(StderrSink)
+    } else {
+        sink
+    }
+}
+
+/// `events flush` without `--events`: every row to the destination recorded for it (a
+/// sink per destination, made on first use). Rows written before destinations were
+/// recorded are left pending (`--events` says where they go).
+pub struct RecordedDestinations {
+    sinks: BTreeMap<String, Box<dyn EventSink>>,
+    bus_override: Option<String>,
+    json_output: bool,
+}
+
+impl RecordedDestinations {
+    /// Routes by recorded destination; `bus_override` is `--event-bus`.
+    pub fn new(bus_override: Option<&str>, json_output: bool) -> RecordedDestinations {
+        RecordedDestinations {
+            sinks: BTreeMap::new(),
+            bus_override: bus_override.map(str::to_string),
+            json_output,
+        }
+    }
+
+    fn sink(&mut self, destination: &str) -> Result<&mut Box<dyn EventSink>, String> {
+        if !self.sinks.contains_key(destination) {
+            let (kind, bus) = match destination.strip_prefix("eventbridge:") {
+                Some(bus) => ("eventbridge", Some(bus)),
+                None => (destination, None),
+            };
+            let sink = sink_with_override(kind, bus, self.bus_override.as_deref())?;
+            let sink = json_safe(kind, sink, self.json_output);
+            self.sinks.insert(destination.to_string(), sink);
+        }
+        self.sinks
+            .get_mut(destination)
+            .ok_or_else(|| "no sink".to_string())
+    }
+}
+
+impl EventSink for RecordedDestinations {
+    fn publish(&mut self, _: &[Value]) -> Result<usize, String> {
+        Err("events without a recorded destination: pass --events SINK".into())
+    }
+    fn destination(&self, _: Option<&str>) -> String {
+        String::new()
+    }
+    fn filter(&self) -> DestinationFilter {
+        DestinationFilter {
+            value: String::new(),
+            prefix: true,
+            legacy: false,
+        }
+    }
+    fn publish_to(
+        &mut self,
+        destination: Option<&str>,
+        envelopes: &[Value],
+    ) -> Result<usize, String> {
+        match destination {
+            Some(d) => self.sink(d)?.publish_to(Some(d), envelopes),
+            None => self.publish(envelopes),
+        }
+    }
+}
+
+/// `events flush --events SINK`: every pending row to SINK, whatever destination was
+/// recorded for it, with a warning (once) when that differs.
+pub struct Redirected {
+    /// The sink given.
+    pub sink: Box<dyn EventSink>,
+    warned: bool,
+}
+
+impl Redirected {
+    /// Redirects every row to `sink`.
+    pub fn new(sink: Box<dyn EventSink>) -> Redirected {
+        Redirected {
+            sink,
+            warned: false,
+        }
+    }
+}
+
+impl EventSink for Redirected {
+    fn publish(&mut self, envelopes: &[Value]) -> Result<usize, String> {
+        self.sink.publish(envelopes)
+    }
+    fn enabled(&self) -> bool {
+        self.sink.enabled()
+    }
+    fn destination(&self, bus: Option<&str>) -> String {
+        self.sink.destination(bus)
+    }
+    fn filter(&self) -> DestinationFilter {
+        DestinationFilter {
+            value: String::new(),
+            prefix: true,
+            legacy: true,
+        }
+    }
+    fn publish_to(
+        &mut self,
+        destination: Option<&str>,
+        envelopes: &[Value],
+    ) -> Result<usize, String> {
+        let own = self.sink.filter();
+        if let Some(d) = destination.filter(|d| !own.matches(Some(d))) {
+            if !self.warned {
+                eprintln!("warning: --events overrides the destination recorded for pending events ({d}); they go to {}", own.value);
+                self.warned = true;
+            }
+        }
+        self.sink.publish_to(destination, envelopes)
+    }
+}
+
 /// Publishes a dataset's pending events (or all, with `None`) in order for at most
-/// `budget`. Returns how many were published; a sink failure is reported on stderr and
+/// `budget`, each batch only the rows meant for `sink` ([`EventSink::filter`]). Returns how many were published; a sink failure is reported on stderr and
 /// leaves the rest pending.
 pub fn publish_pending(
     store: &mut dyn Store,
@@ -145,15 +335,35 @@ pub fn publish_pending(
     let mut published = 0;
     loop {
         let mut failure: Option<String> = None;
-        let mut publish = |envelopes: &[Value]| match sink.publish(envelopes) {
-            Ok(n) => n,
-            Err(e) => {
-                failure = Some(e);
-                0
+        let filter = sink.filter();
+        let mut publish = |rows: &[(Option<String>, Value)]| {
+            // Consecutive rows for one destination go out together, in order; a failure
+            // or a partial publish stops the batch there.
+            let mut done = 0;
+            while done < rows.len() {
+                let dest = rows[done].0.clone();
+                let run = rows[done..].iter().take_while(|(d, _)| *d == dest).count();
+                let envelopes: Vec<Value> = rows[done..done + run]
+                    .iter()
+                    .map(|(_, e)| e.clone())
+                    .collect();
+                match sink.publish_to(dest.as_deref(), &envelopes) {
+                    Ok(n) => {
+                        done += n.min(run);
+                        if n < run {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
             }
+            done
         };
         let claimed = store
-            .publish_claimed(dataset_id, 10, &mut publish)
+            .publish_claimed(dataset_id, &filter, 10, &mut publish)
             .map_err(|e| e.to_string())?;
         let Some((batch, n)) = claimed else {
             // Another publisher holds the claim and publishes in order; wait for it

@@ -306,6 +306,74 @@ pub fn deployed_package(
     }
 }
 
+/// Refuses a dataset config whose `environmentId`, `engine` or `schema` differs from what
+/// the dataset's state records: the state describes one schema, and pointing the same
+/// `datasetId` at another would make it claim a schema it never migrated. A schema move
+/// is not a no-op: give the new schema a new `datasetId`.
+pub fn check_identity(dataset: &DatasetConfig, stored: &StoredState) -> Result<(), ApplyError> {
+    let id = &stored.identity;
+    let pairs = [
+        (
+            "environmentId",
+            id.environment_id.as_str(),
+            dataset.environment_id.as_str(),
+        ),
+        ("engine", id.engine.as_str(), dataset.engine.as_str()),
+        ("schema", id.schema.as_str(), dataset.schema.as_str()),
+    ];
+    let diffs: Vec<String> = pairs
+        .iter()
+        // An empty recorded value: a row from a store that did not record it.
+        .filter(|(_, recorded, given)| !recorded.is_empty() && recorded != given)
+        .map(|(k, recorded, given)| format!("{k} {given:?} (recorded: {recorded:?})"))
+        .collect();
+    if diffs.is_empty() {
+        return Ok(());
+    }
+    Err(ApplyError::Refused(format!(
+        "dataset {} is recorded for another target than this config: the config says {}; a dataset's environmentId, engine and schema cannot change (to move to another schema, give it a new datasetId and migrate it there; see docs/async-and-recovery.md, \"Dataset identity\")",
+        dataset.dataset_id,
+        diffs.join(", ")
+    )))
+}
+
+/// Refuses to plan a dataset with no state into a schema that already holds objects:
+/// the plan would create everything and fail on the first table that exists. Names the
+/// objects found. Where the state tables share the namespace with other datasets'
+/// tables (SQLite, one file), the check applies only while no dataset is recorded.
+pub fn check_untracked_objects(
+    store: &mut dyn Store,
+    dataset: &DatasetConfig,
+) -> Result<(), ApplyError> {
+    if dataset.engine == Engine::Sqlite && !store.dataset_ids()?.is_empty() {
+        return Ok(());
+    }
+    let catalog = store.catalog(&dataset.schema)?;
+    if catalog.is_empty() {
+        return Ok(());
+    }
+    let mut objects: Vec<String> = catalog
+        .iter()
+        .filter(|l| l.starts_with("table ") || l.starts_with("relation "))
+        .map(|l| {
+            let mut w = l.split_whitespace();
+            format!("{} {}", w.next().unwrap_or(""), w.next().unwrap_or(""))
+        })
+        .collect();
+    if objects.is_empty() {
+        objects = catalog.iter().take(5).cloned().collect();
+    }
+    let n = objects.len();
+    objects.truncate(10);
+    Err(ApplyError::Refused(format!(
+        "schema {:?} already holds objects but no state is recorded for dataset {} ({n} found: {}{}); depot-migrate only migrates schemas it created: point the dataset at an empty schema, or drop or move these objects",
+        dataset.schema,
+        dataset.dataset_id,
+        objects.join(", "),
+        if n > 10 { ", …" } else { "" }
+    )))
+}
+
 /// What was submitted for the desired version: everything a worker, `watchdog` or
 /// `recover` needs without the files (stored on the state row as JSON).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -385,6 +453,20 @@ impl Submission {
 struct Events {
     ctx: EventContext,
     on: bool,
+    /// Where the outbox rows are meant to go.
+    destination: Option<String>,
+}
+
+impl Events {
+    fn new(ctx: EventContext, sink: &dyn EventSink, dataset: &DatasetConfig) -> Events {
+        Events {
+            ctx,
+            on: sink.enabled(),
+            destination: sink
+                .enabled()
+                .then(|| sink.destination(dataset.event_bus_name.as_deref())),
+        }
+    }
 }
 
 impl Events {
@@ -441,6 +523,7 @@ impl Change<'_> {
             outbox: self
                 .events
                 .outbox(event, version, state.revision, &at, error, recovery),
+            outbox_destination: self.events.destination.clone(),
             state,
             environment_id: self.ds.environment_id.clone(),
             engine: self.ds.engine.as_str().to_string(),
@@ -488,14 +571,14 @@ pub fn apply(
     holder.max_duration = opts.max_duration;
     lock_detecting(
         store,
-        sink.enabled(),
+        &*sink,
         &dataset.dataset_id,
         &holder,
         opts.lock_wait,
         "apply",
     )
     .inspect_err(|_| publish_after_refusal(store, sink, &dataset.dataset_id, opts))?;
-    let result = detect_lost_run(store, sink.enabled(), &dataset.dataset_id, "apply")
+    let result = detect_lost_run(store, &*sink, &dataset.dataset_id, "apply")
         .and_then(|_| apply_locked(store, sink, package, package_json, dataset, opts));
     let _ = store.unlock(&dataset.dataset_id);
     // Whatever happened, try to publish what is pending (bounded).
@@ -588,7 +671,16 @@ fn apply_locked(
     dataset: &DatasetConfig,
     opts: &ApplyOptions,
 ) -> Result<ApplyOutcome, ApplyError> {
-    let stored = store.read_state(&dataset.dataset_id)?.unwrap_or_default();
+    let stored = match store.read_state(&dataset.dataset_id)? {
+        Some(stored) => {
+            check_identity(dataset, &stored)?;
+            stored
+        }
+        None => {
+            check_untracked_objects(store, dataset)?;
+            StoredState::default()
+        }
+    };
     let Some((to_version, plan)) =
         plan_for(&stored, package, dataset, opts.expected_plan.as_ref())?
     else {
@@ -643,10 +735,7 @@ pub fn execute(
     let to_version = sub.version.clone();
     let mut ctx = sub.context(s.deployed_version.clone());
     ctx.migration_mode = mode.to_string();
-    let events = Events {
-        ctx,
-        on: sink.enabled(),
-    };
+    let events = Events::new(ctx, &*sink, ds);
     let change = Change {
         ds,
         events: &events,
@@ -944,7 +1033,7 @@ fn lost_run_record(
 /// compare-and-set on the state that showed it.
 fn record_lost_run(
     store: &mut dyn Store,
-    events_on: bool,
+    sink: &dyn EventSink,
     stored: &StoredState,
     record: &FailureRecord,
     detector: &str,
@@ -962,10 +1051,7 @@ fn record_lost_run(
         }
     };
     let version = s.attempted_version.clone().unwrap_or_default();
-    let events = Events {
-        ctx: sub.context(s.deployed_version.clone()),
-        on: events_on,
-    };
+    let events = Events::new(sub.context(s.deployed_version.clone()), sink, &sub.dataset);
     let run_id = stored.run_id.clone().unwrap_or_else(|| sub.run_id.clone());
     let change = Change {
         ds: &sub.dataset,
@@ -994,7 +1080,7 @@ fn record_lost_run(
 /// returns the record. The caller must hold the dataset's lock.
 pub fn detect_lost_run(
     store: &mut dyn Store,
-    events_on: bool,
+    sink: &dyn EventSink,
     dataset_id: &str,
     detector: &str,
 ) -> Result<Option<FailureRecord>, ApplyError> {
@@ -1021,7 +1107,7 @@ pub fn detect_lost_run(
     eprintln!(
         "warning: the previous run of dataset {dataset_id} lost its lease; recording it as failed"
     );
-    record_lost_run(store, events_on, &stored, &record, detector)?;
+    record_lost_run(store, sink, &stored, &record, detector)?;
     Ok(Some(record))
 }
 
@@ -1055,8 +1141,13 @@ pub fn watchdog(
     sink: &mut dyn EventSink,
     publish_budget: Duration,
 ) -> Result<Vec<WatchdogFinding>, ApplyError> {
-    store.ensure_state_schema()?;
+    // Reads first: a database without state, or with nothing in progress, is left as it
+    // is (a read-only role can run the watchdog there).
+    if !store.has_state()? {
+        return Ok(Vec::new());
+    }
     let mut out = Vec::new();
+    let mut upgraded = false;
     for id in store.dataset_ids()? {
         let Some(stored) = store.read_state(&id)? else {
             continue;
@@ -1064,11 +1155,15 @@ pub fn watchdog(
         if !in_progress(&stored.state) {
             continue;
         }
+        if !upgraded {
+            store.ensure_state_schema()?;
+            upgraded = true;
+        }
         let holder = lease_holder();
         match store.lock(&id, &holder, Duration::ZERO) {
             Ok(()) => {
                 // We hold the lock: the run's executor is gone.
-                let r = detect_lost_run(store, sink.enabled(), &id, "watchdog");
+                let r = detect_lost_run(store, &*sink, &id, "watchdog");
                 let _ = store.unlock(&id);
                 match r {
                     Ok(Some(f)) => out.push(WatchdogFinding {
@@ -1086,7 +1181,7 @@ pub fn watchdog(
                 }
             }
             Err(StoreError::LockHeld { .. }) => {
-                match detect_hung_run(store, sink.enabled(), &id, "watchdog") {
+                match detect_hung_run(store, &*sink, &id, "watchdog") {
                     Ok(Some(record)) => out.push(WatchdogFinding {
                         dataset_id: id.clone(),
                         finding: "hung".into(),
@@ -1108,6 +1203,8 @@ pub fn watchdog(
             Err(e) => return Err(e.into()),
         }
     }
+    // Pending events of earlier runs too (a read-only role cannot mark them published:
+    // they stay pending, which is all a failure here means).
     if sink.enabled() {
         let _ = publish_pending(store, sink, None, publish_budget);
     }
@@ -1119,7 +1216,7 @@ pub fn watchdog(
 /// its next fencing check fails and it can never commit. `Ok(None)`: no such run.
 pub fn detect_hung_run(
     store: &mut dyn Store,
-    events_on: bool,
+    sink: &dyn EventSink,
     dataset_id: &str,
     detector: &str,
 ) -> Result<Option<FailureRecord>, ApplyError> {
@@ -1152,7 +1249,7 @@ pub fn detect_hung_run(
             now_unix() - deadline
         ),
     )?;
-    record_lost_run(store, events_on, &stored, &record, detector)?;
+    record_lost_run(store, sink, &stored, &record, detector)?;
     store.revoke_lease(dataset_id, &lease.token)?;
     eprintln!("warning: the run in progress on dataset {dataset_id} is past its maxDuration; recorded it as failed and revoked its lease");
     Ok(Some(record))
@@ -1164,7 +1261,7 @@ pub fn detect_hung_run(
 /// the hung process until it ends).
 pub fn lock_detecting(
     store: &mut dyn Store,
-    events_on: bool,
+    sink: &dyn EventSink,
     dataset_id: &str,
     holder: &LeaseHolder,
     wait: Duration,
@@ -1172,7 +1269,7 @@ pub fn lock_detecting(
 ) -> Result<(), ApplyError> {
     match store.lock(dataset_id, holder, wait) {
         Err(StoreError::LockHeld { .. })
-            if detect_hung_run(store, events_on, dataset_id, detector)?.is_some() =>
+            if detect_hung_run(store, sink, dataset_id, detector)?.is_some() =>
         {
             Ok(store.lock(dataset_id, holder, Duration::ZERO)?)
         }
@@ -1204,14 +1301,14 @@ pub fn submit(
     let holder = lease_holder();
     lock_detecting(
         store,
-        sink.enabled(),
+        &*sink,
         &dataset.dataset_id,
         &holder,
         opts.lock_wait,
         "submit",
     )
     .inspect_err(|_| publish_after_refusal(store, sink, &dataset.dataset_id, opts))?;
-    let result = detect_lost_run(store, sink.enabled(), &dataset.dataset_id, "submit")
+    let result = detect_lost_run(store, &*sink, &dataset.dataset_id, "submit")
         .and_then(|_| submit_locked(store, sink, package, &package_json, dataset, opts));
     let _ = store.unlock(&dataset.dataset_id);
     if sink.enabled() {
@@ -1228,7 +1325,16 @@ fn submit_locked(
     dataset: &DatasetConfig,
     opts: &ApplyOptions,
 ) -> Result<SubmitOutcome, ApplyError> {
-    let stored = store.read_state(&dataset.dataset_id)?.unwrap_or_default();
+    let stored = match store.read_state(&dataset.dataset_id)? {
+        Some(stored) => {
+            check_identity(dataset, &stored)?;
+            stored
+        }
+        None => {
+            check_untracked_objects(store, dataset)?;
+            StoredState::default()
+        }
+    };
     let s = &stored.state;
     let to_version = version_hash(package, dataset).as_str().to_string();
     if s.desired_version.as_deref() == Some(&to_version)
@@ -1240,10 +1346,11 @@ fn submit_locked(
         return Ok(SubmitOutcome::Unchanged(to_version, "deployed already"));
     };
     let sub = new_submission(to_version.clone(), plan, package_json, dataset, opts);
-    let events = Events {
-        ctx: sub.context(s.deployed_version.clone()),
-        on: sink.enabled(),
-    };
+    let events = Events::new(
+        sub.context(s.deployed_version.clone()),
+        &*sink,
+        &sub.dataset,
+    );
     let change = Change {
         ds: dataset,
         events: &events,
@@ -1366,14 +1473,14 @@ pub fn recover(
     holder.max_duration = opts.run.max_duration;
     lock_detecting(
         store,
-        sink.enabled(),
+        &*sink,
         &dataset.dataset_id,
         &holder,
         opts.run.lock_wait,
         "recover",
     )
     .inspect_err(|_| publish_after_refusal(store, sink, &dataset.dataset_id, &opts.run))?;
-    let result = detect_lost_run(store, sink.enabled(), &dataset.dataset_id, "recover")
+    let result = detect_lost_run(store, &*sink, &dataset.dataset_id, "recover")
         .and_then(|_| recover_locked(store, sink, dataset, opts));
     let _ = store.unlock(&dataset.dataset_id);
     if sink.enabled() {
@@ -1399,6 +1506,7 @@ fn recover_locked(
             dataset.dataset_id
         )));
     };
+    check_identity(dataset, &stored)?;
     let s = &stored.state;
     let Some(failure) = s
         .last_failure
@@ -1469,10 +1577,11 @@ fn recover_locked(
                     )));
                 }
             }
-            let events = Events {
-                ctx: sub.context(s.deployed_version.clone()),
-                on: sink.enabled(),
-            };
+            let events = Events::new(
+                sub.context(s.deployed_version.clone()),
+                &*sink,
+                &sub.dataset,
+            );
             let change = Change {
                 ds: &sub.dataset,
                 events: &events,
@@ -1573,6 +1682,8 @@ pub enum WaitState {
     Deployed,
     /// The version failed (or was superseded by another version).
     Failed(String),
+    /// Another version is wanted now (whether or not this one was ever deployed).
+    Superseded(String),
     /// Not yet.
     Pending,
 }
@@ -1600,7 +1711,7 @@ pub fn wait_state(stored: Option<&StoredState>, version: &str) -> WaitState {
         }
     }
     if s.desired_version.is_some() && s.desired_version.as_deref() != Some(version) {
-        return WaitState::Failed(format!(
+        return WaitState::Superseded(format!(
             "version {version} was superseded: the dataset now wants {}",
             s.desired_version.as_deref().unwrap_or("?")
         ));

@@ -119,6 +119,10 @@ enum Command {
         /// it as failed and revokes its lease so it can never commit.
         #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
         max_duration: std::time::Duration,
+        /// Run an asynchronous dataset (`migrationMode: asynchronous`) synchronously here
+        /// instead of refusing (its events then say `synchronous`).
+        #[arg(long)]
+        sync: bool,
     },
     /// Asynchronous mode: set desiredVersion, store the plan and the package, emit
     /// `desired` (carrying the state revision and a runId) and return at once; a
@@ -175,9 +179,11 @@ enum Command {
         /// Where events go.
         #[arg(long, value_name = "SINK", default_value = "stdout")]
         events: String,
-        /// The EventBridge bus (name or ARN) for `--events eventbridge`.
-        #[arg(long, value_name = "NAME", default_value = "default")]
-        event_bus: String,
+        /// Send every EventBridge event to this bus (name or ARN) instead of its dataset's
+        /// `eventBusName` (a warning says so). Without it each event goes to the bus
+        /// recorded for it.
+        #[arg(long, value_name = "NAME")]
+        event_bus: Option<String>,
         /// Postgres `lock_timeout` for each DDL statement.
         #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
         lock_timeout: std::time::Duration,
@@ -253,9 +259,11 @@ enum Command {
         /// Where events go.
         #[arg(long, value_name = "SINK", default_value = "stdout")]
         events: String,
-        /// The EventBridge bus (name or ARN) for `--events eventbridge`.
-        #[arg(long, value_name = "NAME", default_value = "default")]
-        event_bus: String,
+        /// Send every EventBridge event to this bus (name or ARN) instead of its dataset's
+        /// `eventBusName` (a warning says so). Without it each event goes to the bus
+        /// recorded for it.
+        #[arg(long, value_name = "NAME")]
+        event_bus: Option<String>,
     },
     /// Print a dataset's state: the seed's get-dataset shape plus `phase`.
     Status {
@@ -330,12 +338,16 @@ enum EventsCommand {
         /// Database URL (required unless DEPOT_DATABASE_URL is set).
         #[arg(long, value_name = "URL")]
         db: Option<String>,
-        /// Where events go.
-        #[arg(long, value_name = "SINK", default_value = "stdout")]
-        events: String,
-        /// The EventBridge bus (name or ARN) for `--events eventbridge`.
-        #[arg(long, value_name = "NAME", default_value = "default")]
-        event_bus: String,
+        /// Send every pending event here (`stdout`, `jsonl:PATH`, `eventbridge`), whatever
+        /// destination was recorded for it (a warning says so). Without it each event
+        /// goes to the destination recorded when it was written.
+        #[arg(long, value_name = "SINK")]
+        events: Option<String>,
+        /// Send every EventBridge event to this bus (name or ARN) instead of its dataset's
+        /// `eventBusName` (a warning says so). Without it each event goes to the bus
+        /// recorded for it.
+        #[arg(long, value_name = "NAME")]
+        event_bus: Option<String>,
     },
 }
 
@@ -528,14 +540,22 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 None if db.is_some() => {
                     let target =
                         executor::resolve_db(db.as_deref(), ds.engine).map_err(Failure::Usage)?;
-                    let mut store = executor::open_store(&target).map_err(store_failure)?;
-                    store.ensure_state_schema().map_err(store_failure)?;
-                    let stored = store.read_state(&ds.dataset_id).map_err(store_failure)?;
+                    // A read: nothing is created or changed (no state tables yet is the
+                    // plan of a new dataset).
+                    let mut store = open_existing(&target)?;
+                    let stored = state_if_any(&mut store, &ds.dataset_id)?;
                     match stored {
                         Some(s) => {
+                            executor::check_identity(&ds, &s).map_err(apply_failure)?;
                             executor::deployed_package(&s, ds.engine).map_err(apply_failure)?
                         }
-                        None => None,
+                        None => {
+                            if let Some(store) = store.as_mut() {
+                                executor::check_untracked_objects(store.as_mut(), &ds)
+                                    .map_err(apply_failure)?;
+                            }
+                            None
+                        }
                     }
                 }
                 None => None,
@@ -586,8 +606,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
             environment_uri,
             step_by_step,
             max_duration,
+            sync,
         } => {
             let (pkg, ds) = load_pair_for_sql(&package, &dataset)?;
+            if ds.mode() == depot_migrate_core::MigrationMode::Asynchronous && !sync {
+                return Err(Failure::Refused(format!(
+                    "dataset {} is asynchronous (\"migrationMode\": \"asynchronous\" in {}): use `depot-migrate submit` and a worker, or pass --sync to run it here and now",
+                    ds.dataset_id,
+                    input::display_name(&dataset)
+                )));
+            }
             let expected_plan = match &plan {
                 None => None,
                 Some(f) => {
@@ -600,8 +628,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
             };
             let target = executor::resolve_db(db.as_deref(), ds.engine).map_err(Failure::Usage)?;
-            let mut sink = events::sink_from_arg(&events, ds.event_bus_name.as_deref())
-                .map_err(Failure::Usage)?;
+            let mut sink = sink_for(&events, ds.event_bus_name.as_deref(), None, cli.output)?;
             if events == "stdout" {
                 if let Some(bus) = &ds.event_bus_name {
                     eprintln!("warning: the dataset names event bus {bus:?}, but events go to stdout; pass --events eventbridge to publish them there");
@@ -639,9 +666,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
                 Ok(executor::ApplyOutcome::Deployed { version, plan }) => {
                     eprintln!(
-                        "dataset {} deployed {version} ({} steps, planHash {})",
+                        "dataset {} deployed {version} ({}, planHash {})",
                         ds.dataset_id,
-                        plan.steps.len(),
+                        steps_text(plan.steps.len()),
                         plan.plan_hash
                     );
                     if cli.output == Output::Json {
@@ -673,8 +700,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 )));
             }
             let target = executor::resolve_db(db.as_deref(), ds.engine).map_err(Failure::Usage)?;
-            let mut sink = events::sink_from_arg(&events, ds.event_bus_name.as_deref())
-                .map_err(Failure::Usage)?;
+            let mut sink = sink_for(&events, ds.event_bus_name.as_deref(), None, cli.output)?;
             let mut store = executor::open_store(&target).map_err(store_failure)?;
             let opts = executor::ApplyOptions {
                 lock_wait,
@@ -696,11 +722,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
             {
                 executor::SubmitOutcome::Submitted(revision, sub) => {
                     eprintln!(
-                        "dataset {} desired {} (revision {revision}, run {}, {} steps); a worker runs it",
+                        "dataset {} desired {} (revision {revision}, run {}, {}); a worker runs it",
                         ds.dataset_id,
                         sub.version,
                         sub.run_id,
-                        sub.plan.steps.len()
+                        steps_text(sub.plan.steps.len())
                     );
                     if cli.output == Output::Json {
                         print_json(
@@ -735,8 +761,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             poll_interval,
         } => {
             let mut store = open_db(db)?;
-            let mut sink =
-                events::sink_from_arg(&events, Some(&event_bus)).map_err(Failure::Usage)?;
+            let mut sink = sink_for(&events, None, event_bus.as_deref(), cli.output)?;
             let mut source = match (&queue_url, poll) {
                 (Some(url), false) => {
                     worker::Source::Queue(sqs::Queue::new(url).map_err(Failure::Failed)?)
@@ -797,10 +822,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     "--version {version:?} is not a version hash; pass the 64 lowercase hex digits `depot-migrate hash` prints"
                 )));
             }
-            let (ds, mut store) = open_for(&dataset, db.as_deref())?;
+            let ds = read_dataset(&dataset)?;
+            let target = executor::resolve_db(db.as_deref(), ds.engine).map_err(Failure::Usage)?;
             let start = std::time::Instant::now();
+            // A read: until the state tables exist (nothing submitted yet) it only looks.
+            let mut store: Option<Box<dyn store::Store>> = None;
             loop {
-                let stored = store.read_state(&ds.dataset_id).map_err(store_failure)?;
+                if store.is_none() {
+                    store = open_existing(&target)?;
+                }
+                let stored = state_if_any(&mut store, &ds.dataset_id)?;
+                if let Some(s) = &stored {
+                    executor::check_identity(&ds, s).map_err(apply_failure)?;
+                }
                 match executor::wait_state(stored.as_ref(), &version) {
                     executor::WaitState::Deployed => {
                         eprintln!("dataset {}: {version} is deployed", ds.dataset_id);
@@ -812,6 +846,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
                         return Ok(());
                     }
                     executor::WaitState::Failed(m) => return Err(Failure::Failed(m)),
+                    executor::WaitState::Superseded(m) => {
+                        eprintln!("superseded: {}", one_line(&m));
+                        if cli.output == Output::Json {
+                            print_json(
+                                &json!({"ok": false, "result": "superseded", "version": version, "message": m}),
+                            );
+                        }
+                        return Err(Failure::Exit1Quiet);
+                    }
                     executor::WaitState::Pending => {}
                 }
                 if start.elapsed() >= timeout {
@@ -845,8 +888,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 ));
             }
             let (ds, mut store) = open_for(&dataset, db.as_deref())?;
-            let mut sink = events::sink_from_arg(&events, ds.event_bus_name.as_deref())
-                .map_err(Failure::Usage)?;
+            let mut sink = sink_for(&events, ds.event_bus_name.as_deref(), None, cli.output)?;
             let opts = executor::RecoverOptions {
                 resolve: match resolve {
                     ResolveArg::Deployed => executor::Resolve::Deployed,
@@ -886,9 +928,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             events,
             event_bus,
         } => {
-            let mut store = open_db(db)?;
-            let mut sink =
-                events::sink_from_arg(&events, Some(&event_bus)).map_err(Failure::Usage)?;
+            let mut store = open_db_existing(db)?;
+            let mut sink = sink_for(&events, None, event_bus.as_deref(), cli.output)?;
             let findings = executor::watchdog(
                 store.as_mut(),
                 sink.as_mut(),
@@ -912,16 +953,35 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Status { dataset, db } => {
-            let (ds, mut store) = open_for(&dataset, db.as_deref())?;
-            let stored = store.read_state(&ds.dataset_id).map_err(store_failure)?;
+            let (ds, mut store, stored) = read_for(&dataset, db.as_deref())?;
             let held = store
                 .lock_held_elsewhere(&ds.dataset_id)
                 .map_err(store_failure)?;
-            print_json(&executor::status_json(&ds, stored.as_ref(), held));
+            let mut doc = executor::status_json(&ds, stored.as_ref(), held);
+            if stored.is_none() {
+                note_unrecorded(store.as_mut(), &ds)?;
+            }
+            let pending = store
+                .pending_events(Some(&ds.dataset_id), 10_000)
+                .map_err(store_failure)?;
+            let mut by_destination = serde_json::Map::new();
+            for (_, d, _) in &pending {
+                let key = d.clone().unwrap_or_else(|| "unrecorded".into());
+                let n = by_destination
+                    .get(&key)
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(0);
+                by_destination.insert(key, json!(n + 1));
+            }
+            doc["pendingEvents"] = json!({"count": pending.len(), "destinations": by_destination});
+            print_json(&doc);
             Ok(())
         }
         Command::History { dataset, db } => {
-            let (ds, mut store) = open_for(&dataset, db.as_deref())?;
+            let (ds, mut store, stored) = read_for(&dataset, db.as_deref())?;
+            if stored.is_none() {
+                note_unrecorded(store.as_mut(), &ds)?;
+            }
             let rows = store.history(&ds.dataset_id).map_err(store_failure)?;
             if cli.output == Output::Json {
                 print_json(&json!(rows));
@@ -933,16 +993,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Snapshot { dataset, db } => {
-            let (ds, mut store) = open_for(&dataset, db.as_deref())?;
-            let stored = store.read_state(&ds.dataset_id).map_err(store_failure)?;
+            let (ds, mut store, stored) = read_for(&dataset, db.as_deref())?;
+            if stored.is_none() {
+                note_unrecorded(store.as_mut(), &ds)?;
+            }
             match stored.and_then(|s| s.deployed_package) {
                 Some(text) => {
                     let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
                     print_json(&v);
                     Ok(())
                 }
-                None => Err(Failure::Failed(format!(
-                    "dataset {} has nothing deployed yet",
+                None => Err(Failure::Refused(format!(
+                    "dataset {} has nothing deployed yet: there is no snapshot to print",
                     ds.dataset_id
                 ))),
             }
@@ -968,8 +1030,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 depot_migrate_core::Engine::Postgres
             };
             let target = executor::resolve_db(Some(&url), engine).map_err(Failure::Usage)?;
-            let mut sink =
-                events::sink_from_arg(&events, Some(&event_bus)).map_err(Failure::Usage)?;
+            let mut sink: Box<dyn events::EventSink> = match &events {
+                Some(arg) => Box::new(events::Redirected::new(sink_for(
+                    arg,
+                    None,
+                    event_bus.as_deref(),
+                    cli.output,
+                )?)),
+                None => Box::new(events::RecordedDestinations::new(
+                    event_bus.as_deref(),
+                    cli.output == Output::Json,
+                )),
+            };
             let mut store = executor::open_store(&target).map_err(store_failure)?;
             store.ensure_state_schema().map_err(store_failure)?;
             let n = events::publish_pending(
@@ -983,10 +1055,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
             // A flush that leaves events pending has not done its job: say so in the exit
             // code, so a pipeline can retry.
             let left = store.pending_events(None, 1).map_err(store_failure)?;
-            if !left.is_empty() && sink.enabled() {
+            if let Some((_, dest, _)) = left.first().filter(|_| sink.enabled()) {
+                if dest.is_none() && events.is_none() {
+                    return Err(Failure::Failed(
+                        "events written before depot-migrate recorded destinations are pending; say where they go with `depot-migrate events flush --events SINK`".into(),
+                    ));
+                }
                 return Err(Failure::Failed(
                     "events are still pending after the flush; run `depot-migrate events flush` again".into(),
                 ));
+            }
+            if cli.output == Output::Json {
+                print_json(&json!({"ok": true, "published": n}));
             }
             Ok(())
         }
@@ -1246,6 +1326,155 @@ fn open_db(db: Option<String>) -> Result<Box<dyn store::Store>, Failure> {
     let mut store = executor::open_store(&target).map_err(store_failure)?;
     store.ensure_state_schema().map_err(store_failure)?;
     Ok(store)
+}
+
+/// "1 step", "2 steps".
+fn steps_text(n: usize) -> String {
+    if n == 1 {
+        "1 step".into()
+    } else {
+        format!("{n} steps")
+    }
+}
+
+/// The sink of `--events` (and `--event-bus` where the command has it); with `--output
+/// json`, `stdout` events go to standard error so stdout stays one JSON document.
+fn sink_for(
+    arg: &str,
+    dataset_bus: Option<&str>,
+    bus_override: Option<&str>,
+    output: Output,
+) -> Result<Box<dyn events::EventSink>, Failure> {
+    let sink =
+        events::sink_with_override(arg, dataset_bus, bus_override).map_err(Failure::Usage)?;
+    Ok(events::json_safe(arg, sink, output == Output::Json))
+}
+
+/// Reads and validates a dataset config.
+fn read_dataset(dataset: &str) -> Result<DatasetConfig, Failure> {
+    let file = read_input(dataset).map_err(|(n, e)| Failure::BadInput(vec![(n, e.problems)]))?;
+    load::parse_dataset(&file.bytes).map_err(|e| Failure::BadInput(vec![(file.name, e.problems)]))
+}
+
+/// Opens a target's store only if it can hold state already, creating nothing: a SQLite
+/// file that does not exist is `None` (opening it would create it).
+fn open_existing(target: &executor::DbTarget) -> Result<Option<Box<dyn store::Store>>, Failure> {
+    if let executor::DbTarget::Sqlite(path) = target {
+        if !std::path::Path::new(path).exists() {
+            return Ok(None);
+        }
+    }
+    executor::open_store(target)
+        .map(Some)
+        .map_err(store_failure)
+}
+
+/// The recorded state of a dataset, if the store exists and holds state (a read).
+fn state_if_any(
+    store: &mut Option<Box<dyn store::Store>>,
+    dataset_id: &str,
+) -> Result<Option<store::StoredState>, Failure> {
+    match store {
+        Some(st) => {
+            if st.has_state().map_err(store_failure)? {
+                st.read_state(dataset_id).map_err(store_failure)
+            } else {
+                Ok(None)
+            }
+        }
+        None => Ok(None),
+    }
+}
+
+/// Where a target is, for messages (no password).
+fn target_name(target: &executor::DbTarget) -> String {
+    match target {
+        executor::DbTarget::Sqlite(p) => format!("sqlite:{p}"),
+        executor::DbTarget::Postgres(u) | executor::DbTarget::Snowflake(u) => store::redact_url(u),
+    }
+}
+
+/// A read (`status`, `history`, `snapshot`): the dataset config, its store and its
+/// recorded state, creating and changing nothing. No state tables: refused (exit 3). A
+/// recorded identity other than the config's: refused (exit 3).
+#[allow(clippy::type_complexity)]
+fn read_for(
+    dataset: &str,
+    db: Option<&str>,
+) -> Result<
+    (
+        DatasetConfig,
+        Box<dyn store::Store>,
+        Option<store::StoredState>,
+    ),
+    Failure,
+> {
+    let ds = read_dataset(dataset)?;
+    let target = executor::resolve_db(db, ds.engine).map_err(Failure::Usage)?;
+    let no_state = || {
+        Failure::Refused(format!(
+            "no depot-migrate state in {}: nothing has been applied or submitted there (is --db the right database?)",
+            target_name(&target)
+        ))
+    };
+    let Some(mut store) = open_existing(&target)? else {
+        return Err(no_state());
+    };
+    if !store.has_state().map_err(store_failure)? {
+        return Err(no_state());
+    }
+    let stored = store.read_state(&ds.dataset_id).map_err(store_failure)?;
+    if let Some(s) = &stored {
+        executor::check_identity(&ds, s).map_err(apply_failure)?;
+    }
+    Ok((ds, store, stored))
+}
+
+/// Says on stderr that a dataset id is not recorded (new, or mistyped), naming the ones
+/// that are.
+fn note_unrecorded(store: &mut dyn store::Store, ds: &DatasetConfig) -> Result<(), Failure> {
+    let ids = store.dataset_ids().map_err(store_failure)?;
+    let known = if ids.is_empty() {
+        "none".to_string()
+    } else {
+        ids.iter()
+            .take(10)
+            .map(|i| format!("{i:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    eprintln!(
+        "note: no dataset {:?} is recorded in this database (a new dataset, or a mistyped datasetId); recorded datasets: {known}",
+        ds.dataset_id
+    );
+    Ok(())
+}
+
+/// [`open_db`] for commands that only write when they find something to do
+/// (`watchdog`): creates nothing.
+fn open_db_existing(db: Option<String>) -> Result<Box<dyn store::Store>, Failure> {
+    let url = db
+        .or_else(|| {
+            std::env::var("DEPOT_DATABASE_URL")
+                .ok()
+                .filter(|v| !v.is_empty())
+        })
+        .ok_or_else(|| Failure::Usage("pass --db URL or set DEPOT_DATABASE_URL".into()))?;
+    let engine = if url.starts_with("sqlite:") {
+        depot_migrate_core::Engine::Sqlite
+    } else if url.starts_with("snowflake://") {
+        depot_migrate_core::Engine::Snowflake
+    } else {
+        depot_migrate_core::Engine::Postgres
+    };
+    let target = executor::resolve_db(Some(&url), engine).map_err(Failure::Usage)?;
+    match open_existing(&target)? {
+        Some(store) => Ok(store),
+        None => Err(Failure::Refused(format!(
+            "no depot-migrate state in {}",
+            target_name(&target)
+        ))),
+    }
 }
 
 /// Reads a dataset config and opens its state store.

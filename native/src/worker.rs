@@ -111,7 +111,7 @@ pub fn handle(
     }
     match executor::lock_detecting(
         store,
-        sink.enabled(),
+        &*sink,
         &d.dataset_id,
         &holder,
         Duration::from_secs(1),
@@ -141,7 +141,7 @@ fn handle_locked(
     opts: &ApplyOptions,
     max_duration: Option<Duration>,
 ) -> Result<Handled, String> {
-    executor::detect_lost_run(store, sink.enabled(), &d.dataset_id, "worker").map_err(describe)?;
+    executor::detect_lost_run(store, &*sink, &d.dataset_id, "worker").map_err(describe)?;
     let Some(stored) = store.read_state(&d.dataset_id).map_err(|e| e.to_string())? else {
         return Ok(Handled::Skipped(format!(
             "dataset {} has no state in this database",

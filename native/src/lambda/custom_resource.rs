@@ -424,6 +424,7 @@ fn record_skipped_rollback(
             detail: json!({"requested": requested, "deployed": stored.state.deployed_version}),
         },
         outbox: None,
+        outbox_destination: None,
         submission: None,
         scheduled: false,
         run_id: None,

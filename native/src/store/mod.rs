@@ -39,8 +39,50 @@ use std::time::Duration;
 
 /// The version of the state tables' own layout. Creating or upgrading them is versioned
 /// in the `meta` table. Version 2 adds the submission (`submission`,
-/// `submitted_revision`) and the current run (`run_id`) to the state row.
-pub const STATE_SCHEMA_VERSION: i64 = 2;
+/// `submitted_revision`) and the current run (`run_id`) to the state row. Version 3 adds
+/// each outbox row's destination (`destination`: `stdout`, `jsonl:PATH`,
+/// `eventbridge:BUS`), recorded when the row is written; rows written before it have
+/// none (see [`DestinationFilter`]).
+pub const STATE_SCHEMA_VERSION: i64 = 3;
+
+/// What a dataset's state row records about the dataset itself, written when the row is
+/// first inserted and compared with the dataset config by every command that reads it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// `environmentId`.
+    pub environment_id: String,
+    /// Engine id.
+    pub engine: String,
+    /// Database schema.
+    pub schema: String,
+}
+
+/// Which outbox rows a publisher takes: those recorded for `value` (exactly, or every
+/// destination starting with it when `prefix`), and, when `legacy`, rows written before
+/// destinations were recorded (layout 2), whose destination is unknown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestinationFilter {
+    /// The destination, or its prefix.
+    pub value: String,
+    /// Whether `value` is a prefix.
+    pub prefix: bool,
+    /// Whether rows without a recorded destination match.
+    pub legacy: bool,
+}
+
+impl DestinationFilter {
+    /// Whether a row recorded for `destination` matches.
+    pub fn matches(&self, destination: Option<&str>) -> bool {
+        match destination {
+            None => self.legacy,
+            Some(d) if self.prefix => d.starts_with(&self.value),
+            Some(d) => d == self.value,
+        }
+    }
+}
+
+/// An unpublished outbox row: its id, the destination recorded for it, its envelope.
+pub type PendingRow = (i64, Option<String>, Value);
 
 /// A stored dataset state with what the executor needs beyond the seed's fields.
 #[derive(Debug, Clone, Default)]
@@ -61,6 +103,8 @@ pub struct StoredState {
     pub submitted_revision: Option<i64>,
     /// The run that last set `attemptedVersion` (the journal's run id).
     pub run_id: Option<String>,
+    /// The identity recorded when the row was inserted.
+    pub identity: Identity,
 }
 
 /// One state change: a compare-and-set on the revision, with its history row and, unless
@@ -83,6 +127,8 @@ pub struct Transition {
     pub history: HistoryEntry,
     /// Outbox row (event id, envelope), unless events are off.
     pub outbox: Option<(String, Value)>,
+    /// Where the outbox row is meant to go (`stdout`, `jsonl:PATH`, `eventbridge:BUS`).
+    pub outbox_destination: Option<String>,
     /// New submission (JSON text), written when `Some`.
     pub submission: Option<String>,
     /// Whether this change schedules the submission (`submitted_revision` becomes the
@@ -240,22 +286,27 @@ pub trait Store {
         then: &Transition,
         progress: &mut dyn FnMut(&Step),
     ) -> Result<(), MigrateError>;
-    /// Unpublished events, oldest first.
+    /// Unpublished events, oldest first, with the destination recorded for each.
     fn pending_events(
         &mut self,
         dataset_id: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<(i64, Value)>, StoreError>;
-    /// Claims up to `limit` of the oldest unpublished events (one publisher at a time, so
-    /// each event goes out once and in order), hands them to `publish`, and marks the
-    /// prefix it reports as published, all in one transaction. `Ok(None)`: another
-    /// publisher holds the claim (and will publish these too).
+    ) -> Result<Vec<PendingRow>, StoreError>;
+    /// Claims up to `limit` of the oldest unpublished events that `filter` matches (one
+    /// publisher at a time, so each event goes out once and in order), hands them to
+    /// `publish` with their destinations, and marks the prefix it reports as published,
+    /// all in one transaction. `Ok(None)`: another publisher holds the claim (and will
+    /// publish these too).
     fn publish_claimed(
         &mut self,
         dataset_id: Option<&str>,
+        filter: &DestinationFilter,
         limit: usize,
-        publish: &mut dyn FnMut(&[Value]) -> usize,
+        publish: &mut dyn FnMut(&[(Option<String>, Value)]) -> usize,
     ) -> Result<Option<(usize, usize)>, StoreError>;
+    /// Whether this database holds depot-migrate's state tables, found without creating
+    /// or changing anything (the read-only commands' first question).
+    fn has_state(&mut self) -> Result<bool, StoreError>;
     /// Opens a fresh connection after the old one was lost (no-op where there is none).
     fn reconnect(&mut self) -> Result<(), StoreError> {
         Ok(())

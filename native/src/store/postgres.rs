@@ -9,6 +9,7 @@ use super::{
     now_unix, HistoryEntry, LeaseHolder, LeaseInfo, MigrateError, Store, StoreError, StoredState,
     Transition, STATE_SCHEMA_VERSION,
 };
+use super::{DestinationFilter, Identity, PendingRow};
 use depot_migrate_core::lifecycle::{DatasetState, FailureRecord};
 use depot_migrate_core::plan::Step;
 use postgres::{Client, NoTls};
@@ -28,6 +29,9 @@ pub struct PostgresStore {
     lock_client: Option<Client>,
     url: String,
     token: Option<String>,
+    /// The outbox has no `destination` column (layout 2, seen by a read that must not
+    /// upgrade it).
+    legacy_outbox: bool,
 }
 
 fn now() -> String {
@@ -64,6 +68,7 @@ CREATE TABLE IF NOT EXISTS depot_migrate.lease (
 ALTER TABLE depot_migrate.state ADD COLUMN IF NOT EXISTS submission text;
 ALTER TABLE depot_migrate.state ADD COLUMN IF NOT EXISTS submitted_revision bigint;
 ALTER TABLE depot_migrate.state ADD COLUMN IF NOT EXISTS run_id text;
+ALTER TABLE depot_migrate.outbox ADD COLUMN IF NOT EXISTS destination text;
 ";
 
 impl PostgresStore {
@@ -76,6 +81,7 @@ impl PostgresStore {
             lock_client: None,
             url: url.to_string(),
             token: None,
+            legacy_outbox: false,
         })
     }
 
@@ -387,8 +393,8 @@ fn write_transition(
     )?;
     if let Some((event_id, envelope)) = &t.outbox {
         tx.execute(
-            "INSERT INTO depot_migrate.outbox (dataset_id, event_id, created_at, envelope) VALUES ($1, $2, $3, $4)",
-            &[&s.dataset_id, event_id, &h.at, &postgres::types::Json(storable(envelope.clone()))],
+            "INSERT INTO depot_migrate.outbox (dataset_id, event_id, created_at, envelope, destination) VALUES ($1, $2, $3, $4, $5)",
+            &[&s.dataset_id, event_id, &h.at, &postgres::types::Json(storable(envelope.clone())), &t.outbox_destination],
         )?;
     }
     Ok(true)
@@ -428,7 +434,22 @@ impl Store for PostgresStore {
             }
             Some(_) => {}
         }
-        tx.commit().map_err(|e| StoreError::Db(pg_message(&e)))
+        tx.commit().map_err(|e| StoreError::Db(pg_message(&e)))?;
+        self.legacy_outbox = false;
+        Ok(())
+    }
+
+    fn has_state(&mut self) -> Result<bool, StoreError> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT to_regclass('depot_migrate.state') IS NOT NULL, EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'depot_migrate' AND table_name = 'outbox' AND column_name = 'destination')",
+                &[],
+            )
+            .map_err(|e| self.err(e))?;
+        let present: bool = row.get(0);
+        self.legacy_outbox = present && !row.get::<_, bool>(1);
+        Ok(present)
     }
 
     fn lock(
@@ -517,7 +538,7 @@ impl Store for PostgresStore {
         let row = self
             .client
             .query_opt(
-                "SELECT alias, revision, synced, desired_version, attempted_version, deployed_version, last_failure, deployed_package, deployed_plan_hash, submission, submitted_revision, run_id FROM depot_migrate.state WHERE dataset_id = $1",
+                "SELECT alias, revision, synced, desired_version, attempted_version, deployed_version, last_failure, deployed_package, deployed_plan_hash, submission, submitted_revision, run_id, environment_id, engine, schema_name FROM depot_migrate.state WHERE dataset_id = $1",
                 &[&dataset_id],
             )
             .map_err(|e| self.err(e))?;
@@ -540,6 +561,11 @@ impl Store for PostgresStore {
                 submission: r.get(9),
                 submitted_revision: r.get(10),
                 run_id: r.get(11),
+                identity: Identity {
+                    environment_id: r.get(12),
+                    engine: r.get(13),
+                    schema: r.get(14),
+                },
             }
         }))
     }
@@ -627,11 +653,16 @@ impl Store for PostgresStore {
         &mut self,
         dataset_id: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<(i64, Value)>, StoreError> {
+    ) -> Result<Vec<PendingRow>, StoreError> {
+        let destination = if self.legacy_outbox {
+            "NULL::text"
+        } else {
+            "destination"
+        };
         let rows = self
             .client
             .query(
-                "SELECT id, envelope FROM depot_migrate.outbox WHERE published_at IS NULL AND ($1::text IS NULL OR dataset_id = $1) ORDER BY id LIMIT $2",
+                &format!("SELECT id, envelope, {destination} FROM depot_migrate.outbox WHERE published_at IS NULL AND ($1::text IS NULL OR dataset_id = $1) ORDER BY id LIMIT $2"),
                 &[&dataset_id, &(limit as i64)],
             )
             .map_err(|e| self.err(e))?;
@@ -640,6 +671,7 @@ impl Store for PostgresStore {
             .map(|r| {
                 (
                     r.get::<_, i64>(0),
+                    r.get::<_, Option<String>>(2),
                     r.get::<_, postgres::types::Json<Value>>(1).0,
                 )
             })
@@ -649,8 +681,9 @@ impl Store for PostgresStore {
     fn publish_claimed(
         &mut self,
         dataset_id: Option<&str>,
+        filter: &DestinationFilter,
         limit: usize,
-        publish: &mut dyn FnMut(&[Value]) -> usize,
+        publish: &mut dyn FnMut(&[(Option<String>, Value)]) -> usize,
     ) -> Result<Option<(usize, usize)>, StoreError> {
         let url = self.url.clone();
         let err = |e: postgres::Error| StoreError::Db(super::scrub(&pg_message(&e), &url));
@@ -668,14 +701,21 @@ impl Store for PostgresStore {
         }
         let rows = tx
             .query(
-                "SELECT id, envelope FROM depot_migrate.outbox WHERE published_at IS NULL AND ($1::text IS NULL OR dataset_id = $1) ORDER BY id LIMIT $2",
-                &[&dataset_id, &(limit as i64)],
+                "SELECT id, envelope, destination FROM depot_migrate.outbox WHERE published_at IS NULL AND ($1::text IS NULL OR dataset_id = $1)
+                   AND (CASE WHEN destination IS NULL THEN $4 WHEN $5 THEN starts_with(destination, $3) ELSE destination = $3 END)
+                 ORDER BY id LIMIT $2",
+                &[&dataset_id, &(limit as i64), &filter.value, &filter.legacy, &filter.prefix],
             )
             .map_err(err)?;
         let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
-        let envelopes: Vec<Value> = rows
+        let envelopes: Vec<(Option<String>, Value)> = rows
             .iter()
-            .map(|r| r.get::<_, postgres::types::Json<Value>>(1).0)
+            .map(|r| {
+                (
+                    r.get::<_, Option<String>>(2),
+                    r.get::<_, postgres::types::Json<Value>>(1).0,
+                )
+            })
             .collect();
         if envelopes.is_empty() {
             return Ok(Some((0, 0)));

@@ -16,6 +16,7 @@
 //! - `catalog` and `scratch_catalog` read `INFORMATION_SCHEMA`, so that `recover
 //!   --resolve retry` can check that the steps journaled as done are really in place.
 
+use super::{DestinationFilter, Identity, PendingRow};
 use super::{
     LeaseHolder, LeaseInfo, MigrateError, StepFailure, Store, StoreError, StoredState, Transition,
     STATE_SCHEMA_VERSION,
@@ -46,6 +47,7 @@ const SCHEMA_DDL: &[&str] = &[
     r#"ALTER TABLE "DEPOT_MIGRATE"."STATE" ADD COLUMN IF NOT EXISTS "SUBMISSION" VARCHAR"#,
     r#"ALTER TABLE "DEPOT_MIGRATE"."STATE" ADD COLUMN IF NOT EXISTS "SUBMITTED_REVISION" NUMBER(38,0)"#,
     r#"ALTER TABLE "DEPOT_MIGRATE"."STATE" ADD COLUMN IF NOT EXISTS "RUN_ID" VARCHAR"#,
+    r#"ALTER TABLE "DEPOT_MIGRATE"."OUTBOX" ADD COLUMN IF NOT EXISTS "DESTINATION" VARCHAR"#,
     r#"CREATE TABLE IF NOT EXISTS "DEPOT_MIGRATE"."LEASE" ("DATASET_ID" VARCHAR NOT NULL, "HOLDER" VARCHAR, "TOKEN" VARCHAR, "VERSION" NUMBER(38,0) NOT NULL, "STARTED" VARCHAR, "HEARTBEAT" NUMBER(38,0), "EXPIRES" NUMBER(38,0))"#,
 ];
 
@@ -114,6 +116,9 @@ pub struct SnowflakeStore {
     journals: BTreeMap<(String, String), JournalView>,
     /// Journal rows written by this process (their order within an attempt).
     seq: i64,
+    /// The outbox has no `DESTINATION` column (layout 2, seen by a read that must not
+    /// upgrade it).
+    legacy_outbox: bool,
 }
 
 impl SnowflakeStore {
@@ -126,6 +131,7 @@ impl SnowflakeStore {
             lease: BTreeMap::new(),
             journals: BTreeMap::new(),
             seq: 0,
+            legacy_outbox: false,
         })
     }
 
@@ -248,13 +254,14 @@ impl SnowflakeStore {
                 &[event_id.into()],
             )? {
                 self.q(
-                    r#"INSERT INTO "DEPOT_MIGRATE"."OUTBOX" ("DATASET_ID", "REVISION", "EVENT_ID", "CREATED_AT", "ENVELOPE") VALUES (?, ?, ?, ?, ?)"#,
+                    r#"INSERT INTO "DEPOT_MIGRATE"."OUTBOX" ("DATASET_ID", "REVISION", "EVENT_ID", "CREATED_AT", "ENVELOPE", "DESTINATION") VALUES (?, ?, ?, ?, ?, ?)"#,
                     &[
                         dataset_id.into(),
                         revision.into(),
                         event_id.into(),
                         Bind::Text(h["at"].as_str().map(str::to_string)),
                         p["outbox"]["envelope"].to_string().into(),
+                        Bind::Text(p["outbox"]["destination"].as_str().map(str::to_string)),
                     ],
                 )?;
             }
@@ -490,7 +497,7 @@ impl SnowflakeStore {
                 "runId": t.history.run_id, "actor": t.history.actor, "reason": t.history.reason,
                 "detail": t.history.detail,
             },
-            "outbox": t.outbox.as_ref().map(|(id, env)| json!({"eventId": id, "envelope": env})),
+            "outbox": t.outbox.as_ref().map(|(id, env)| json!({"eventId": id, "envelope": env, "destination": t.outbox_destination})),
         })
         .to_string();
         let conflict = || StoreError::Conflict {
@@ -606,6 +613,7 @@ impl Store for SnowflakeStore {
             r#"UPDATE "DEPOT_MIGRATE"."META" SET "VALUE" = ? WHERE "KEY" = 'schema_version'"#,
             &[STATE_SCHEMA_VERSION.to_string().into()],
         )?;
+        self.legacy_outbox = false;
         Ok(())
     }
 
@@ -670,7 +678,7 @@ impl Store for SnowflakeStore {
     fn read_state(&mut self, dataset_id: &str) -> Result<Option<StoredState>, StoreError> {
         self.materialize_all(Some(dataset_id))?;
         let o = self.q(
-            r#"SELECT "ALIAS", "REVISION", "SYNCED", "DESIRED_VERSION", "ATTEMPTED_VERSION", "DEPLOYED_VERSION", "LAST_FAILURE", "DEPLOYED_PACKAGE", "DEPLOYED_PLAN_HASH", "SUBMISSION", "SUBMITTED_REVISION", "RUN_ID" FROM "DEPOT_MIGRATE"."STATE" WHERE "DATASET_ID" = ?"#,
+            r#"SELECT "ALIAS", "REVISION", "SYNCED", "DESIRED_VERSION", "ATTEMPTED_VERSION", "DEPLOYED_VERSION", "LAST_FAILURE", "DEPLOYED_PACKAGE", "DEPLOYED_PLAN_HASH", "SUBMISSION", "SUBMITTED_REVISION", "RUN_ID", "ENVIRONMENT_ID", "ENGINE", "SCHEMA_NAME" FROM "DEPOT_MIGRATE"."STATE" WHERE "DATASET_ID" = ?"#,
             &[dataset_id.into()],
         )?;
         if o.rows.is_empty() {
@@ -694,6 +702,11 @@ impl Store for SnowflakeStore {
             submission: g("SUBMISSION"),
             submitted_revision: g("SUBMITTED_REVISION").and_then(|r| r.parse().ok()),
             run_id: g("RUN_ID"),
+            identity: Identity {
+                environment_id: g("ENVIRONMENT_ID").unwrap_or_default(),
+                engine: g("ENGINE").unwrap_or_default(),
+                schema: g("SCHEMA_NAME").unwrap_or_default(),
+            },
         }))
     }
 
@@ -967,17 +980,38 @@ impl Store for SnowflakeStore {
         &mut self,
         dataset_id: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<(i64, Value)>, StoreError> {
+    ) -> Result<Vec<PendingRow>, StoreError> {
         self.materialize_all(dataset_id)?;
-        let rows = self.unpublished(dataset_id, limit)?;
-        Ok(rows.into_iter().map(|(r, _, v)| (r, v)).collect())
+        let all = DestinationFilter {
+            value: String::new(),
+            prefix: true,
+            legacy: true,
+        };
+        let rows = self.unpublished(dataset_id, &all, limit)?;
+        Ok(rows.into_iter().map(|(r, _, d, v)| (r, d, v)).collect())
+    }
+
+    fn has_state(&mut self) -> Result<bool, StoreError> {
+        match self.api.run(
+            r#"SELECT "VALUE" FROM "DEPOT_MIGRATE"."META" WHERE "KEY" = 'schema_version'"#,
+            &[],
+        ) {
+            Ok(o) => {
+                let v = o.get(0, "VALUE").and_then(|v| v.parse::<i64>().ok());
+                self.legacy_outbox = v.is_some_and(|v| v < 3);
+                Ok(true)
+            }
+            Err(e) if e.kind == ErrorKind::Statement => Ok(false),
+            Err(e) => Err(db(e)),
+        }
     }
 
     fn publish_claimed(
         &mut self,
         dataset_id: Option<&str>,
+        filter: &DestinationFilter,
         limit: usize,
-        publish: &mut dyn FnMut(&[Value]) -> usize,
+        publish: &mut dyn FnMut(&[(Option<String>, Value)]) -> usize,
     ) -> Result<Option<(usize, usize)>, StoreError> {
         let holder =
             json!({"host": crate::executor::lease_holder().host, "pid": std::process::id()});
@@ -987,11 +1021,14 @@ impl Store for SnowflakeStore {
         }
         let result = (|| {
             self.materialize_all(dataset_id)?;
-            let rows = self.unpublished(dataset_id, limit)?;
+            let rows = self.unpublished(dataset_id, filter, limit)?;
             if rows.is_empty() {
                 return Ok(Some((0, 0)));
             }
-            let envelopes: Vec<Value> = rows.iter().map(|(_, _, v)| v.clone()).collect();
+            let envelopes: Vec<(Option<String>, Value)> = rows
+                .iter()
+                .map(|(_, _, d, v)| (d.clone(), v.clone()))
+                .collect();
             let n = publish(&envelopes).min(rows.len());
             let at = now_text();
             if n > 0 {
@@ -1000,7 +1037,7 @@ impl Store for SnowflakeStore {
                 binds.extend(
                     rows.iter()
                         .take(n)
-                        .map(|(_, id, _)| Bind::from(id.as_str())),
+                        .map(|(_, id, _, _)| Bind::from(id.as_str())),
                 );
                 self.q(
                     &format!(r#"UPDATE "DEPOT_MIGRATE"."OUTBOX" SET "PUBLISHED_AT" = ? WHERE "EVENT_ID" IN ({marks})"#),
@@ -1043,15 +1080,21 @@ impl Store for SnowflakeStore {
 }
 
 impl SnowflakeStore {
-    /// Unpublished outbox rows (revision, event id, envelope), in order per dataset,
-    /// duplicates dropped.
+    /// Unpublished outbox rows that `filter` matches (revision, event id, destination,
+    /// envelope), in order per dataset, duplicates dropped.
     fn unpublished(
         &mut self,
         dataset_id: Option<&str>,
+        filter: &DestinationFilter,
         limit: usize,
-    ) -> Result<Vec<(i64, String, Value)>, StoreError> {
+    ) -> Result<Vec<(i64, String, Option<String>, Value)>, StoreError> {
+        let destination = if self.legacy_outbox {
+            "NULL"
+        } else {
+            "\"DESTINATION\""
+        };
         let o = self.q(
-            r#"SELECT "REVISION", "EVENT_ID", "ENVELOPE" FROM "DEPOT_MIGRATE"."OUTBOX" WHERE "PUBLISHED_AT" IS NULL AND (? IS NULL OR "DATASET_ID" = ?) ORDER BY "DATASET_ID", "REVISION""#,
+            &format!(r#"SELECT "REVISION", "EVENT_ID", "ENVELOPE", {destination} AS "DESTINATION" FROM "DEPOT_MIGRATE"."OUTBOX" WHERE "PUBLISHED_AT" IS NULL AND (? IS NULL OR "DATASET_ID" = ?) ORDER BY "DATASET_ID", "REVISION""#),
             &[
                 Bind::Text(dataset_id.map(str::to_string)),
                 Bind::Text(dataset_id.map(str::to_string)),
@@ -1066,6 +1109,10 @@ impl SnowflakeStore {
             if !seen.insert(event_id.clone()) {
                 continue;
             }
+            let dest = o.get(i, "DESTINATION").map(str::to_string);
+            if !filter.matches(dest.as_deref()) {
+                continue;
+            }
             let revision = o
                 .get(i, "REVISION")
                 .and_then(|r| r.parse().ok())
@@ -1074,7 +1121,7 @@ impl SnowflakeStore {
                 .get(i, "ENVELOPE")
                 .and_then(|e| serde_json::from_str(e).ok())
                 .unwrap_or(Value::Null);
-            out.push((revision, event_id, envelope));
+            out.push((revision, event_id, dest, envelope));
             if out.len() >= limit {
                 break;
             }

@@ -6,6 +6,7 @@ use super::{
     now_unix, HistoryEntry, LeaseHolder, LeaseInfo, MigrateError, Store, StoreError, StoredState,
     Transition, STATE_SCHEMA_VERSION,
 };
+use super::{DestinationFilter, Identity, PendingRow};
 use depot_migrate_core::lifecycle::{DatasetState, FailureRecord};
 use depot_migrate_core::plan::Step;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -17,6 +18,9 @@ use std::time::{Duration, Instant, SystemTime};
 pub struct SqliteStore {
     conn: Connection,
     token: Option<String>,
+    /// The outbox has no `destination` column (layout 2, seen by a read that must not
+    /// upgrade it).
+    legacy_outbox: bool,
 }
 
 fn db(e: rusqlite::Error) -> StoreError {
@@ -59,7 +63,22 @@ impl SqliteStore {
     pub fn open(path: &str) -> Result<SqliteStore, StoreError> {
         let conn = Connection::open(path).map_err(db)?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(db)?;
-        Ok(SqliteStore { conn, token: None })
+        Ok(SqliteStore {
+            conn,
+            token: None,
+            legacy_outbox: false,
+        })
+    }
+
+    fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool, StoreError> {
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2",
+                params![table, column],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        Ok(n > 0)
     }
 }
 
@@ -126,8 +145,8 @@ fn write_transition(tx: &rusqlite::Transaction<'_>, t: &Transition) -> Result<()
     .map_err(db)?;
     if let Some((event_id, envelope)) = &t.outbox {
         tx.execute(
-            "INSERT INTO depot_migrate_outbox (dataset_id, event_id, created_at, envelope) VALUES (?1, ?2, ?3, ?4)",
-            params![s.dataset_id, event_id, h.at, envelope.to_string()],
+            "INSERT INTO depot_migrate_outbox (dataset_id, event_id, created_at, envelope, destination) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![s.dataset_id, event_id, h.at, envelope.to_string(), t.outbox_destination],
         )
         .map_err(db)?;
     }
@@ -167,6 +186,11 @@ impl Store for SqliteStore {
             )
             .map_err(db)?;
         }
+        // Layout 3: each outbox row's destination.
+        if !SqliteStore::has_column(&tx, "depot_migrate_outbox", "destination")? {
+            tx.execute_batch("ALTER TABLE depot_migrate_outbox ADD COLUMN destination TEXT;")
+                .map_err(db)?;
+        }
         let current: Option<String> = tx
             .query_row(
                 "SELECT value FROM depot_migrate_meta WHERE key = 'schema_version'",
@@ -191,7 +215,23 @@ impl Store for SqliteStore {
             }
             Some(_) => {}
         }
-        tx.commit().map_err(db)
+        tx.commit().map_err(db)?;
+        self.legacy_outbox = false;
+        Ok(())
+    }
+
+    fn has_state(&mut self) -> Result<bool, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'depot_migrate_state'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        self.legacy_outbox =
+            n > 0 && !SqliteStore::has_column(&self.conn, "depot_migrate_outbox", "destination")?;
+        Ok(n > 0)
     }
 
     fn lock(
@@ -284,7 +324,7 @@ impl Store for SqliteStore {
     fn read_state(&mut self, dataset_id: &str) -> Result<Option<StoredState>, StoreError> {
         self.conn
             .query_row(
-                "SELECT alias, revision, synced, desired_version, attempted_version, deployed_version, last_failure, deployed_package, deployed_plan_hash, submission, submitted_revision, run_id FROM depot_migrate_state WHERE dataset_id = ?1",
+                "SELECT alias, revision, synced, desired_version, attempted_version, deployed_version, last_failure, deployed_package, deployed_plan_hash, submission, submitted_revision, run_id, environment_id, engine, schema_name FROM depot_migrate_state WHERE dataset_id = ?1",
                 params![dataset_id],
                 |r| {
                     let failure: Option<String> = r.get(6)?;
@@ -304,6 +344,11 @@ impl Store for SqliteStore {
                         submission: r.get(9)?,
                         submitted_revision: r.get(10)?,
                         run_id: r.get(11)?,
+                        identity: Identity {
+                            environment_id: r.get(12)?,
+                            engine: r.get(13)?,
+                            schema: r.get(14)?,
+                        },
                     })
                 },
             )
@@ -381,20 +426,29 @@ impl Store for SqliteStore {
         &mut self,
         dataset_id: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<(i64, Value)>, StoreError> {
+    ) -> Result<Vec<PendingRow>, StoreError> {
+        let destination = if self.legacy_outbox {
+            "NULL"
+        } else {
+            "destination"
+        };
         let mut st = self
             .conn
-            .prepare("SELECT id, envelope FROM depot_migrate_outbox WHERE published_at IS NULL AND (?1 IS NULL OR dataset_id = ?1) ORDER BY id LIMIT ?2")
+            .prepare(&format!("SELECT id, envelope, {destination} FROM depot_migrate_outbox WHERE published_at IS NULL AND (?1 IS NULL OR dataset_id = ?1) ORDER BY id LIMIT ?2"))
             .map_err(db)?;
         let rows = st
             .query_map(params![dataset_id, limit as i64], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
             })
             .map_err(db)?;
         let mut out = Vec::new();
         for r in rows {
-            let (id, text) = r.map_err(db)?;
-            out.push((id, serde_json::from_str(&text).unwrap_or(Value::Null)));
+            let (id, text, dest) = r.map_err(db)?;
+            out.push((id, dest, serde_json::from_str(&text).unwrap_or(Value::Null)));
         }
         Ok(out)
     }
@@ -402,35 +456,45 @@ impl Store for SqliteStore {
     fn publish_claimed(
         &mut self,
         dataset_id: Option<&str>,
+        filter: &DestinationFilter,
         limit: usize,
-        publish: &mut dyn FnMut(&[Value]) -> usize,
+        publish: &mut dyn FnMut(&[(Option<String>, Value)]) -> usize,
     ) -> Result<Option<(usize, usize)>, StoreError> {
         // BEGIN IMMEDIATE: SQLite's single writer is the claim.
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
-        let batch: Vec<(i64, String)> = {
+        let batch: Vec<(i64, String, Option<String>)> = {
             let mut st = tx
-                .prepare("SELECT id, envelope FROM depot_migrate_outbox WHERE published_at IS NULL AND (?1 IS NULL OR dataset_id = ?1) ORDER BY id LIMIT ?2")
+                .prepare("SELECT id, envelope, destination FROM depot_migrate_outbox WHERE published_at IS NULL AND (?1 IS NULL OR dataset_id = ?1)
+                            AND (CASE WHEN destination IS NULL THEN ?4 WHEN ?5 THEN substr(destination, 1, length(?3)) = ?3 ELSE destination = ?3 END)
+                          ORDER BY id LIMIT ?2")
                 .map_err(db)?;
             let rows = st
-                .query_map(params![dataset_id, limit as i64], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-                })
+                .query_map(
+                    params![
+                        dataset_id,
+                        limit as i64,
+                        filter.value,
+                        filter.legacy,
+                        filter.prefix
+                    ],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?)),
+                )
                 .map_err(db)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(db)?
         };
         if batch.is_empty() {
             return Ok(Some((0, 0)));
         }
-        let envelopes: Vec<Value> = batch
+        let envelopes: Vec<(Option<String>, Value)> = batch
             .iter()
-            .map(|(_, e)| serde_json::from_str(e).unwrap_or(Value::Null))
+            .map(|(_, e, d)| (d.clone(), serde_json::from_str(e).unwrap_or(Value::Null)))
             .collect();
         let n = publish(&envelopes).min(batch.len());
         let at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-        for (id, _) in batch.iter().take(n) {
+        for (id, _, _) in batch.iter().take(n) {
             tx.execute(
                 "UPDATE depot_migrate_outbox SET published_at = ?2 WHERE id = ?1",
                 params![id, at],
