@@ -691,7 +691,19 @@ fn enum_value(
     match v {
         Value::String(s) if allowed.contains(&s.as_str()) => {}
         Value::String(s) => {
-            let hint = match closest(s, allowed) {
+            // Names other systems use for a type we call otherwise.
+            let alias = match s.to_ascii_lowercase().as_str() {
+                "datetime" | "timestamptz" | "timestamp_ntz" | "timestamp_tz" => Some("timestamp"),
+                "integer" | "int4" => Some("int"),
+                "int8" | "long" => Some("bigint"),
+                "varchar" | "text" => Some("string"),
+                "bool" => Some("boolean"),
+                "numeric" => Some("decimal"),
+                "float" | "float8" => Some("double"),
+                _ => None,
+            }
+            .filter(|a| allowed.contains(a));
+            let hint = match alias.or_else(|| closest(s, allowed)) {
                 Some(c) => format!(" (did you mean \"{c}\"?)"),
                 None => String::new(),
             };

@@ -572,6 +572,7 @@ fn table(
         }
     }
     let find = |name: &str| names.get(&folding.fold(name)).map(|&j| &t.columns[j]);
+    let column_names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
 
     let pk: &[String] = t.primary_key.as_deref().unwrap_or(&[]);
     if t.primary_key.as_ref().is_some_and(Vec::is_empty) {
@@ -587,6 +588,7 @@ fn table(
         "primary key",
         Code::UnknownPrimaryKeyColumn,
         &t.name,
+        &column_names,
         &find,
         folding,
         problems,
@@ -630,6 +632,7 @@ fn table(
             &format!("index {}", show(&ix.name)),
             Code::UnknownIndexColumn,
             &t.name,
+            &column_names,
             &find,
             folding,
             problems,
@@ -644,6 +647,7 @@ fn key_columns<'a>(
     what: &str,
     missing_code: Code,
     table: &str,
+    columns: &[&str],
     find: &impl Fn(&str) -> Option<&'a Column>,
     folding: IdentifierFolding,
     problems: &mut Vec<Problem>,
@@ -657,9 +661,13 @@ fn key_columns<'a>(
                 missing_code,
                 p.clone(),
                 format!(
-                    "{what} names column {}, which table {} does not have; use one of its columns",
+                    "{what} names column {}, which table {} does not have; {}use one of its columns: {}",
                     show(name),
-                    show(table)
+                    show(table),
+                    crate::load::closest(name, columns)
+                        .map(|c| format!("did you mean \"{c}\"? "))
+                        .unwrap_or_default(),
+                    columns.join(", ")
                 ),
             )),
             Some(c) => {
@@ -1139,9 +1147,76 @@ pub fn dataset_fields(ds: &DatasetFields<'_>) -> Vec<Problem> {
                 root.key("allowDestructive").index(*i),
                 format!("{} is not a plan step key; use the key printed by `depot-migrate plan`, like \"dropColumn:dog.weight\"", show(key)),
             ));
+        } else if let Some(why) = step_key_mismatch(key) {
+            problems.push(Problem::new(
+                Code::InvalidStepKey,
+                root.key("allowDestructive").index(*i),
+                format!("{} {why}", show(key)),
+            ));
         }
     }
     problems
+}
+
+/// Step kinds whose target is `table.column` or `table.index`.
+const TWO_PART_KINDS: &[&str] = &[
+    "addColumn",
+    "alterColumnType",
+    "commentColumn",
+    "createIndex",
+    "dropColumn",
+    "dropIndex",
+    "dropNotNull",
+    "rebuildColumn",
+    "renameColumn",
+    "setNotNull",
+];
+/// Step kinds whose target is a table.
+const ONE_PART_KINDS: &[&str] = &[
+    "addPrimaryKey",
+    "commentTable",
+    "createSchema",
+    "createTable",
+    "dropPrimaryKey",
+    "dropTable",
+    "rebuildTable",
+    "renameTable",
+];
+
+/// Why a key of the step-key form names no step a plan can have: an unknown kind (with
+/// the closest one) or a target of the wrong shape for its kind. `None`: fine.
+fn step_key_mismatch(key: &str) -> Option<String> {
+    let (kind, target) = key.split_once(':')?;
+    let parts = target.split('.').count();
+    let all: Vec<&str> = TWO_PART_KINDS
+        .iter()
+        .chain(ONE_PART_KINDS)
+        .copied()
+        .collect();
+    if !all.contains(&kind) {
+        let hint = match crate::load::closest(kind, &all) {
+            Some(c) => {
+                let suggestion = format!("{c}:{target}");
+                format!("did you mean {}? ", show(&suggestion))
+            }
+            None => String::new(),
+        };
+        return Some(format!(
+            "names no step kind ({}); {hint}use the key printed by `depot-migrate plan`",
+            show(kind)
+        ));
+    }
+    if TWO_PART_KINDS.contains(&kind) && parts != 2 {
+        return Some(format!(
+            "names no column or index: a {kind} key is \"{kind}:TABLE.NAME\", like \"{kind}:dog.weight\""
+        ));
+    }
+    if ONE_PART_KINDS.contains(&kind) && parts != 1 {
+        return Some(format!(
+            "names more than a table: a {kind} key is \"{kind}:TABLE\", like \"{kind}:dog\""
+        ));
+    }
+    None
 }
 
 /// Whether `key` has the form of a plan step key: `kind:target`, e.g.

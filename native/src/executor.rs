@@ -238,15 +238,50 @@ pub fn now() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
-/// Who is acting: user@host and the CI job, when known.
+/// Who is acting, as history records it: `DEPOT_MIGRATE_ACTOR` when set (taken as is),
+/// else the CI system's user (`GITHUB_ACTOR`, `GITLAB_USER_LOGIN`, `CODEBUILD_INITIATOR`,
+/// `BUILD_USER_ID`), else the OS user (`USER`, `USERNAME`, then the process's uid looked
+/// up in /etc/passwd), as user@host plus the CI job when known.
 pub fn actor() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    if let Some(a) = var("DEPOT_MIGRATE_ACTOR") {
+        return a;
+    }
+    let user = [
+        "GITHUB_ACTOR",
+        "GITLAB_USER_LOGIN",
+        "CODEBUILD_INITIATOR",
+        "BUILD_USER_ID",
+        "USER",
+        "USERNAME",
+    ]
+    .iter()
+    .find_map(|k| var(k))
+    .or_else(os_user)
+    .unwrap_or_else(|| "unknown".into());
     let job = ci_job()
         .map(|j| format!(" (CI job {j})"))
         .unwrap_or_default();
     format!("{user}@{}{job}", host())
+}
+
+/// The name of the process's real uid, from /proc and /etc/passwd (no libc call).
+fn os_user() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 2 && f[2] == uid).then(|| f[0].to_string())
+        })
+        .or(Some(format!("uid{uid}")))
 }
 
 fn host() -> String {
@@ -331,7 +366,7 @@ pub fn check_identity(dataset: &DatasetConfig, stored: &StoredState) -> Result<(
         return Ok(());
     }
     Err(ApplyError::Refused(format!(
-        "dataset {} is recorded for another target than this config: the config says {}; a dataset's environmentId, engine and schema cannot change (to move to another schema, give it a new datasetId and migrate it there; see docs/async-and-recovery.md, \"Dataset identity\")",
+        "dataset {} is recorded for another target than this config: the config says {}; a dataset's environmentId, engine and schema cannot change (to move to another schema, give it a new datasetId and migrate it there; see docs/state-and-events.md, \"Dataset identity\")",
         dataset.dataset_id,
         diffs.join(", ")
     )))
@@ -630,7 +665,7 @@ fn plan_for(
             || expected.dataset_id != plan.dataset_id
         {
             return Err(ApplyError::Refused(format!(
-                "stale plan: the given plan (planHash {}, {} {}) is not the plan from the deployed version ({}) to this package (planHash {}); make the plan again",
+                "stale plan: the given plan (planHash {}, {} {}) is not the plan from the deployed version ({}) to this package (planHash {}); the baseline it was made from is out of date: refresh it with `depot-migrate snapshot --dataset … --db …` (the package deployed now, the CDK baseline) and make the plan again",
                 expected.plan_hash,
                 expected.engine,
                 expected.dataset_id,
@@ -1727,6 +1762,23 @@ pub fn status_json(
 ) -> Value {
     let state = stored.map(|s| s.state.clone()).unwrap_or_default();
     let phase = depot_migrate_core::lifecycle::phase(&state, lease_held);
+    // A run whose executor is gone before anything recorded its outcome (a crash the
+    // watchdog has not seen yet): failed as far as anyone can tell, but unconfirmed.
+    // `status` stays the Depot page's field (`RUNNING` while the dataset exists);
+    // `phase` and `lastFailure` say how the dataset really is.
+    let last_failure = match &state.last_failure {
+        Some(f) => json!(f),
+        None if phase == depot_migrate_core::lifecycle::Phase::Failed => json!({
+            "class": "unconfirmed",
+            "recorded": false,
+            "message": format!(
+                "the run {} of version {} holds no lock and recorded no outcome: its executor is gone (crashed or killed); `depot-migrate watchdog` or the next run records it as failed",
+                stored.and_then(|s| s.run_id.clone()).unwrap_or_else(|| "?".into()),
+                state.attempted_version.as_deref().unwrap_or("?")
+            ),
+        }),
+        None => Value::Null,
+    };
     json!({
         "id": dataset.dataset_id,
         "alias": state.alias.or_else(|| dataset.dataset_alias.clone()),
@@ -1738,6 +1790,7 @@ pub fn status_json(
         "deployedVersion": state.deployed_version,
         "phase": phase,
         "deployedPlanHash": stored.and_then(|s| s.deployed_plan_hash.clone()),
-        "lastFailure": state.last_failure,
+        "lastFailure": last_failure,
+        "recorded": stored.is_some(),
     })
 }

@@ -308,6 +308,11 @@ enum Command {
         /// `cloudformation` (a template) or `json` (the event pattern only).
         #[arg(long, value_enum, default_value_t = RuleFormat::Cloudformation)]
         format: RuleFormat,
+        /// Also emit an `AWS::SNS::TopicPolicy` letting the rule publish. It REPLACES the
+        /// topic's whole policy: only for a topic this stack's rule alone uses. Without
+        /// it the statement to add to the topic's policy is printed on stderr.
+        #[arg(long)]
+        with_topic_policy: bool,
     },
     /// Event outbox maintenance.
     Events {
@@ -953,7 +958,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Status { dataset, db } => {
-            let (ds, mut store, stored) = read_for(&dataset, db.as_deref())?;
+            let Some((ds, mut store, stored)) = read_for(&dataset, db.as_deref())? else {
+                // No state tables: the dataset is new here (the note said where).
+                let ds = read_dataset(&dataset)?;
+                let mut doc = executor::status_json(&ds, None, false);
+                doc["pendingEvents"] = json!({"count": 0, "destinations": {}});
+                print_json(&doc);
+                return Ok(());
+            };
             let held = store
                 .lock_held_elsewhere(&ds.dataset_id)
                 .map_err(store_failure)?;
@@ -978,11 +990,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::History { dataset, db } => {
-            let (ds, mut store, stored) = read_for(&dataset, db.as_deref())?;
-            if stored.is_none() {
-                note_unrecorded(store.as_mut(), &ds)?;
-            }
-            let rows = store.history(&ds.dataset_id).map_err(store_failure)?;
+            let rows = match read_for(&dataset, db.as_deref())? {
+                Some((ds, mut store, stored)) => {
+                    if stored.is_none() {
+                        note_unrecorded(store.as_mut(), &ds)?;
+                    }
+                    store.history(&ds.dataset_id).map_err(store_failure)?
+                }
+                None => Vec::new(),
+            };
             if cli.output == Output::Json {
                 print_json(&json!(rows));
             } else {
@@ -993,10 +1009,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Snapshot { dataset, db } => {
-            let (ds, mut store, stored) = read_for(&dataset, db.as_deref())?;
-            if stored.is_none() {
-                note_unrecorded(store.as_mut(), &ds)?;
-            }
+            let ds = read_dataset(&dataset)?;
+            let stored = match read_for(&dataset, db.as_deref())? {
+                Some((ds, mut store, stored)) => {
+                    if stored.is_none() {
+                        note_unrecorded(store.as_mut(), &ds)?;
+                    }
+                    stored
+                }
+                None => None,
+            };
             match stored.and_then(|s| s.deployed_package) {
                 Some(text) => {
                     let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
@@ -1075,6 +1097,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             events,
             topic_arn,
             format,
+            with_topic_policy,
         } => {
             let file =
                 read_input(&dataset).map_err(|(n, e)| Failure::BadInput(vec![(n, e.problems)]))?;
@@ -1104,7 +1127,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     return Err(Failure::Usage(format!("--topic-arn {arn:?} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)")));
                 }
             }
-            print_json(&alert_rule_template(&ds, pattern, topic_arn.as_deref()));
+            let template =
+                alert_rule_template(&ds, pattern, topic_arn.as_deref(), with_topic_policy);
+            if !with_topic_policy {
+                let statement = topic_statement(
+                    &json!(topic_arn.as_deref().unwrap_or("<AlertTopicArn>")),
+                    json!("<the stack's RuleArn output>"),
+                );
+                eprintln!(
+                    "note: the template leaves the SNS topic's policy to its owner (an AWS::SNS::TopicPolicy replaces the whole policy, and other datasets' alerts may share the topic); add this statement to the topic's policy so that EventBridge can publish: {statement}"
+                );
+            }
+            print_json(&template);
             Ok(())
         }
         Command::Validate { package, dataset } => {
@@ -1394,40 +1428,38 @@ fn target_name(target: &executor::DbTarget) -> String {
     }
 }
 
+/// The dataset config, its store and its recorded state, as a read finds them.
+type ReadState = (
+    DatasetConfig,
+    Box<dyn store::Store>,
+    Option<store::StoredState>,
+);
+
 /// A read (`status`, `history`, `snapshot`): the dataset config, its store and its
-/// recorded state, creating and changing nothing. No state tables: refused (exit 3). A
-/// recorded identity other than the config's: refused (exit 3).
-#[allow(clippy::type_complexity)]
-fn read_for(
-    dataset: &str,
-    db: Option<&str>,
-) -> Result<
-    (
-        DatasetConfig,
-        Box<dyn store::Store>,
-        Option<store::StoredState>,
-    ),
-    Failure,
-> {
+/// recorded state, creating and changing nothing. `None`: the database holds no state
+/// tables (said on stderr). A recorded identity other than the config's: refused
+/// (exit 3).
+fn read_for(dataset: &str, db: Option<&str>) -> Result<Option<ReadState>, Failure> {
     let ds = read_dataset(dataset)?;
     let target = executor::resolve_db(db, ds.engine).map_err(Failure::Usage)?;
     let no_state = || {
-        Failure::Refused(format!(
-            "no depot-migrate state in {}: nothing has been applied or submitted there (is --db the right database?)",
+        eprintln!(
+            "note: no depot-migrate state in {}: nothing has been applied or submitted there (is --db the right database?)",
             target_name(&target)
-        ))
+        );
+        Ok(None)
     };
     let Some(mut store) = open_existing(&target)? else {
-        return Err(no_state());
+        return no_state();
     };
     if !store.has_state().map_err(store_failure)? {
-        return Err(no_state());
+        return no_state();
     }
     let stored = store.read_state(&ds.dataset_id).map_err(store_failure)?;
     if let Some(s) = &stored {
         executor::check_identity(&ds, s).map_err(apply_failure)?;
     }
-    Ok((ds, store, stored))
+    Ok(Some((ds, store, stored)))
 }
 
 /// Says on stderr that a dataset id is not recorded (new, or mistyped), naming the ones
@@ -1493,10 +1525,23 @@ fn open_for(
 
 /// A CloudFormation template with the lifecycle alert rule and the SNS topic policy that
 /// lets EventBridge publish to the topic (without it, notifications are dropped).
+/// The topic-policy statement that lets the rule `rule_arn` publish to `topic`.
+fn topic_statement(topic: &serde_json::Value, rule_arn: serde_json::Value) -> serde_json::Value {
+    json!({
+        "Sid": "AllowEventBridgePublish",
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "sns:Publish",
+        "Resource": topic,
+        "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+    })
+}
+
 fn alert_rule_template(
     ds: &DatasetConfig,
     pattern: serde_json::Value,
     topic_arn: Option<&str>,
+    with_topic_policy: bool,
 ) -> serde_json::Value {
     let topic = match topic_arn {
         Some(arn) => json!(arn),
@@ -1523,26 +1568,21 @@ fn alert_rule_template(
         "Description": format!("depot-migrate lifecycle alerts for dataset {} ({})", ds.dataset_id, ds.dataset_alias.as_deref().unwrap_or("-")),
         "Resources": {
             "MigrationLifecycleRule": rule,
-            "MigrationLifecycleTopicPolicy": {
-                "Type": "AWS::SNS::TopicPolicy",
-                "Properties": {
-                    "Topics": [topic],
-                    "PolicyDocument": {
-                        "Version": "2012-10-17",
-                        "Statement": [{
-                            "Sid": "AllowEventBridgePublish",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "events.amazonaws.com"},
-                            "Action": "sns:Publish",
-                            "Resource": topic,
-                            "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["MigrationLifecycleRule", "Arn"]}}},
-                        }],
-                    },
-                },
-            },
         },
         "Outputs": {"RuleArn": {"Value": {"Fn::GetAtt": ["MigrationLifecycleRule", "Arn"]}}},
     });
+    if with_topic_policy {
+        template["Resources"]["MigrationLifecycleTopicPolicy"] = json!({
+            "Type": "AWS::SNS::TopicPolicy",
+            "Properties": {
+                "Topics": [topic],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [topic_statement(&topic, json!({"Fn::GetAtt": ["MigrationLifecycleRule", "Arn"]}))],
+                },
+            },
+        });
+    }
     if topic_arn.is_none() {
         template["Parameters"] = json!({"AlertTopicArn": {"Type": "String", "Description": "ARN of the SNS topic that receives the alerts"}});
     }

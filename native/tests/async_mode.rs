@@ -90,7 +90,7 @@ fn worker_poll_once(ctx: &Ctx, extra: &[&str]) -> Run {
         "worker", "--poll", "--once", "--db", &ctx.url, "--output", "json",
     ];
     args.extend_from_slice(extra);
-    // Events (stdout sink) come first on stdout, then the JSON report (`report`).
+    // The JSON report (`report`) on stdout; the events (stdout sink) on stderr.
     ctx.cli(&args)
 }
 
@@ -106,10 +106,16 @@ fn report(r: &Run) -> Vec<Value> {
     doc["handled"].as_array().cloned().expect("handled")
 }
 
-/// The event lines a run printed before its JSON report.
+/// The event lines of a run with `--output json` (on stderr; the report is on stdout).
 fn event_lines(r: &Run) -> Vec<Value> {
-    let end = r.stdout.find("{\n").unwrap_or(r.stdout.len());
-    parse_jsonl(&r.stdout[..end], "events")
+    // With `--output json` the stdout sink's events go to stderr, one a line.
+    let lines: String = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    parse_jsonl(&lines, "events")
 }
 
 fn recover(ctx: &Ctx, dataset: &str, resolve: &str, reason: &str, extra: &[&str]) -> Run {
@@ -796,8 +802,8 @@ fn kill_9_worker_then_watchdog_postgres() {
             let f = doc["findings"][0].clone();
             if f["finding"] == "crashed" {
                 found = f;
-                let events = parse_jsonl(&w.stdout[..start], "watchdog events");
-                assert_eq!(names(&events), ["failed"], "{}", w.stdout);
+                let events = event_lines(&w);
+                assert_eq!(names(&events), ["failed"], "{}", w.stderr);
                 assert_eq!(events[0]["detail"]["error"]["class"], "leaseLost");
                 assert_eq!(events[0]["detail"]["datasetVersionHash"], h2.as_str());
                 true

@@ -606,7 +606,16 @@ fn alert_rule_template_lints_and_its_pattern_and_message_work() {
     let s = Scratch::new("alert-rule");
     let (dataset, ds) = s.dataset();
     let arn = "arn:aws:sns:eu-west-1:123456789012:alerts";
-    for args in [vec!["--topic-arn", arn, "--events", "failed"], vec![]] {
+    for args in [
+        vec![
+            "--topic-arn",
+            arn,
+            "--events",
+            "failed",
+            "--with-topic-policy",
+        ],
+        vec!["--with-topic-policy"],
+    ] {
         let o = alert_rule(&s, &dataset, &args);
         let template: Value = serde_json::from_slice(&o.stdout).expect("template JSON");
         let policy = &template["Resources"]["MigrationLifecycleTopicPolicy"];

@@ -214,6 +214,34 @@ impl LeaseInfo {
     }
 }
 
+/// A lease holder for people: " (held by pid P on host H (CI job J) since T; its run
+/// may last until D)", times in ISO 8601 UTC. `holder` is the stored holder JSON text.
+pub fn describe_holder(holder: &str, started: Option<&str>) -> String {
+    let Ok(h) = serde_json::from_str::<Value>(holder) else {
+        return String::new();
+    };
+    let mut out = format!(
+        " (held by pid {} on host {}",
+        h["pid"],
+        h["host"].as_str().unwrap_or("?")
+    );
+    if let Some(job) = h["ciJob"].as_str() {
+        out.push_str(&format!(", CI job {job}"));
+    }
+    if let Some(t) = started {
+        out.push_str(&format!(", since {t}"));
+    }
+    if let Some(d) = h["deadline"].as_i64().and_then(|d| u64::try_from(d).ok()) {
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(d);
+        out.push_str(&format!(
+            "; its run may last until {}",
+            humantime::format_rfc3339_seconds(at)
+        ));
+    }
+    out.push(')');
+    out
+}
+
 /// Seconds since the Unix epoch now.
 pub fn now_unix() -> i64 {
     std::time::SystemTime::now()

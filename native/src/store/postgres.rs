@@ -473,17 +473,19 @@ impl Store for PostgresStore {
                 break;
             }
             if start.elapsed() >= wait {
-                let who: Option<String> = self
+                let who: Option<(String, String)> = self
                     .client
                     .query_opt(
-                        "SELECT holder::text FROM depot_migrate.lease WHERE dataset_id = $1",
+                        "SELECT holder::text, started FROM depot_migrate.lease WHERE dataset_id = $1",
                         &[&dataset_id],
                     )
                     .map_err(|e| self.err(e))?
-                    .map(|r| r.get(0));
+                    .map(|r| (r.get(0), r.get(1)));
                 return Err(StoreError::LockHeld {
                     dataset: dataset_id.to_string(),
-                    holder: who.map(|w| format!(" ({w})")).unwrap_or_default(),
+                    holder: who
+                        .map(|(w, t)| super::describe_holder(&w, Some(&t)))
+                        .unwrap_or_default(),
                 });
             }
             std::thread::sleep(Duration::from_millis(200));

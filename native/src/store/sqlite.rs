@@ -258,15 +258,17 @@ impl Store for SqliteStore {
                 return Ok(());
             }
             // A holder on this host whose process is gone (killed) cannot renew: take over.
-            let holder_now: Option<String> = self
+            let row: Option<(String, String)> = self
                 .conn
                 .query_row(
-                    "SELECT holder FROM depot_migrate_lease WHERE dataset_id = ?1",
+                    "SELECT holder, started FROM depot_migrate_lease WHERE dataset_id = ?1",
                     params![dataset_id],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()
                 .map_err(db)?;
+            let started = row.as_ref().map(|r| r.1.clone());
+            let holder_now = row.map(|r| r.0);
             let parsed = holder_now
                 .as_deref()
                 .and_then(|h| serde_json::from_str::<Value>(h).ok());
@@ -286,7 +288,9 @@ impl Store for SqliteStore {
             if start.elapsed() >= wait {
                 return Err(StoreError::LockHeld {
                     dataset: dataset_id.to_string(),
-                    holder: holder_now.map(|w| format!(" ({w})")).unwrap_or_default(),
+                    holder: holder_now
+                        .map(|w| super::describe_holder(&w, started.as_deref()))
+                        .unwrap_or_default(),
                 });
             }
             std::thread::sleep(Duration::from_millis(200));

@@ -1,0 +1,599 @@
+//! Regression tests for defects a new user ran into: a dataset's identity checked against
+//! its recorded state, reads that create nothing (a read-only role can run them), every
+//! event delivered to the destination recorded for it (and to its dataset's bus), one
+//! JSON document on stdout with `--output json`, schemas that already hold objects, the
+//! alert template and the smaller messages. Black-box: the binary against a SQLite file,
+//! the real PostgreSQL and moto of `scripts/with-services.sh`.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::time::Duration;
+use support::*;
+
+const V1: &str = "dogs.v1.package.json";
+const V2: &str = "dogs.v2.package.json";
+
+fn both() -> [Engine; 2] {
+    [Engine::Sqlite, Engine::Postgres]
+}
+
+// ---------------------------------------------------------------------------------------
+// A dataset's identity is checked against what is recorded.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn another_schema_environment_or_engine_for_a_recorded_dataset_is_refused() {
+    for engine in both() {
+        let ctx = Ctx::new(engine, "identity");
+        let ds = ctx.dataset("d.dataset.json", json!({}));
+        let v1 = example(V1);
+        ctx.apply(&v1, &ds, &["--events", "none"]).ok();
+        let before = ctx.state_dump();
+        for (name, extra, given, recorded) in [
+            (
+                "schema",
+                json!({"schema": "other"}),
+                "\"other\"",
+                "\"dogs\"",
+            ),
+            (
+                "environmentId",
+                json!({"environmentId": "someotherenv"}),
+                "\"someotherenv\"",
+                "\"e2e404529091ed2\"",
+            ),
+        ] {
+            let other = ctx.dataset(&format!("{name}.dataset.json"), extra);
+            let mut runs = vec![
+                ctx.apply(&v1, &other, &["--events", "none"]),
+                ctx.plan_db(&v1, &other, &[]),
+                ctx.cli(&["status", "--dataset", &other, "--db", &ctx.url]),
+                ctx.cli(&["history", "--dataset", &other, "--db", &ctx.url]),
+                ctx.cli(&["snapshot", "--dataset", &other, "--db", &ctx.url]),
+            ];
+            let h = ctx.hash(&v1, &other);
+            runs.push(ctx.cli(&[
+                "wait",
+                "--dataset",
+                &other,
+                "--db",
+                &ctx.url,
+                "--version",
+                &h,
+                "--timeout",
+                "1s",
+            ]));
+            for r in &runs {
+                r.expect_code(3);
+                assert!(
+                    r.stderr.contains(name)
+                        && r.stderr.contains(given)
+                        && r.stderr.contains(recorded),
+                    "{engine:?} {:?} names both {name} values: {}",
+                    r.args,
+                    r.stderr
+                );
+            }
+        }
+        assert_eq!(ctx.state_dump(), before, "{engine:?}: nothing changed");
+        if engine == Engine::Postgres {
+            let mut c = ctx.pg();
+            let n: i64 = c
+                .query_one(
+                    "SELECT count(*) FROM pg_namespace WHERE nspname = 'other'",
+                    &[],
+                )
+                .expect("query")
+                .get(0);
+            assert_eq!(n, 0, "no schema other was created");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading needs no write privilege and creates nothing.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn reads_on_a_database_without_state_create_nothing_sqlite() {
+    let ctx = Ctx::new(Engine::Sqlite, "readsnone");
+    let ds = ctx.dataset("d.dataset.json", json!({}));
+    let v1 = example(V1);
+    for (args, code) in [
+        (vec!["status", "--dataset", &ds, "--db", &ctx.url], 0),
+        (vec!["history", "--dataset", &ds, "--db", &ctx.url], 0),
+        (vec!["snapshot", "--dataset", &ds, "--db", &ctx.url], 3),
+    ] {
+        let r = ctx.cli(&args);
+        r.expect_code(code);
+        assert!(r.stderr.contains("no depot-migrate state"), "{}", r.stderr);
+    }
+    let r = ctx.cli(&["status", "--dataset", &ds, "--db", &ctx.url]);
+    assert_eq!(r.json()["phase"], "new");
+    assert_eq!(r.json()["recorded"], false);
+    ctx.plan_db(&v1, &ds, &[]).ok();
+    let path = ctx.url.strip_prefix("sqlite:").expect("sqlite url");
+    assert!(
+        !std::path::Path::new(path).exists(),
+        "no database file was created by reading"
+    );
+}
+
+#[test]
+fn reads_work_for_a_read_only_role_and_create_nothing_postgres() {
+    let ctx = Ctx::new(Engine::Postgres, "readonly");
+    let ds = ctx.dataset("d.dataset.json", json!({}));
+    let v1 = example(V1);
+    // Nothing recorded yet: said clearly, and no schema appears.
+    let r = ctx.cli(&["status", "--dataset", &ds, "--db", &ctx.url]);
+    r.ok();
+    assert!(r.stderr.contains("no depot-migrate state"), "{}", r.stderr);
+    assert_eq!(r.json()["phase"], "new");
+    ctx.cli(&["history", "--dataset", &ds, "--db", &ctx.url])
+        .ok();
+    ctx.cli(&["snapshot", "--dataset", &ds, "--db", &ctx.url])
+        .expect_code(3);
+    ctx.plan_db(&v1, &ds, &[]).ok();
+    let schemas = |ctx: &Ctx| -> i64 {
+        ctx.pg()
+            .query_one(
+                "SELECT count(*) FROM pg_namespace WHERE nspname = 'depot_migrate'",
+                &[],
+            )
+            .expect("query")
+            .get(0)
+    };
+    assert_eq!(schemas(&ctx), 0, "reads created the state schema");
+
+    ctx.apply(&v1, &ds, &["--events", "none"]).ok();
+    let role = format!("ro_{}", ctx.dataset_id.replace('-', "_"));
+    ctx.sql(&format!(
+        "CREATE ROLE \"{role}\" LOGIN; GRANT USAGE ON SCHEMA depot_migrate TO \"{role}\"; GRANT SELECT ON ALL TABLES IN SCHEMA depot_migrate TO \"{role}\";"
+    ));
+    let ro_url = ctx.url.replacen("postgres@", &format!("{role}@"), 1);
+    assert_ne!(ro_url, ctx.url, "the test URL names user postgres");
+    let h1 = ctx.hash(&v1, &ds);
+    let runs = [
+        ctx.cli(&["status", "--dataset", &ds, "--db", &ro_url]),
+        ctx.cli(&["history", "--dataset", &ds, "--db", &ro_url]),
+        ctx.cli(&["snapshot", "--dataset", &ds, "--db", &ro_url]),
+        ctx.cli(&["plan", "--package", &v1, "--dataset", &ds, "--db", &ro_url]),
+        ctx.cli(&["wait", "--dataset", &ds, "--db", &ro_url, "--version", &h1]),
+        ctx.cli(&["watchdog", "--db", &ro_url, "--events", "none"]),
+    ];
+    for r in &runs {
+        r.ok();
+    }
+    assert_eq!(runs[0].json()["phase"], "stable");
+
+    // An id that is not recorded: phase new, and it says no such dataset is recorded.
+    let typo = ctx.dataset("typo.dataset.json", json!({"datasetId": "ds-typo"}));
+    let r = ctx.cli(&["status", "--dataset", &typo, "--db", &ro_url]);
+    r.ok();
+    assert_eq!(r.json()["phase"], "new", "{}", r.stdout);
+    assert!(
+        r.stderr.contains("no dataset \"ds-typo\" is recorded")
+            && r.stderr.contains(&ctx.dataset_id),
+        "{}",
+        r.stderr
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// A pending event goes to the destination recorded for it, never to another.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn pending_events_keep_their_destination() {
+    for engine in both() {
+        let ctx = Ctx::new(engine, "destination");
+        let ds = ctx.dataset("d.dataset.json", json!({}));
+        let (v1, v2) = (example(V1), example(V2));
+        let dir = ctx.path("later");
+        let jsonl = format!("{dir}/events.jsonl");
+        // The jsonl sink is unreachable (no directory): v1's events stay pending.
+        ctx.apply(&v1, &ds, &["--events", &format!("jsonl:{jsonl}")])
+            .ok();
+        let status = ctx.status(&ds);
+        assert_eq!(status["pendingEvents"]["count"], 2, "{status}");
+        assert_eq!(
+            status["pendingEvents"]["destinations"][format!("jsonl:{jsonl}")],
+            2,
+            "{status}"
+        );
+        // A run with another sink publishes only its own events.
+        let r = ctx.apply(&v2, &ds, &[]);
+        r.ok();
+        let h2 = ctx.hash(&v2, &ds);
+        let events = r.events();
+        assert_eq!(names(&events), ["attempted", "deployed"], "{}", r.stdout);
+        assert!(
+            events
+                .iter()
+                .all(|e| e["detail"]["datasetVersionHash"] == h2.as_str()),
+            "stdout carries only v2's events: {}",
+            r.stdout
+        );
+        assert_eq!(ctx.status(&ds)["pendingEvents"]["count"], 2);
+        // `events flush` (no --events) delivers them where they were meant to go.
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let f = ctx.cli(&["events", "flush", "--db", &ctx.url]);
+        f.ok();
+        assert_eq!(f.stdout.trim(), "", "nothing to stdout: {}", f.stdout);
+        let written = parse_jsonl(&std::fs::read_to_string(&jsonl).expect("jsonl"), "jsonl");
+        let h1 = ctx.hash(&v1, &ds);
+        assert_eq!(names(&written), ["attempted", "deployed"]);
+        assert!(written
+            .iter()
+            .all(|e| e["detail"]["datasetVersionHash"] == h1.as_str()));
+        assert_eq!(ctx.status(&ds)["pendingEvents"]["count"], 0);
+    }
+}
+
+#[test]
+fn state_layout_2_is_upgraded_and_its_events_flushed_on_request_sqlite() {
+    let ctx = Ctx::new(Engine::Sqlite, "layout2");
+    let ds = ctx.dataset("d.dataset.json", json!({}));
+    let v1 = example(V1);
+    let broken = ctx.path("nodir/e.jsonl");
+    ctx.apply(&v1, &ds, &["--events", &format!("jsonl:{broken}")])
+        .ok();
+    // Make it look like a store written by the previous layout: no destination column.
+    ctx.sql(
+        "ALTER TABLE depot_migrate_outbox DROP COLUMN destination; UPDATE depot_migrate_meta SET value = '2' WHERE key = 'schema_version';",
+    );
+    // Reads work on it without upgrading it.
+    let s = ctx.status(&ds);
+    assert_eq!(s["pendingEvents"]["destinations"]["unrecorded"], 2, "{s}");
+    let cols: i64 = ctx
+        .sqlite()
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('depot_migrate_outbox') WHERE name = 'destination'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("query");
+    assert_eq!(cols, 0, "status did not alter the store");
+    // A flush without --events cannot know where they go: says so, leaves them.
+    let f = ctx.cli(&["events", "flush", "--db", &ctx.url]);
+    f.expect_code(1);
+    assert!(f.stderr.contains("--events"), "{}", f.stderr);
+    // With --events they go there (and the store is at the new layout).
+    let f = ctx.flush();
+    assert_eq!(names(&f.events()), ["attempted", "deployed"]);
+    let v: String = ctx
+        .sqlite()
+        .query_row(
+            "SELECT value FROM depot_migrate_meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("query");
+    assert_eq!(v, "3");
+}
+
+// ---------------------------------------------------------------------------------------
+// Every event goes to its dataset's bus.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn worker_and_flush_publish_to_the_datasets_bus_postgres() {
+    let ctx = Ctx::new(Engine::Postgres, "datasetbus");
+    let bus = format!("orders-{}", ctx.dataset_id);
+    aws::aws("events", "CreateEventBus", json!({"Name": bus}));
+    let (url, arn) = aws::queue(&format!("q-{}", ctx.dataset_id));
+    let pattern =
+        json!({"source": ["tech.stage.depot"], "detail": {"datasetId": [ctx.dataset_id]}});
+    aws::rule_to_queue(&bus, "all", &pattern, &arn);
+    let (default_url, default_arn) = aws::queue(&format!("d-{}", ctx.dataset_id));
+    aws::rule_to_queue(
+        "default",
+        &format!("d-{}", ctx.dataset_id),
+        &pattern,
+        &default_arn,
+    );
+    let ds = ctx.dataset(
+        "d.dataset.json",
+        json!({"eventBusName": bus, "migrationMode": "asynchronous"}),
+    );
+    let v1 = example(V1);
+    let env = aws::env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    ctx.cli_env(
+        &[
+            "submit",
+            "--package",
+            &v1,
+            "--dataset",
+            &ds,
+            "--db",
+            &ctx.url,
+            "--events",
+            "eventbridge",
+        ],
+        &env,
+    )
+    .ok();
+    ctx.cli_env(
+        &[
+            "worker",
+            "--poll",
+            "--once",
+            "--db",
+            &ctx.url,
+            "--events",
+            "eventbridge",
+        ],
+        &env,
+    )
+    .ok();
+    let got = aws::receive(&url, 3, Duration::from_secs(10));
+    assert_eq!(
+        names(&got),
+        ["desired", "attempted", "deployed"],
+        "{got:#?}"
+    );
+    assert!(
+        aws::receive(&default_url, 1, Duration::from_secs(2)).is_empty(),
+        "nothing on the default bus"
+    );
+    // events flush without --event-bus: the recorded bus. Make an event pending by hand
+    // (as an outage would leave it).
+    ctx.sql("UPDATE depot_migrate.outbox SET published_at = NULL WHERE envelope->'detail'->>'event' = 'deployed'");
+    ctx.cli_env(&["events", "flush", "--db", &ctx.url], &env)
+        .ok();
+    let got = aws::receive(&url, 1, Duration::from_secs(10));
+    assert_eq!(names(&got), ["deployed"], "{got:#?}");
+    assert!(aws::receive(&default_url, 1, Duration::from_secs(2)).is_empty());
+    // --event-bus overrides, with a warning.
+    ctx.sql("UPDATE depot_migrate.outbox SET published_at = NULL WHERE envelope->'detail'->>'event' = 'deployed'");
+    let f = ctx.cli_env(
+        &[
+            "events",
+            "flush",
+            "--db",
+            &ctx.url,
+            "--event-bus",
+            "default",
+        ],
+        &env,
+    );
+    f.ok();
+    assert!(f.stderr.contains("overrides"), "{}", f.stderr);
+    assert_eq!(
+        names(&aws::receive(&default_url, 1, Duration::from_secs(10))),
+        ["deployed"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// `--output json` is one parseable document on stdout.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn output_json_is_one_document_for_every_command() {
+    let ctx = Ctx::new(Engine::Sqlite, "jsonout");
+    let ds = ctx.dataset("d.dataset.json", json!({}));
+    let ads = ctx.dataset(
+        "a.dataset.json",
+        json!({"datasetId": format!("{}-a", ctx.dataset_id), "migrationMode": "asynchronous"}),
+    );
+    let (v1, v2) = (example(V1), example(V2));
+    let h1 = ctx.hash(&v1, &ds);
+    let j = "--output";
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["hash", "--package", &v1, "--dataset", &ds, j, "json"],
+        vec!["validate", "--package", &v1, "--dataset", &ds, j, "json"],
+        vec!["plan", "--package", &v1, "--dataset", &ds, j, "json"],
+        vec![
+            "apply",
+            "--package",
+            &v1,
+            "--dataset",
+            &ds,
+            "--db",
+            &ctx.url,
+            j,
+            "json",
+        ],
+        vec!["status", "--dataset", &ds, "--db", &ctx.url, j, "json"],
+        vec!["history", "--dataset", &ds, "--db", &ctx.url, j, "json"],
+        vec!["snapshot", "--dataset", &ds, "--db", &ctx.url, j, "json"],
+        vec![
+            "wait",
+            "--dataset",
+            &ds,
+            "--db",
+            &ctx.url,
+            "--version",
+            &h1,
+            j,
+            "json",
+        ],
+        vec![
+            "submit",
+            "--package",
+            &v2,
+            "--dataset",
+            &ads,
+            "--db",
+            &ctx.url,
+            j,
+            "json",
+        ],
+        vec!["worker", "--poll", "--once", "--db", &ctx.url, j, "json"],
+        vec!["watchdog", "--db", &ctx.url, j, "json"],
+        vec![
+            "events", "flush", "--db", &ctx.url, "--events", "stdout", j, "json",
+        ],
+        vec!["alert-rule", "--dataset", &ds, j, "json"],
+        vec!["schema", "dataset", j, "json"],
+        // A refusal is one document too.
+        vec![
+            "apply",
+            "--package",
+            &v1,
+            "--dataset",
+            &ads,
+            "--db",
+            &ctx.url,
+            j,
+            "json",
+        ],
+    ];
+    for args in &runs {
+        let r = ctx.cli(args);
+        assert!(r.code == 0 || r.code == 3, "{args:?}: {}", r.all_output());
+        let doc: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{args:?}: stdout is not one JSON document ({e}):\n{}",
+                r.stdout
+            )
+        });
+        assert!(doc.is_object() || doc.is_array(), "{args:?}: {doc}");
+    }
+    // The events of `apply --output json` went to stderr, whole.
+    let r = ctx.cli(&[
+        "apply",
+        "--package",
+        &v2,
+        "--dataset",
+        &ds,
+        "--db",
+        &ctx.url,
+        j,
+        "json",
+    ]);
+    r.ok();
+    assert_eq!(r.json()["result"], "deployed");
+    let events: Vec<Value> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("event line"))
+        .collect();
+    assert_eq!(names(&events), ["attempted", "deployed"], "{}", r.stderr);
+}
+
+// ---------------------------------------------------------------------------------------
+// A schema that already holds objects and has no state: refused before anything runs.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn untracked_objects_in_the_schema_are_refused() {
+    for engine in both() {
+        let ctx = Ctx::new(engine, "untracked");
+        let ds = ctx.dataset("d.dataset.json", json!({}));
+        let v1 = example(V1);
+        match engine {
+            Engine::Sqlite => ctx.sql("CREATE TABLE legacy_orders (id integer)"),
+            Engine::Postgres => {
+                ctx.sql("CREATE SCHEMA dogs; CREATE TABLE dogs.legacy_orders (id int)")
+            }
+        }
+        for r in [
+            ctx.plan_db(&v1, &ds, &[]),
+            ctx.apply(&v1, &ds, &["--events", "none"]),
+        ] {
+            r.expect_code(3);
+            assert!(
+                r.stderr.contains("legacy_orders") && r.stderr.contains("no state"),
+                "{engine:?} {:?}: {}",
+                r.args,
+                r.stderr
+            );
+        }
+        assert!(!ctx.tables().contains("dog"), "{engine:?}: nothing ran");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// `alert-rule` leaves a shared topic's policy alone.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn alert_rule_does_not_replace_the_topic_policy() {
+    let ctx = Ctx::new(Engine::Sqlite, "alertpolicy");
+    let ds = ctx.dataset("d.dataset.json", json!({}));
+    let r = ctx.cli(&[
+        "alert-rule",
+        "--dataset",
+        &ds,
+        "--topic-arn",
+        "arn:aws:sns:eu-west-1:123456789012:alerts",
+    ]);
+    r.ok();
+    let t = r.json();
+    let kinds: Vec<&str> = t["Resources"]
+        .as_object()
+        .expect("resources")
+        .values()
+        .filter_map(|v| v["Type"].as_str())
+        .collect();
+    assert_eq!(kinds, ["AWS::Events::Rule"], "{t:#}");
+    assert!(
+        r.stderr.contains("sns:Publish") && r.stderr.contains("events.amazonaws.com"),
+        "says what to add to the topic policy: {}",
+        r.stderr
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The smaller ones.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn apply_on_an_asynchronous_dataset_needs_sync() {
+    let ctx = Ctx::new(Engine::Sqlite, "needsync");
+    let ds = ctx.dataset("d.dataset.json", json!({"migrationMode": "asynchronous"}));
+    let v1 = example(V1);
+    let r = ctx.apply(&v1, &ds, &["--events", "none"]);
+    r.expect_code(3);
+    assert!(
+        r.stderr.contains("--sync") && r.stderr.contains("submit"),
+        "{}",
+        r.stderr
+    );
+    ctx.apply(&v1, &ds, &["--events", "none", "--sync"]).ok();
+    assert_eq!(ctx.status(&ds)["phase"], "stable");
+}
+
+#[test]
+fn snapshot_with_nothing_deployed_is_refused_not_failed() {
+    let ctx = Ctx::new(Engine::Sqlite, "nosnap");
+    let ds = ctx.dataset("d.dataset.json", json!({}));
+    let other = ctx.dataset("o.dataset.json", json!({"datasetId": "ds-other"}));
+    ctx.apply(&example(V1), &other, &["--events", "none"]).ok();
+    let r = ctx.cli(&["snapshot", "--dataset", &ds, "--db", &ctx.url]);
+    r.expect_code(3);
+    assert!(r.stderr.contains("nothing deployed"), "{}", r.stderr);
+}
+
+#[test]
+fn wait_on_a_superseded_version_says_superseded() {
+    let ctx = Ctx::new(Engine::Sqlite, "superseded");
+    let ds = ctx.dataset("d.dataset.json", json!({}));
+    let (v1, v2) = (example(V1), example(V2));
+    let h1 = ctx.hash(&v1, &ds);
+    ctx.apply(&v1, &ds, &["--events", "none"]).ok();
+    ctx.apply(&v2, &ds, &["--events", "none"]).ok();
+    let r = ctx.cli(&["wait", "--dataset", &ds, "--db", &ctx.url, "--version", &h1]);
+    r.expect_code(1);
+    assert!(r.stderr.starts_with("superseded:"), "{}", r.stderr);
+    assert!(!r.stderr.contains("failed"), "{}", r.stderr);
+}
+
+#[test]
+fn one_step_is_one_step() {
+    let ctx = Ctx::new(Engine::Sqlite, "onestep");
+    let ds = ctx.dataset("d.dataset.json", json!({}));
+    let pkg = ctx.write_json(
+        "one.package.json",
+        &json!({"namespace": "dogs", "tables": [{"name": "t", "columns": [{"name": "id", "type": "bigint", "nullable": false}], "primaryKey": ["id"]}]}),
+    );
+    let r = ctx.apply(&pkg, &ds, &["--events", "none"]);
+    r.ok();
+    assert!(r.stderr.contains("(1 step,"), "{}", r.stderr);
+    assert!(!r.stderr.contains("1 steps"), "{}", r.stderr);
+}
