@@ -429,6 +429,36 @@ fn type_change_is_widening(old: &Column, new: &Column) -> bool {
     }
 }
 
+/// Whether PostgreSQL rewrites the table (a new relfilenode) for `ALTER COLUMN … TYPE`
+/// from `old` to `new`. It does not only where the new type is binary-coercible and
+/// merely relaxes the old one's modifier: `varchar(n)` to a longer `varchar(m)` or to
+/// `text`, and `numeric(p,s)` to `numeric(q,s)` with `q ≥ p` (the same scale: another
+/// scale changes every stored value). Every other change rewrites, on every supported
+/// server version (`timestamp` to `timestamptz` skips the rewrite only when the session
+/// time zone is UTC, which the plan cannot know). `native/tests/regressions.rs` checks
+/// each case against the relfilenode on a real server.
+fn postgres_type_change_rewrites(old: &Column, new: &Column) -> bool {
+    use ColumnType::*;
+    if old.column_type != new.column_type {
+        return true;
+    }
+    match old.column_type {
+        // char(n) values are stored padded, so a new length rewrites them.
+        Char => true,
+        String => match (old.max_length, new.max_length) {
+            (_, None) => false,
+            (Some(a), Some(b)) => b < a,
+            (None, Some(_)) => true,
+        },
+        Decimal => {
+            let (p0, s0) = (old.precision.unwrap_or(38), old.scale.unwrap_or(0));
+            let (p1, s1) = (new.precision.unwrap_or(38), new.scale.unwrap_or(0));
+            s1 != s0 || p1 < p0
+        }
+        _ => false,
+    }
+}
+
 /// Whether SQL has a direct cast between the two types; otherwise the value goes
 /// through its text form (which fails, visibly, for values that do not fit).
 fn has_direct_cast(from: ColumnType, to: ColumnType) -> bool {
@@ -1184,17 +1214,11 @@ impl Planner<'_> {
                     sql,
                 )
                 .may_fail(!widening)
-                // char(n) values are stored padded, so a new length rewrites them.
-                .locks(
-                    if o.column_type == c.column_type
-                        && widening
-                        && c.column_type != ColumnType::Char
-                    {
-                        ACCESS_EXCLUSIVE
-                    } else {
-                        REWRITE
-                    },
-                );
+                .locks(if postgres_type_change_rewrites(o, c) {
+                    REWRITE
+                } else {
+                    ACCESS_EXCLUSIVE
+                });
                 if !widening {
                     dr = dr.destructive();
                     dr.may_fail = true;

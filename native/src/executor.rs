@@ -380,7 +380,7 @@ pub fn check_untracked_objects(
     store: &mut dyn Store,
     dataset: &DatasetConfig,
 ) -> Result<(), ApplyError> {
-    if dataset.engine == Engine::Sqlite && !store.dataset_ids()?.is_empty() {
+    if dataset.engine == Engine::Sqlite && store.has_state()? && !store.dataset_ids()?.is_empty() {
         return Ok(());
     }
     let catalog = store.catalog(&dataset.schema)?;

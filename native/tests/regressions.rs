@@ -5,6 +5,8 @@
 //! alert template and the smaller messages. Black-box: the binary against a SQLite file,
 //! the real PostgreSQL and moto of `scripts/with-services.sh`.
 
+#[path = "support/aws.rs"]
+mod aws;
 mod support;
 
 use serde_json::{json, Value};
@@ -381,6 +383,9 @@ fn output_json_is_one_document_for_every_command() {
     );
     let (v1, v2) = (example(V1), example(V2));
     let h1 = ctx.hash(&v1, &ds);
+    // The asynchronous dataset lives in a database of its own (one SQLite file is one
+    // namespace).
+    let adb = format!("sqlite:{}", ctx.path("async.sqlite"));
     let j = "--output";
     let runs: Vec<Vec<&str>> = vec![
         vec!["hash", "--package", &v1, "--dataset", &ds, j, "json"],
@@ -418,11 +423,11 @@ fn output_json_is_one_document_for_every_command() {
             "--dataset",
             &ads,
             "--db",
-            &ctx.url,
+            &adb,
             j,
             "json",
         ],
-        vec!["worker", "--poll", "--once", "--db", &ctx.url, j, "json"],
+        vec!["worker", "--poll", "--once", "--db", &adb, j, "json"],
         vec!["watchdog", "--db", &ctx.url, j, "json"],
         vec![
             "events", "flush", "--db", &ctx.url, "--events", "stdout", j, "json",
@@ -596,4 +601,349 @@ fn one_step_is_one_step() {
     r.ok();
     assert!(r.stderr.contains("(1 step,"), "{}", r.stderr);
     assert!(!r.stderr.contains("1 steps"), "{}", r.stderr);
+}
+
+// ---------------------------------------------------------------------------------------
+// Postgres lock and rewrite labels tell the truth: each label against the relfilenode.
+// ---------------------------------------------------------------------------------------
+
+fn dog_package(columns: Value, indexes: Value) -> Value {
+    json!({"namespace": "dogs", "tables": [{
+        "name": "dog",
+        "columns": columns,
+        "primaryKey": ["id"],
+        "indexes": indexes,
+    }]})
+}
+
+#[test]
+fn postgres_rewrite_labels_match_the_relfilenode() {
+    let id = json!({"name": "id", "type": "bigint", "nullable": false});
+    let col = |name: &str, extra: Value| {
+        let mut c = json!({"name": name});
+        for (k, v) in extra.as_object().expect("object") {
+            c[k] = v.clone();
+        }
+        c
+    };
+    // (what, from columns, to columns, to indexes)
+    let cases = vec![
+        (
+            "numeric scale up",
+            vec![col(
+                "w",
+                json!({"type": "decimal", "precision": 12, "scale": 2}),
+            )],
+            vec![col(
+                "w",
+                json!({"type": "decimal", "precision": 16, "scale": 4}),
+            )],
+            json!([]),
+        ),
+        (
+            "numeric precision up, same scale",
+            vec![col(
+                "w",
+                json!({"type": "decimal", "precision": 12, "scale": 2}),
+            )],
+            vec![col(
+                "w",
+                json!({"type": "decimal", "precision": 16, "scale": 2}),
+            )],
+            json!([]),
+        ),
+        (
+            "varchar longer",
+            vec![col("s", json!({"type": "string", "maxLength": 20}))],
+            vec![col("s", json!({"type": "string", "maxLength": 40}))],
+            json!([]),
+        ),
+        (
+            "varchar to text",
+            vec![col("s", json!({"type": "string", "maxLength": 20}))],
+            vec![col("s", json!({"type": "string"}))],
+            json!([]),
+        ),
+        (
+            "int to bigint",
+            vec![col("n", json!({"type": "int"}))],
+            vec![col("n", json!({"type": "bigint"}))],
+            json!([]),
+        ),
+        (
+            "date to timestamp",
+            vec![col("d", json!({"type": "date"}))],
+            vec![col("d", json!({"type": "timestamp"}))],
+            json!([]),
+        ),
+        (
+            "add nullable column",
+            vec![col("n", json!({"type": "int"}))],
+            vec![
+                col("n", json!({"type": "int"})),
+                col("m", json!({"type": "int"})),
+            ],
+            json!([]),
+        ),
+        (
+            "set not null",
+            vec![col("n", json!({"type": "int"}))],
+            vec![col("n", json!({"type": "int", "nullable": false}))],
+            json!([]),
+        ),
+        (
+            "create index",
+            vec![col("n", json!({"type": "int"}))],
+            vec![col("n", json!({"type": "int"}))],
+            json!([{"name": "dog_n_idx", "columns": ["n"]}]),
+        ),
+    ];
+    let ctx = Ctx::new(Engine::Postgres, "relfilenode");
+    for (i, (what, from, to, indexes)) in cases.into_iter().enumerate() {
+        let schema = format!("s{i}");
+        let ds = ctx.dataset(
+            &format!("{i}.dataset.json"),
+            json!({"schema": schema, "datasetId": format!("{}-{i}", ctx.dataset_id)}),
+        );
+        let mut from_cols = vec![id.clone()];
+        from_cols.extend(from);
+        let mut to_cols = vec![id.clone()];
+        to_cols.extend(to);
+        let p0 = ctx.write_json(
+            &format!("{i}.from.package.json"),
+            &dog_package(json!(from_cols), json!([])),
+        );
+        let p1 = ctx.write_json(
+            &format!("{i}.to.package.json"),
+            &dog_package(json!(to_cols), indexes),
+        );
+        ctx.apply(&p0, &ds, &["--events", "none"]).ok();
+        ctx.sql(&format!(
+            "INSERT INTO \"{schema}\".\"dog\" (id) SELECT g FROM generate_series(1, 100) g"
+        ));
+        if what == "set not null" {
+            ctx.sql(&format!("UPDATE \"{schema}\".\"dog\" SET n = 1"));
+        }
+        let node = |ctx: &Ctx| -> u32 {
+            ctx.pg()
+                .query_one(
+                    "SELECT c.relfilenode FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = 'dog'",
+                    &[&schema],
+                )
+                .expect("relfilenode")
+                .get::<_, postgres::types::Oid>(0)
+        };
+        let before = node(&ctx);
+        let plan = ctx.plan_db(&p1, &ds, &[]);
+        plan.ok();
+        let plan = plan.json();
+        let steps = plan["steps"].as_array().cloned().expect("steps");
+        assert!(!steps.is_empty(), "{what}: {plan:#}");
+        let labels: Vec<String> = steps
+            .iter()
+            .map(|s| s["locks"].as_str().unwrap_or("").to_string())
+            .collect();
+        ctx.apply(&p1, &ds, &["--events", "none"]).ok();
+        let rewrote = node(&ctx) != before;
+        let says_rewrite = labels.iter().any(|l| l.contains("rewrites"));
+        assert_eq!(
+            says_rewrite,
+            rewrote,
+            "{what}: labels {labels:?}, but the table was {}rewritten",
+            if rewrote { "" } else { "not " }
+        );
+        assert!(
+            labels.iter().all(|l| !l.is_empty()),
+            "{what}: every step has a label: {labels:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Who acted, and who holds the lock, in words.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn actor_comes_from_depot_migrate_actor_then_ci_then_the_os_user() {
+    let ctx = Ctx::new(Engine::Sqlite, "actor");
+    let ds = ctx.dataset("d.dataset.json", json!({}));
+    let (v1, v2) = (example(V1), example(V2));
+    let args = |p: &str| -> Vec<String> {
+        [
+            "apply",
+            "--package",
+            p,
+            "--dataset",
+            &ds,
+            "--db",
+            &ctx.url,
+            "--events",
+            "none",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let a1 = args(&v1);
+    let a1: Vec<&str> = a1.iter().map(String::as_str).collect();
+    ctx.cli_env(
+        &a1,
+        &[("DEPOT_MIGRATE_ACTOR", "alice (release 42)"), ("USER", "")],
+    )
+    .ok();
+    let a2 = args(&v2);
+    let a2: Vec<&str> = a2.iter().map(String::as_str).collect();
+    ctx.cli_env(&a2, &[("USER", ""), ("GITHUB_ACTOR", "")]).ok();
+    let h = ctx.history(&ds);
+    assert_eq!(h[0]["actor"], "alice (release 42)", "{h:#?}");
+    let last = h.last().expect("rows")["actor"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        !last.starts_with("unknown@"),
+        "the OS user, not unknown: {last}"
+    );
+    assert!(last.contains('@'), "{last}");
+}
+
+#[test]
+fn lock_held_message_says_who_since_and_until_when_in_words() {
+    let ctx = Ctx::new(Engine::Sqlite, "lockwords");
+    let ds = ctx.dataset("d.dataset.json", json!({}));
+    let v1 = example(V1);
+    ctx.apply(&v1, &ds, &["--events", "none"]).ok();
+    // A live holder on this host (this test process), whose run may last an hour.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_secs() as i64;
+    let holder = json!({"host": host.trim(), "pid": std::process::id(), "ciJob": null, "maxDurationSeconds": 3600, "deadline": now + 3600});
+    ctx.sqlite()
+        .execute(
+            "INSERT INTO depot_migrate_lease (dataset_id, holder, token, started, heartbeat, expires) VALUES (?1, ?2, 't', '2026-01-02T03:04:05Z', ?3, ?4)",
+            rusqlite::params![ctx.dataset_id, holder.to_string(), now, now + 3600],
+        )
+        .expect("lease");
+    let r = ctx.apply(
+        &example(V2),
+        &ds,
+        &["--events", "none", "--lock-wait", "200ms"],
+    );
+    r.expect_code(3);
+    assert!(
+        r.stderr
+            .contains(&format!("held by pid {}", std::process::id()))
+            && r.stderr.contains("since 2026-01-02T03:04:05Z")
+            && r.stderr.contains("may last until 20"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("{\""), "no raw JSON: {}", r.stderr);
+}
+
+#[test]
+fn validate_refuses_allow_destructive_keys_that_name_no_step() {
+    let ctx = Ctx::new(Engine::Sqlite, "allowkeys");
+    for (key, hint) in [
+        (
+            "dropcolumn:dog.weight",
+            "did you mean \"dropColumn:dog.weight\"",
+        ),
+        ("dropColumn:dog", "names no column"),
+    ] {
+        let ds = ctx.dataset("d.dataset.json", json!({"allowDestructive": [key]}));
+        let r = ctx.cli(&["validate", "--dataset", &ds]);
+        r.expect_code(2);
+        assert!(
+            r.stderr.contains("$.allowDestructive[0]") && r.stderr.contains(hint),
+            "{key}: {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn unknown_key_columns_are_listed_and_datetime_suggests_timestamp() {
+    let ctx = Ctx::new(Engine::Sqlite, "hints");
+    let ds = ctx.dataset("d.dataset.json", json!({}));
+    let pk = ctx.write_json(
+        "pk.package.json",
+        &json!({"namespace": "dogs", "tables": [{"name": "dog", "columns": [{"name": "id", "type": "bigint"}, {"name": "name", "type": "string"}], "primaryKey": ["dog_id"], "indexes": [{"name": "i", "columns": ["nam"]}]}]}),
+    );
+    let r = ctx.cli(&["validate", "--package", &pk, "--dataset", &ds]);
+    r.expect_code(2);
+    for code in ["DM2005", "DM2006"] {
+        let line = r
+            .stderr
+            .lines()
+            .find(|l| l.contains(code))
+            .unwrap_or_else(|| panic!("{code}: {}", r.stderr));
+        assert!(line.contains("id, name"), "{line}");
+    }
+    assert!(r.stderr.contains("did you mean \"name\""), "{}", r.stderr);
+    let dt = ctx.write_json(
+        "dt.package.json",
+        &json!({"namespace": "dogs", "tables": [{"name": "dog", "columns": [{"name": "at", "type": "datetime"}]}]}),
+    );
+    let r = ctx.cli(&["validate", "--package", &dt, "--dataset", &ds]);
+    r.expect_code(2);
+    assert!(
+        r.stderr.contains("did you mean \"timestamp\""),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn stale_plan_message_suggests_refreshing_the_baseline() {
+    let ctx = Ctx::new(Engine::Sqlite, "staleplan");
+    let ds = ctx.dataset("d.dataset.json", json!({}));
+    let (v1, v2) = (example(V1), example(V2));
+    // A plan from nothing to v2, used after v1 is deployed: stale.
+    let plan = ctx.cli(&["plan", "--package", &v2, "--dataset", &ds]);
+    plan.ok();
+    let plan_file = ctx.path("plan.json");
+    std::fs::write(&plan_file, &plan.stdout).expect("write");
+    ctx.apply(&v1, &ds, &["--events", "none"]).ok();
+    let r = ctx.apply(&v2, &ds, &["--events", "none", "--plan", &plan_file]);
+    r.expect_code(3);
+    assert!(
+        r.stderr.contains("stale plan") && r.stderr.contains("depot-migrate snapshot"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn status_of_a_crashed_run_is_unconfirmed_not_null() {
+    let ctx = Ctx::new(Engine::Sqlite, "unconfirmed");
+    let ds = ctx.dataset("d.dataset.json", json!({}));
+    let v1 = example(V1);
+    ctx.apply(&v1, &ds, &["--events", "none"]).ok();
+    // What a run killed after `attempted` leaves: attempted ≠ deployed, no failure, no lease.
+    ctx.sql(&format!(
+        "UPDATE depot_migrate_state SET attempted_version = 'ab', desired_version = 'ab', revision = revision + 1 WHERE dataset_id = '{}'",
+        ctx.dataset_id
+    ));
+    let s = ctx.status(&ds);
+    assert_eq!(s["status"], "RUNNING", "the Depot page's field stays: {s}");
+    assert_eq!(s["phase"], "failed", "{s}");
+    assert_eq!(s["lastFailure"]["class"], "unconfirmed", "{s}");
+    assert_eq!(s["lastFailure"]["recorded"], false, "{s}");
+}
+
+#[test]
+fn docs_cover_allow_destructive_true_and_at_least_once_delivery() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    assert!(
+        readme.contains("`allowDestructive` is either")
+            && readme.contains("`true`, which allows every destructive step"),
+        "README documents allowDestructive: true"
+    );
+    let doc = std::fs::read_to_string(root.join("docs/state-and-events.md")).expect("doc");
+    assert!(doc.contains("at least once") && doc.contains("`detail.eventId`"));
+    assert!(readme.contains("at least once") && readme.contains("`detail.eventId`"));
 }
