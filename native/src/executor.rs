@@ -206,7 +206,8 @@ impl std::fmt::Display for ApplyError {
             }
             ApplyError::Failed(r) => {
                 let what = match (r.step_index, r.step_key.as_deref()) {
-                    (Some(i), Some(k)) => format!("step {i} ({k})"),
+                    // Counted from 1, as the progress lines (`[1/3]`) count.
+                    (Some(i), Some(k)) => format!("step {} ({k})", i + 1),
                     _ => format!("the migration ({})", r.class),
                 };
                 write!(

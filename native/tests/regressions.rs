@@ -234,45 +234,61 @@ fn pending_events_keep_their_destination() {
 }
 
 #[test]
-fn state_layout_2_is_upgraded_and_its_events_flushed_on_request_sqlite() {
-    let ctx = Ctx::new(Engine::Sqlite, "layout2");
-    let ds = ctx.dataset("d.dataset.json", json!({}));
-    let v1 = example(V1);
-    let broken = ctx.path("nodir/e.jsonl");
-    ctx.apply(&v1, &ds, &["--events", &format!("jsonl:{broken}")])
-        .ok();
-    // Make it look like a store written by the previous layout: no destination column.
-    ctx.sql(
-        "ALTER TABLE depot_migrate_outbox DROP COLUMN destination; UPDATE depot_migrate_meta SET value = '2' WHERE key = 'schema_version';",
-    );
-    // Reads work on it without upgrading it.
-    let s = ctx.status(&ds);
-    assert_eq!(s["pendingEvents"]["destinations"]["unrecorded"], 2, "{s}");
-    let cols: i64 = ctx
-        .sqlite()
-        .query_row(
-            "SELECT count(*) FROM pragma_table_info('depot_migrate_outbox') WHERE name = 'destination'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("query");
-    assert_eq!(cols, 0, "status did not alter the store");
-    // A flush without --events cannot know where they go: says so, leaves them.
-    let f = ctx.cli(&["events", "flush", "--db", &ctx.url]);
-    f.expect_code(1);
-    assert!(f.stderr.contains("--events"), "{}", f.stderr);
-    // With --events they go there (and the store is at the new layout).
-    let f = ctx.flush();
-    assert_eq!(names(&f.events()), ["attempted", "deployed"]);
-    let v: String = ctx
-        .sqlite()
-        .query_row(
-            "SELECT value FROM depot_migrate_meta WHERE key = 'schema_version'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("query");
-    assert_eq!(v, "3");
+fn state_layout_2_is_upgraded_and_its_events_flushed_on_request() {
+    for engine in both() {
+        let ctx = Ctx::new(engine, "layout2");
+        let ds = ctx.dataset("d.dataset.json", json!({}));
+        let v1 = example(V1);
+        let broken = ctx.path("nodir/e.jsonl");
+        ctx.apply(&v1, &ds, &["--events", &format!("jsonl:{broken}")])
+            .ok();
+        // Make it look like a store written by the previous layout: no destination column.
+        let (outbox, meta) = match engine {
+            Engine::Sqlite => ("depot_migrate_outbox", "depot_migrate_meta"),
+            Engine::Postgres => ("depot_migrate.outbox", "depot_migrate.meta"),
+        };
+        ctx.sql(&format!(
+            "ALTER TABLE {outbox} DROP COLUMN destination; UPDATE {meta} SET value = '2' WHERE key = 'schema_version';"
+        ));
+        let has_column = |ctx: &Ctx| -> bool {
+            match engine {
+                Engine::Sqlite => ctx
+                    .sqlite()
+                    .query_row(
+                        "SELECT count(*) FROM pragma_table_info('depot_migrate_outbox') WHERE name = 'destination'",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .expect("query")
+                    > 0,
+                Engine::Postgres => ctx
+                    .pg()
+                    .query_one(
+                        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'depot_migrate' AND table_name = 'outbox' AND column_name = 'destination'",
+                        &[],
+                    )
+                    .expect("query")
+                    .get::<_, i64>(0)
+                    > 0,
+            }
+        };
+        // Reads work on it without upgrading it.
+        let s = ctx.status(&ds);
+        assert_eq!(s["pendingEvents"]["destinations"]["unrecorded"], 2, "{s}");
+        assert!(
+            !has_column(&ctx),
+            "{engine:?}: status did not alter the store"
+        );
+        // A flush without --events cannot know where they go: says so, leaves them.
+        let f = ctx.cli(&["events", "flush", "--db", &ctx.url]);
+        f.expect_code(1);
+        assert!(f.stderr.contains("--events"), "{}", f.stderr);
+        // With --events they go there, and the store is at the new layout.
+        let f = ctx.flush();
+        assert_eq!(names(&f.events()), ["attempted", "deployed"]);
+        assert!(has_column(&ctx), "{engine:?}: upgraded");
+        assert_eq!(ctx.status(&ds)["pendingEvents"]["count"], 0);
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -946,4 +962,26 @@ fn docs_cover_allow_destructive_true_and_at_least_once_delivery() {
     let doc = std::fs::read_to_string(root.join("docs/state-and-events.md")).expect("doc");
     assert!(doc.contains("at least once") && doc.contains("`detail.eventId`"));
     assert!(readme.contains("at least once") && readme.contains("`detail.eventId`"));
+}
+
+#[test]
+fn progress_and_failure_count_steps_the_same_way() {
+    let ctx = Ctx::new(Engine::Sqlite, "stepnumbers");
+    let ds = ctx.dataset("d.dataset.json", json!({}));
+    let t = |indexes: Value| json!({"namespace": "dogs", "tables": [{"name": "t", "columns": [{"name": "id", "type": "bigint", "nullable": false}, {"name": "n", "type": "int"}], "primaryKey": ["id"], "indexes": indexes}]});
+    let p0 = ctx.write_json("p0.package.json", &t(json!([])));
+    let p1 = ctx.write_json(
+        "p1.package.json",
+        &t(json!([{"name": "t_n_uq", "columns": ["n"], "unique": true}])),
+    );
+    ctx.apply(&p0, &ds, &["--events", "none"]).ok();
+    ctx.sql("INSERT INTO t (id, n) VALUES (1, 7), (2, 7)");
+    let r = ctx.apply(&p1, &ds, &["--events", "none"]);
+    r.expect_code(1);
+    assert!(r.stderr.contains("[1/1]"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("step 1 (createIndex:t.t_n_uq) failed"),
+        "{}",
+        r.stderr
+    );
 }
