@@ -1211,11 +1211,6 @@ fn step_key_mismatch(key: &str) -> Option<String> {
             "names no column or index: a {kind} key is \"{kind}:TABLE.NAME\", like \"{kind}:dog.weight\""
         ));
     }
-    if ONE_PART_KINDS.contains(&kind) && parts != 1 {
-        return Some(format!(
-            "names more than a table: a {kind} key is \"{kind}:TABLE\", like \"{kind}:dog\""
-        ));
-    }
     None
 }
 
