@@ -336,7 +336,7 @@ pub fn publish_pending(
     loop {
         let mut failure: Option<String> = None;
         let filter = sink.filter();
-        let mut publish = |rows: &[(Option<String>, Value)]| {
+        let mut publish = |rows: &[crate::store::Outgoing]| {
             // Consecutive rows for one destination go out together, in order; a failure
             // or a partial publish stops the batch there.
             let mut done = 0;

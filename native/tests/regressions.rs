@@ -6,6 +6,7 @@
 //! the real PostgreSQL and moto of `scripts/with-services.sh`.
 
 #[path = "support/aws.rs"]
+#[allow(dead_code)]
 mod aws;
 mod support;
 

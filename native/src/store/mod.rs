@@ -84,6 +84,9 @@ impl DestinationFilter {
 /// An unpublished outbox row: its id, the destination recorded for it, its envelope.
 pub type PendingRow = (i64, Option<String>, Value);
 
+/// An event handed to a publisher: the destination recorded for it, its envelope.
+pub type Outgoing = (Option<String>, Value);
+
 /// A stored dataset state with what the executor needs beyond the seed's fields.
 #[derive(Debug, Clone, Default)]
 pub struct StoredState {
@@ -330,7 +333,7 @@ pub trait Store {
         dataset_id: Option<&str>,
         filter: &DestinationFilter,
         limit: usize,
-        publish: &mut dyn FnMut(&[(Option<String>, Value)]) -> usize,
+        publish: &mut dyn FnMut(&[Outgoing]) -> usize,
     ) -> Result<Option<(usize, usize)>, StoreError>;
     /// Whether this database holds depot-migrate's state tables, found without creating
     /// or changing anything (the read-only commands' first question).

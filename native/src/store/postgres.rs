@@ -685,7 +685,7 @@ impl Store for PostgresStore {
         dataset_id: Option<&str>,
         filter: &DestinationFilter,
         limit: usize,
-        publish: &mut dyn FnMut(&[(Option<String>, Value)]) -> usize,
+        publish: &mut dyn FnMut(&[super::Outgoing]) -> usize,
     ) -> Result<Option<(usize, usize)>, StoreError> {
         let url = self.url.clone();
         let err = |e: postgres::Error| StoreError::Db(super::scrub(&pg_message(&e), &url));

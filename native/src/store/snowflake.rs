@@ -1011,7 +1011,7 @@ impl Store for SnowflakeStore {
         dataset_id: Option<&str>,
         filter: &DestinationFilter,
         limit: usize,
-        publish: &mut dyn FnMut(&[(Option<String>, Value)]) -> usize,
+        publish: &mut dyn FnMut(&[super::Outgoing]) -> usize,
     ) -> Result<Option<(usize, usize)>, StoreError> {
         let holder =
             json!({"host": crate::executor::lease_holder().host, "pid": std::process::id()});
@@ -1079,6 +1079,9 @@ impl Store for SnowflakeStore {
     }
 }
 
+/// An unpublished outbox row: revision, event id, destination, envelope.
+type UnpublishedRow = (i64, String, Option<String>, Value);
+
 impl SnowflakeStore {
     /// Unpublished outbox rows that `filter` matches (revision, event id, destination,
     /// envelope), in order per dataset, duplicates dropped.
@@ -1087,7 +1090,7 @@ impl SnowflakeStore {
         dataset_id: Option<&str>,
         filter: &DestinationFilter,
         limit: usize,
-    ) -> Result<Vec<(i64, String, Option<String>, Value)>, StoreError> {
+    ) -> Result<Vec<UnpublishedRow>, StoreError> {
         let destination = if self.legacy_outbox {
             "NULL"
         } else {

@@ -462,7 +462,7 @@ impl Store for SqliteStore {
         dataset_id: Option<&str>,
         filter: &DestinationFilter,
         limit: usize,
-        publish: &mut dyn FnMut(&[(Option<String>, Value)]) -> usize,
+        publish: &mut dyn FnMut(&[super::Outgoing]) -> usize,
     ) -> Result<Option<(usize, usize)>, StoreError> {
         // BEGIN IMMEDIATE: SQLite's single writer is the claim.
         let tx = self
