@@ -173,7 +173,7 @@ impl EventSink for EventBridgeSink {
             .bus_override
             .as_deref()
             .or(dataset_bus.map(str::trim).filter(|b| !b.is_empty()))
-            .unwrap_or(DEFAULT_BUS);
+            .unwrap_or(&self.bus);
         format!("eventbridge:{bus}")
     }
 

@@ -148,8 +148,8 @@ pub fn events_sink() -> String {
         .unwrap_or_else(|| "eventbridge".into())
 }
 
-/// `DEPOT_EVENT_BUS`: the bus of the worker's and the watchdog's events (a custom
-/// resource's events go to its dataset's `eventBusName`).
+/// `DEPOT_EVENT_BUS`: the bus of events whose dataset names no `eventBusName` (every
+/// other event goes to its dataset's `eventBusName`, recorded on its outbox row).
 pub fn event_bus() -> String {
     std::env::var("DEPOT_EVENT_BUS")
         .ok()
