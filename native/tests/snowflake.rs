@@ -1003,3 +1003,36 @@ fn real_account_smoke() {
         );
     }
 }
+
+/// A store written by state layout 2 (no outbox `DESTINATION` column): reads work on it
+/// without changing it, and the first writer upgrades it to layout 3; its pending events
+/// (whose destination is unknown) go where `events flush --events` says.
+#[test]
+fn state_layout_2_is_read_as_is_and_upgraded_by_a_writer() {
+    let s = StandIn::start("layout2");
+    let ds = s.dataset("d.dataset.json", json!({}));
+    let v1 = example("dogs.v1.package.json");
+    let broken = s.path("nodir/e.jsonl");
+    s.apply(&v1, &ds, &["--events", &format!("jsonl:{broken}")])
+        .ok();
+    s.sql(r#"ALTER TABLE "DEPOT_MIGRATE"."OUTBOX" DROP COLUMN "DESTINATION""#);
+    s.sql(r#"UPDATE "DEPOT_MIGRATE"."META" SET "VALUE" = '2' WHERE "KEY" = 'schema_version'"#);
+    let layout = |s: &StandIn| {
+        s.sql(r#"SELECT "VALUE" FROM "DEPOT_MIGRATE"."META" WHERE "KEY" = 'schema_version'"#)[0][0]
+            .clone()
+    };
+    let st = s.status(&ds);
+    assert_eq!(st["pendingEvents"]["destinations"]["unrecorded"], 2, "{st}");
+    assert_eq!(layout(&s), "2", "a read changed nothing");
+    let url = s.url();
+    let f = s.cli(&["events", "flush", "--db", &url, "--events", "stdout"]);
+    f.ok();
+    assert_eq!(
+        names(&f.events()),
+        ["attempted", "deployed"],
+        "{}",
+        f.stderr
+    );
+    assert_eq!(layout(&s), "3", "the writer upgraded the layout");
+    assert_eq!(s.status(&ds)["pendingEvents"]["count"], 0);
+}
