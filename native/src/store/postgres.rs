@@ -588,7 +588,10 @@ impl Store for PostgresStore {
         for step in steps {
             progress(step);
             for statement in &step.sql {
-                if let Err(e) = tx.execute(statement.as_str(), &[]) {
+                // `execute_typed` with no parameters sends Parse, Bind, Execute and Sync
+                // together: one statement per Parse (the extended protocol refuses a
+                // second one) in one round trip, where `execute` prepares first (two).
+                if let Err(e) = tx.execute_typed(statement, &[]) {
                     let sqlstate = e.code().map(|c| c.code().to_string());
                     let retryable = sqlstate.as_deref() == Some("55P03");
                     let class = if retryable { "lockTimeout" } else { "step" };
@@ -761,7 +764,7 @@ impl Store for PostgresStore {
             tx.batch_execute(&settings.replace("SET ", "SET LOCAL "))
                 .map_err(store_err)?;
             for statement in &step.sql {
-                if let Err(e) = tx.execute(statement.as_str(), &[]) {
+                if let Err(e) = tx.execute_typed(statement, &[]) {
                     return Err(fail(statement, &e, true));
                 }
             }
@@ -784,7 +787,7 @@ impl Store for PostgresStore {
             // back.
             self.client.batch_execute(&settings).map_err(store_err)?;
             for statement in &step.sql {
-                if let Err(e) = self.client.execute(statement.as_str(), &[]) {
+                if let Err(e) = self.client.execute_typed(statement, &[]) {
                     return Err(fail(statement, &e, false));
                 }
             }
@@ -907,7 +910,7 @@ impl Store for PostgresStore {
         ))
         .map_err(err)?;
         for statement in build(&scratch) {
-            tx.execute(statement.as_str(), &[]).map_err(|e| {
+            tx.execute_typed(statement, &[]).map_err(|e| {
                 StoreError::Db(format!(
                     "building the expected catalog failed: {}",
                     super::scrub(&pg_message(&e), &url)
