@@ -910,7 +910,7 @@ impl Store for PostgresStore {
         ))
         .map_err(err)?;
         for statement in build(&scratch) {
-            tx.execute_typed(statement, &[]).map_err(|e| {
+            tx.execute_typed(&statement, &[]).map_err(|e| {
                 StoreError::Db(format!(
                     "building the expected catalog failed: {}",
                     super::scrub(&pg_message(&e), &url)
