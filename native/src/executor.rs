@@ -844,12 +844,15 @@ pub fn execute(
     };
     let total = plan.steps.len();
     let announce = |step: &Step| {
-        eprintln!(
-            "[{}/{total}] {} ({})",
+        // One write per line: stderr is unbuffered, and `eprintln!` writes each piece of
+        // the format on its own (several system calls a step on a long plan).
+        let line = format!(
+            "[{}/{total}] {} ({})\n",
             step.index + 1,
             step.summary,
             step.key
         );
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
     };
     let journaled = opts.step_by_step
         || sub.step_by_step

@@ -607,10 +607,19 @@ impl Store for PostgresStore {
             lock_timeout.as_millis()
         ))
         .map_err(store_err)?;
+        // The journal rows go in with one statement after the steps (same transaction, so
+        // they commit or roll back with them): one round trip for the whole plan instead of
+        // a prepare and an execute per step.
+        let mut indexes: Vec<i32> = Vec::with_capacity(steps.len());
+        let mut keys: Vec<&str> = Vec::with_capacity(steps.len());
+        let mut ats: Vec<String> = Vec::with_capacity(steps.len());
         for step in steps {
             progress(step);
             for statement in &step.sql {
-                if let Err(e) = tx.execute(statement.as_str(), &[]) {
+                // `execute_typed` with no parameters sends Parse, Bind, Execute and Sync
+                // together: one statement per Parse (the extended protocol refuses a
+                // second one) in one round trip, where `execute` prepares first (two).
+                if let Err(e) = tx.execute_typed(statement, &[]) {
                     let sqlstate = e.code().map(|c| c.code().to_string());
                     let retryable = sqlstate.as_deref() == Some("55P03");
                     let class = if retryable { "lockTimeout" } else { "step" };
@@ -626,9 +635,15 @@ impl Store for PostgresStore {
                     ));
                 }
             }
+            indexes.push(step.index as i32);
+            keys.push(&step.key);
+            ats.push(now());
+        }
+        if !indexes.is_empty() {
             tx.execute(
-                "INSERT INTO depot_migrate.journal (dataset_id, run_id, step_index, step_key, status, at) VALUES ($1, $2, $3, $4, 'done', $5)",
-                &[&dataset_id, &run_id, &(step.index as i32), &step.key, &now()],
+                "INSERT INTO depot_migrate.journal (dataset_id, run_id, step_index, step_key, status, at) \
+                 SELECT $1, $2, j.i, j.k, 'done', j.a FROM unnest($3::int4[], $4::text[], $5::text[]) WITH ORDINALITY AS j(i, k, a, n) ORDER BY j.n",
+                &[&dataset_id, &run_id, &indexes, &keys, &ats],
             )
             .map_err(store_err)?;
         }
@@ -791,7 +806,7 @@ impl Store for PostgresStore {
             tx.batch_execute(&settings.replace("SET ", "SET LOCAL "))
                 .map_err(store_err)?;
             for statement in &step.sql {
-                if let Err(e) = tx.execute(statement.as_str(), &[]) {
+                if let Err(e) = tx.execute_typed(statement, &[]) {
                     return Err(fail(statement, &e, true));
                 }
             }
@@ -814,7 +829,7 @@ impl Store for PostgresStore {
             // back.
             self.client.batch_execute(&settings).map_err(store_err)?;
             for statement in &step.sql {
-                if let Err(e) = self.client.execute(statement.as_str(), &[]) {
+                if let Err(e) = self.client.execute_typed(statement, &[]) {
                     return Err(fail(statement, &e, false));
                 }
             }
@@ -937,7 +952,7 @@ impl Store for PostgresStore {
         ))
         .map_err(err)?;
         for statement in build(&scratch) {
-            tx.execute(statement.as_str(), &[]).map_err(|e| {
+            tx.execute_typed(&statement, &[]).map_err(|e| {
                 StoreError::Db(format!(
                     "building the expected catalog failed: {}",
                     super::scrub(&pg_message(&e), &url)
@@ -1067,6 +1082,143 @@ mod tests {
             .expect("create database");
         let (head, _) = admin.rsplit_once('/').expect("URL with a database");
         (admin.clone(), format!("{head}/{name}"))
+    }
+
+    fn first_transition(dataset_id: &str) -> Transition {
+        Transition {
+            expected_revision: 0,
+            state: DatasetState {
+                dataset_id: dataset_id.into(),
+                revision: 1,
+                ..Default::default()
+            },
+            environment_id: "e".into(),
+            engine: "postgres".into(),
+            schema: "s".into(),
+            deployed: None,
+            history: HistoryEntry {
+                at: now(),
+                event: "deployed".into(),
+                version: None,
+                run_id: "run1".into(),
+                actor: "test".into(),
+                reason: None,
+                detail: Value::Null,
+            },
+            outbox: None,
+            submission: None,
+            scheduled: false,
+            run_id: None,
+        }
+    }
+
+    #[test]
+    fn one_transaction_journals_every_step_in_order_or_none() {
+        let (_admin, url) = fresh_database();
+        let mut store = PostgresStore::connect(&url).expect("connect");
+        store.ensure_state_schema().expect("state schema");
+        store
+            .client
+            .batch_execute("CREATE SCHEMA s; CREATE TABLE s.t (id int, name text)")
+            .expect("setup");
+        store
+            .lock("d", &crate::executor::lease_holder(), Duration::ZERO)
+            .expect("lock");
+        // Keys out of index order: the journal keeps the order the steps ran in.
+        let steps = vec![
+            step(
+                0,
+                "createIndex:t.a",
+                "CREATE INDEX \"a\" ON \"s\".\"t\" (\"id\")",
+                true,
+            ),
+            step(
+                1,
+                "createIndex:t.b",
+                "CREATE INDEX \"b\" ON \"s\".\"t\" (\"name\")",
+                true,
+            ),
+            step(
+                2,
+                "commentTable:t",
+                "COMMENT ON TABLE \"s\".\"t\" IS 'x'",
+                true,
+            ),
+        ];
+        let mut announced = Vec::new();
+        store
+            .migrate(
+                "d",
+                "run1",
+                &steps,
+                Duration::from_secs(5),
+                &first_transition("d"),
+                &mut |st: &Step| announced.push(st.index),
+            )
+            .unwrap_or_else(|e| panic!("migrate: {e:?}"));
+        assert_eq!(announced, vec![0, 1, 2]);
+        let rows: Vec<(i32, String, String, String)> = store
+            .client
+            .query(
+                "SELECT step_index, step_key, status, run_id FROM depot_migrate.journal WHERE dataset_id = 'd' ORDER BY id",
+                &[],
+            )
+            .expect("journal")
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect();
+        let expected: Vec<(i32, String, String, String)> = steps
+            .iter()
+            .map(|st| {
+                (
+                    st.index as i32,
+                    st.key.clone(),
+                    "done".into(),
+                    "run1".into(),
+                )
+            })
+            .collect();
+        assert_eq!(rows, expected);
+
+        // A failing step rolls back the steps before it and their journal rows.
+        let failing = vec![
+            step(
+                0,
+                "createIndex:t.c",
+                "CREATE INDEX \"c\" ON \"s\".\"t\" (\"id\")",
+                true,
+            ),
+            step(
+                1,
+                "createIndex:t.a",
+                "CREATE INDEX \"a\" ON \"s\".\"t\" (\"id\")",
+                true,
+            ),
+        ];
+        let mut then = first_transition("d");
+        then.expected_revision = 1;
+        then.state.revision = 2;
+        assert!(matches!(
+            store.migrate(
+                "d",
+                "run2",
+                &failing,
+                Duration::from_secs(5),
+                &then,
+                &mut |_| {}
+            ),
+            Err(MigrateError::Step(_))
+        ));
+        assert_eq!(
+            store.completed_steps("d", "run2").expect("journal"),
+            Vec::<usize>::new()
+        );
+        assert!(!store
+            .catalog("s")
+            .expect("catalog")
+            .iter()
+            .any(|l| l.starts_with("index c ")));
+        store.unlock("d").expect("unlock");
     }
 
     #[test]

@@ -402,10 +402,13 @@ impl Store for SqliteStore {
                     ));
                 }
             }
-            tx.execute(
+            // Prepared once per connection (the statement cache), not parsed again per step.
+            tx.prepare_cached(
                 "INSERT INTO depot_migrate_journal (dataset_id, run_id, step_index, step_key, status, at) VALUES (?1, ?2, ?3, ?4, 'done', ?5)",
-                params![dataset_id, run_id, step.index as i64, step.key, humantime::format_rfc3339_seconds(SystemTime::now()).to_string()],
             )
+            .and_then(|mut st| {
+                st.execute(params![dataset_id, run_id, step.index as i64, step.key, humantime::format_rfc3339_seconds(SystemTime::now()).to_string()])
+            })
             .map_err(|e| MigrateError::Store(db(e)))?;
         }
         // Fencing: commit only while our lease is still ours.
