@@ -1106,6 +1106,7 @@ mod tests {
                 detail: Value::Null,
             },
             outbox: None,
+            outbox_destination: None,
             submission: None,
             scheduled: false,
             run_id: None,
