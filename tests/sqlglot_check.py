@@ -7,7 +7,7 @@ FILE holds a JSON list of SQL statements (strings, without a trailing `;`). Each
 parsed with `sqlglot.parse_one(stmt, read="snowflake")`. A statement fails when sqlglot
 raises, returns nothing, or returns an opaque `exp.Command` (at the top or anywhere inside
 the tree): sqlglot falls back to `Command` for statements or clauses it cannot parse,
-without raising, so broken SQL would otherwise pass (shared/TOOLCHAIN.md, "Snowflake").
+without raising, so broken SQL would otherwise pass (docs/contributing.md, "Toolchain pitfalls").
 sqlglot's own "Falling back to parsing as a 'Command'" log lines are silenced: the
 failures printed here say the same.
 

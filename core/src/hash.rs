@@ -1,6 +1,6 @@
 //! The version hash: lowercase hex SHA-256 of the RFC 8785 canonical JSON of
 //! `{"dataset": {environmentId, datasetId, engine, schema}, "package": <package without
-//! renamedFrom members>}` (DESIGN.md, "Version hash").
+//! renamedFrom members>}` (docs/design.md, "Version hash").
 //!
 //! The canonical bytes are written straight from the typed model (every member is known,
 //! so the sorted member order is fixed) and streamed into SHA-256. A test checks that

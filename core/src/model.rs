@@ -1,5 +1,5 @@
 //! The typed model of the two input files: the package (`*.package.json`) and the
-//! dataset config (`*.dataset.json`). See DESIGN.md, "Inputs".
+//! dataset config (`*.dataset.json`). See docs/design.md, "Inputs".
 //!
 //! Every struct denies unknown fields, and every optional member treats `null` like an
 //! absent member, so a package that came through JavaScript or Python means the same as
@@ -868,7 +868,7 @@ impl AllowDestructive {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[cfg_attr(feature = "schema", schemars(title = "depot-migrate dataset config"))]
 pub struct DatasetConfig {
-    /// Environment id (as in the seed's `environmentId`).
+    /// Environment id (the `environmentId` of the Depot migrations observability page).
     #[cfg_attr(
         feature = "schema",
         schemars(regex(pattern = "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"))

@@ -1,6 +1,6 @@
 //! The planner: `plan(from, to, dataset) -> Plan`, pure and deterministic. Applying
 //! `plan(A, B)` to a database at A leaves exactly the schema a fresh `plan(None, B)`
-//! creates (DESIGN.md, "Plan").
+//! creates (docs/design.md, "Plan").
 //!
 //! Renames come only from `renamedFrom` hints: a hint applies when the old package has
 //! the old name and not the new one; when it has only the new name (the rename was

@@ -1,6 +1,6 @@
 //! Golden SQL for Snowflake: every case in `tests/plan-cases/` planned for `snowflake`,
 //! snapshotted as readable text in `snapshots/dialect_snowflake__<case>.snap`, plus what
-//! must hold of every Snowflake plan (DESIGN.md, "Native CLI", the Snowflake paragraph).
+//! must hold of every Snowflake plan (docs/design.md, "Native CLI", the Snowflake paragraph).
 //! That the statements parse is checked with sqlglot in
 //! `native/tests/snowflake_sqlglot.rs`.
 

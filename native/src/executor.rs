@@ -1,4 +1,4 @@
-//! The lifecycle (DESIGN.md, "State, lifecycle and events").
+//! The lifecycle (docs/design.md, "State, lifecycle and events").
 //!
 //! Synchronous: one update sets desired = attempted = new (no `desired` event) and emits
 //! `attempted`; the steps and `deployedVersion` commit together and emit `deployed`; a
@@ -1758,7 +1758,7 @@ pub fn wait_state(stored: Option<&StoredState>, version: &str) -> WaitState {
     WaitState::Pending
 }
 
-/// The seed's `get-dataset` shape plus `phase`.
+/// The `get-dataset` shape of the Depot migrations observability page plus `phase`.
 pub fn status_json(
     dataset: &DatasetConfig,
     stored: Option<&StoredState>,

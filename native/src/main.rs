@@ -1,4 +1,4 @@
-//! `depot-migrate`: version and migrate dataset schemas. See DESIGN.md, "Native CLI".
+//! `depot-migrate`: version and migrate dataset schemas. See docs/design.md, "Native CLI".
 //!
 //! This file is the only place errors become exit codes: 0 ok, 1 migration failed,
 //! 2 bad input or usage, 3 refused, 4 only for `plan --detailed-exitcode`.
@@ -265,7 +265,7 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         event_bus: Option<String>,
     },
-    /// Print a dataset's state: the seed's get-dataset shape plus `phase`.
+    /// Print a dataset's state: the `get-dataset` shape of the Depot migrations observability page plus `phase`.
     Status {
         /// The dataset config.
         #[arg(long, value_name = "FILE")]

@@ -4,8 +4,8 @@
 //! `scripts/with-services.sh` starts (`DEPOT_TEST_PG_URL`; every test gets a database of
 //! its own and a dataset id of its own, so tests run in parallel).
 //!
-//! What they hold the binary to is DESIGN.md, "State, lifecycle and events" and "Native
-//! CLI", and the seed's lifecycle (`seeds/000_06ef16f6ceabf1d3.txt`).
+//! What they hold the binary to is docs/design.md, "State, lifecycle and events" and "Native
+//! CLI", and the lifecycle of the Depot migrations observability page.
 
 mod support;
 
@@ -38,7 +38,7 @@ fn is_hex64(v: &Value) -> bool {
 }
 
 fn is_rfc3339_utc(v: &Value) -> bool {
-    // 2025-05-16T08:13:22Z (the seed's shape), fractions allowed.
+    // 2025-05-16T08:13:22Z (the observability page's shape), fractions allowed.
     let Some(s) = v.as_str() else { return false };
     let b = s.as_bytes();
     b.len() >= 20
@@ -53,7 +53,7 @@ fn is_rfc3339_utc(v: &Value) -> bool {
             .all(|&i| b[i].is_ascii_digit())
 }
 
-/// Checks one event against the seed's envelope and DESIGN.md's additions.
+/// Checks one event against the observability page's envelope and the additions of docs/design.md.
 #[track_caller]
 fn check_envelope(e: &Value, ctx: &Ctx, event: &str, version_hash: &str) {
     let top: BTreeSet<&str> = e
@@ -1587,7 +1587,7 @@ fn killed_executor_postgres() {
         .collect();
     assert_eq!(names(&own), ["attempted", "deployed"], "{events:?}");
     // Before running, the apply found the killed run (its lease lost) and recorded it
-    // as failed, with its own `failed` event (issue 7: the next apply detects it).
+    // as failed, with its own `failed` event (the next apply detects it).
     let before = status["version"].as_i64().expect("version");
     assert_eq!(own[0]["detail"]["revision"], before + 2);
     let others: Vec<&Value> = events
@@ -1730,7 +1730,7 @@ fn two_datasets_in_one_database_postgres() {
 // tables (SQLite: `depot_migrate_*` in the same file; Postgres: schema `depot_migrate`).
 // The collision is found only when the DDL runs, after `attempted` was published and the
 // dataset marked failed, instead of being rejected as bad input (exit 2) before anything
-// runs (DESIGN.md "Inputs": invalid input is rejected before anything runs).
+// runs (docs/design.md, "Inputs": invalid input is rejected before anything runs).
 fn reserved_state_names_are_rejected(engine: Engine) {
     let ctx = Ctx::new(engine, "reserved");
     let (ds, pkg) = match engine {
@@ -1795,7 +1795,7 @@ fn waiting_backend(ctx: &Ctx) -> i32 {
 // Regression test (an executor bug this suite found, now fixed): when the connection of the migration transaction is lost (failover,
 // network, pg_terminate_backend), apply exits 1 with "failed: connection closed" but
 // records nothing: no `failed` event, no lastFailure, no history row. The failure was
-// detected (by the executor itself), so DESIGN.md requires `failed` with its `error`
+// detected (by the executor itself), so docs/design.md requires `failed` with its `error`
 // ("any failure detected emits failed"); it can be recorded on a new connection (the
 // transaction rolled back, so the database is exactly at "before").
 #[test]
@@ -1899,7 +1899,7 @@ fn growing_packages(ctx: &Ctx, n: usize) -> Vec<String> {
         .collect()
 }
 
-// Regression test (an executor bug this suite found, now fixed): concurrent publishers must claim outbox rows (DESIGN.md: "concurrent
+// Regression test (an executor bug this suite found, now fixed): concurrent publishers must claim outbox rows (docs/design.md: "concurrent
 // publishers claim rows, e.g. FOR UPDATE SKIP LOCKED"). Both stores read pending rows
 // with a plain SELECT (`pending_events`) and mark them afterwards (`mark_published`), so
 // two `events flush` (or a flush and an apply's own publishing) at once publish the same

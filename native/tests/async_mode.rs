@@ -2,7 +2,7 @@
 //! `submit`, `worker` (`--queue-url` on moto_server's SQS fed by an EventBridge rule, and
 //! `--poll`), `wait`, `watchdog` and `recover`, against the real PostgreSQL and
 //! moto_server that `scripts/with-services.sh` starts (and SQLite files where that is
-//! cheap). DESIGN.md, "State, lifecycle and events" and "Native CLI", is what they hold
+//! cheap). docs/design.md, "State, lifecycle and events" and "Native CLI", is what they hold
 //! the binary to. No test asserts a wall-clock duration: waits are polling deadlines.
 //!
 //! Fault scenarios: a duplicate delivery, superseded versions and A → B → A, a

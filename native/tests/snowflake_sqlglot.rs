@@ -1,7 +1,7 @@
 //! Every Snowflake statement the planner writes for the shared plan cases
 //! (`tests/plan-cases/`) must parse with sqlglot's Snowflake dialect, as a real statement
 //! and not as sqlglot's opaque `Command` fallback: `tests/sqlglot_check.py` does the
-//! parsing. There is no Snowflake to run them against here (shared/TOOLCHAIN.md).
+//! parsing. There is no Snowflake to run them against here (docs/contributing.md, "Toolchain pitfalls").
 //!
 //! Needs `python3` with the pinned sqlglot that `scripts/setup.sh` installs.
 

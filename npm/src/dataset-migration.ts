@@ -47,11 +47,11 @@ export class AllowDestructive {
 }
 
 /**
- * A dataset config: the same members as a `*.dataset.json` file (DESIGN.md, "Inputs").
+ * A dataset config: the same members as a `*.dataset.json` file (docs/design.md, "Inputs").
  * Connection strings and credentials never go here.
  */
 export interface DatasetConfig {
-  /** The environment id (the seed's `environmentId`), e.g. `e2e404529091ed2`. Part of the version hash. */
+  /** The environment id (the `environmentId` of the Depot migrations observability page), e.g. `e2e404529091ed2`. Part of the version hash. */
   readonly environmentId: string;
   /** The dataset id, e.g. `9afc0c483ed3`. Part of the version hash. */
   readonly datasetId: string;

@@ -15,8 +15,8 @@ export enum LifecycleEvent {
 
 /**
  * The `detail` of a `migration-lifecycle` event from source `tech.stage.depot`, as
- * depot-migrate publishes it on EventBridge. The first seven members are the seed's
- * interface (none may be renamed); the others are depot-migrate's additions.
+ * depot-migrate publishes it on EventBridge. The first seven members are the interface of
+ * the Depot migrations observability page (none may be renamed); the others are depot-migrate's additions.
  */
 export interface MigrationLifecycleEvent {
   /** Always `lifecycle`. */

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-/** Packages over this size are rejected, as the CLI does (DESIGN.md, "Inputs"). */
+/** Packages over this size are rejected, as the CLI does (docs/design.md, "Inputs"). */
 const MAX_PACKAGE_BYTES = 32 * 1024 * 1024;
 
 /**

@@ -109,7 +109,7 @@ test('bad props throw at construction, naming the prop and the value', () => {
   assert.throws(make({ topic, enabled: 'no' }), /props\.enabled must be true or false, got "no"/);
 });
 
-test('the alert message renders with the event fields (core template, seed wording, failure and next commands)', () => {
+test('the alert message renders with the event fields (core template, observability page wording, failure and next commands)', () => {
   const { t } = alertsStack(() => ({}));
   const target = Object.values(t.findResources('AWS::Events::Rule'))[0].Properties.Targets[0];
   // What EventBridge does: substitute each <name> with the value at its path.

@@ -13,7 +13,7 @@ Two kinds of vectors:
 * "jcs": `input` is JSON text; `expected.canonical` is rfc8785.dumps(json.loads(input))
   and `expected.sha256` the hex SHA-256 of its UTF-8 bytes.
 * "versionHash": `input.package` / `input.dataset` are JSON texts;
-  `expected.versionHash` is computed by `version_hash()` below (DESIGN.md, "Version
+  `expected.versionHash` is computed by `version_hash()` below (docs/design.md, "Version
   hash"), or `expected.error` is the error code written in the case definition.
 
 Inputs are kept as text so whitespace, member order and number notation reach the
@@ -432,7 +432,7 @@ VH_CASES: list[VH] = [
     ),
     VH(
         "dog",
-        "The dog package and dataset from DESIGN.md (\"Inputs\") exactly as printed there. "
+        "The dog package and dataset from docs/design.md (\"Inputs\") exactly as printed there. "
         "Base case for the dog-* vectors.",
         DOG_PACKAGE,
         DOG_DATASET,
@@ -970,7 +970,7 @@ VH_CASES += [
 
 
 # --------------------------------------------------------------------------------------
-# Version hash (DESIGN.md, "Version hash")
+# Version hash (docs/design.md, "Version hash")
 # --------------------------------------------------------------------------------------
 
 

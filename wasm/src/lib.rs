@@ -2,7 +2,7 @@
 //! library (Node, loaded synchronously by the `wasm-bindgen --target nodejs` glue).
 //!
 //! This crate only converts: JSON text in, call the core, JSON text out. Values cross the
-//! boundary as JSON text parsed by serde_json (see TOOLCHAIN.md), never as JS objects.
+//! boundary as JSON text parsed by serde_json (see docs/contributing.md, "Toolchain pitfalls"), never as JS objects.
 //!
 //! Invalid input throws a JS `Error`. Its `message` has one line per problem,
 //! `FILE:PATH: CODE: message` (as the CLI prints them), and its `problems` property is an

@@ -4,7 +4,7 @@
 //! one short column per line (`{ "name": "id", "type": "bigint", "nullable": false }`),
 //! longer columns with a comment spread over several lines, table comments, defaults of
 //! every type, secondary indexes and primary keys (some composite), and a few
-//! `renamedFrom` hints (which the hash ignores). Everything is valid under DESIGN.md's
+//! `renamedFrom` hints (which the hash ignores). Everything is valid under docs/design.md's
 //! rules with any engine's identifier folding: identifiers match
 //! `^[A-Za-z_][A-Za-z0-9_]{0,62}$` and are lower case (so unique case-insensitively),
 //! index names are unique in the package and never equal a table name or

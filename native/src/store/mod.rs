@@ -87,7 +87,7 @@ pub type PendingRow = (i64, Option<String>, Value);
 /// An event handed to a publisher: the destination recorded for it, its envelope.
 pub type Outgoing = (Option<String>, Value);
 
-/// A stored dataset state with what the executor needs beyond the seed's fields.
+/// A stored dataset state with what the executor needs beyond the fields of the observability page (docs/design.md).
 #[derive(Debug, Clone, Default)]
 pub struct StoredState {
     /// The lifecycle state.
@@ -347,7 +347,7 @@ pub trait Store {
     /// Whether another executor holds the dataset's lock now.
     fn lock_held_elsewhere(&mut self, dataset_id: &str) -> Result<bool, StoreError>;
 
-    // --- Step-by-step execution, failure detection and recovery (issue 7). ---
+    // --- Step-by-step execution, failure detection and recovery (docs/async-and-recovery.md). ---
 
     /// Whether DDL can run inside a transaction that rolls back whole (Postgres, SQLite:
     /// yes; Snowflake: no, so every plan runs step by step through [`Store::run_step`]).
