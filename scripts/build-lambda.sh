@@ -14,15 +14,18 @@
 #                                                    x86_64 bootstrap against the local
 #                                                    runtime API (tests/lambda-runtime/)
 #
-# CI builds x86_64 only (about 2.5 min cold on 2 cores); the release / pack job builds
-# both. Binaries are taken from cargo's target directory: CARGO_TARGET_DIR when set,
-# else target/. `npm pack` refuses a tarball without the zips (npm/scripts/check-bootstraps.js).
+# CI builds x86_64 only, with DEPOT_LAMBDA_PROFILE=lambda-ci (Cargo.toml: no LTO, for
+# build time; scripts/ci/lambda.sh); the release / pack job builds both with the default
+# profile, release. Binaries are taken from cargo's target directory: CARGO_TARGET_DIR
+# when set, else target/. `npm pack` refuses a tarball without the zips
+# (npm/scripts/check-bootstraps.js).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 
 log() { printf '[build-lambda] %s\n' "$*" >&2; }
 CARGO_LAMBDA_VERSION=1.9.2
+PROFILE="${DEPOT_LAMBDA_PROFILE:-release}" # the x86_64 build's cargo profile
 
 setup() {
   rustup target add x86_64-unknown-linux-musl aarch64-unknown-linux-musl >/dev/null
@@ -72,8 +75,8 @@ build() { # ARCH
   case "$arch" in
     x86_64)
       target=x86_64-unknown-linux-musl
-      cargo build --quiet --release --locked -p depot-migrate --bin depot-migrate --target "$target"
-      bin="$TARGET_DIR/$target/release/depot-migrate"
+      cargo build --quiet --profile "$PROFILE" --locked -p depot-migrate --bin depot-migrate --target "$target"
+      bin="$TARGET_DIR/$target/$PROFILE/depot-migrate"
       check_file "$bin" "x86-64"
       ;;
     arm64)
@@ -105,5 +108,5 @@ done
 ((${#archs[@]})) || archs=(x86_64 arm64)
 for a in "${archs[@]}"; do build "$a"; done
 if ((cold_start)); then
-  python3 tests/lambda-runtime/cold_start.py "$TARGET_DIR/x86_64-unknown-linux-musl/release/depot-migrate"
+  python3 tests/lambda-runtime/cold_start.py "$TARGET_DIR/x86_64-unknown-linux-musl/$PROFILE/depot-migrate"
 fi
