@@ -21,6 +21,7 @@
 //!
 //! Error codes are listed in `docs/errors.md`.
 
+pub mod bundle;
 pub mod constraints;
 pub mod dialect;
 pub mod error;
@@ -32,6 +33,7 @@ pub mod model;
 pub mod plan;
 mod plan_constraints;
 mod plan_identity;
+pub mod summary;
 pub mod validate;
 
 pub use error::{Code, Invalid, JsonPath, Problem};

@@ -67,6 +67,23 @@ pub struct DatasetState {
     pub last_failure: Option<FailureRecord>,
 }
 
+impl DatasetState {
+    /// desired = attempted = deployed (all three unset counts too): no migration is
+    /// pending or running.
+    pub fn is_stable(&self) -> bool {
+        self.desired_version == self.deployed_version
+            && self.attempted_version == self.deployed_version
+    }
+
+    /// attempted is set and differs from deployed, and no failure is recorded: a run is
+    /// (or was, if its lease is lost) working on it.
+    pub fn in_progress(&self) -> bool {
+        self.attempted_version.is_some()
+            && self.attempted_version != self.deployed_version
+            && self.last_failure.is_none()
+    }
+}
+
 /// What broke, and what had committed before it broke.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -275,13 +275,16 @@ pub fn plan(
     {
         notes.push(format!("{}: comments are not stored", d.engine().as_str()));
     }
-    if d.engine() == crate::Engine::Sqlite
+    if !d.enforces_max_length()
         && to
             .tables
             .iter()
             .any(|t| t.columns.iter().any(|c| c.max_length.is_some()))
     {
-        notes.push("sqlite: maxLength is declared but not enforced".to_string());
+        notes.push(format!(
+            "{}: maxLength is declared but not enforced",
+            d.engine().as_str()
+        ));
     }
     let destructive = steps.iter().any(|s| s.destructive);
     let mut plan = Plan {

@@ -635,10 +635,7 @@ fn plan_for(
 ) -> Result<Option<(String, Plan)>, ApplyError> {
     let to_version = version_hash(package, dataset).as_str().to_string();
     let s = &stored.state;
-    if s.deployed_version.as_deref() == Some(&to_version)
-        && s.desired_version == s.deployed_version
-        && s.attempted_version == s.deployed_version
-    {
+    if s.deployed_version.as_deref() == Some(&to_version) && s.is_stable() {
         return Ok(None);
     }
     if let Some(f) = &s.last_failure {
@@ -1126,7 +1123,7 @@ pub fn detect_lost_run(
     let Some(stored) = store.read_state(dataset_id)? else {
         return Ok(None);
     };
-    if !in_progress(&stored.state) {
+    if !stored.state.in_progress() {
         return Ok(None);
     }
     let sub = stored
@@ -1148,13 +1145,6 @@ pub fn detect_lost_run(
     );
     record_lost_run(store, sink, &stored, &record, detector)?;
     Ok(Some(record))
-}
-
-/// attempted ≠ deployed and no failure recorded: a run is (or was) working.
-fn in_progress(s: &DatasetState) -> bool {
-    s.attempted_version.is_some()
-        && s.attempted_version != s.deployed_version
-        && s.last_failure.is_none()
 }
 
 /// What `watchdog` found for one dataset.
@@ -1191,7 +1181,7 @@ pub fn watchdog(
         let Some(stored) = store.read_state(&id)? else {
             continue;
         };
-        if !in_progress(&stored.state) {
+        if !stored.state.in_progress() {
             continue;
         }
         if !upgraded {
@@ -1268,7 +1258,7 @@ pub fn detect_hung_run(
     let Some(stored) = store.read_state(dataset_id)? else {
         return Ok(None);
     };
-    if !in_progress(&stored.state) {
+    if !stored.state.in_progress() {
         return Ok(None);
     }
     let sub = stored

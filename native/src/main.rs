@@ -15,6 +15,7 @@ mod store;
 mod worker;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use depot_migrate_core::summary;
 use depot_migrate_core::{load, version_hash, DatasetConfig, Invalid, Package, Problem};
 use input::read_input;
 use serde_json::json;
@@ -592,7 +593,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     let mut out = std::io::stdout().lock();
                     let _ = out.write_all(plan.sql_script().as_bytes());
                 }
-                PlanFormat::Text => print_line(&plan_text(&plan, &ds)),
+                PlanFormat::Text => print_line(&summary::plan_text(&plan, &ds)),
             }
             if detailed_exitcode && !plan.steps.is_empty() {
                 return Err(Failure::Changes);
@@ -1242,83 +1243,6 @@ fn load_pair(package: &str, dataset: &str) -> Result<(Package, DatasetConfig), F
         (Ok(p), Ok(d)) => Ok((p, d)),
         _ => Err(Failure::BadInput(failures)),
     }
-}
-
-/// A readable summary of a plan, in the spirit of `terraform plan`.
-fn plan_text(plan: &depot_migrate_core::plan::Plan, ds: &DatasetConfig) -> String {
-    let mut out = String::new();
-    let from = plan
-        .from_version
-        .as_ref()
-        .map_or("(empty)".to_string(), |h| h.as_str()[..12].to_string());
-    out.push_str(&format!(
-        "dataset {} ({}) on {}: {} -> {}\n",
-        plan.dataset_id,
-        ds.dataset_alias.as_deref().unwrap_or("-"),
-        plan.engine,
-        from,
-        &plan.to_version.as_str()[..12]
-    ));
-    if plan.steps.is_empty() {
-        out.push_str("No changes. The dataset matches the package.");
-        return out;
-    }
-    let (mut add, mut change, mut destroy) = (0, 0, 0);
-    let allowed = |k: &String| ds.destructive_policy().allows(k);
-    for s in &plan.steps {
-        let sign = if s.kind.starts_with("create") || s.kind.starts_with("add") {
-            add += 1;
-            '+'
-        } else if s.kind.starts_with("drop") && s.destructive {
-            destroy += 1;
-            '-'
-        } else {
-            change += 1;
-            '~'
-        };
-        let mut flags = Vec::new();
-        if s.destructive {
-            let ok = s.destructive_changes.iter().all(allowed);
-            flags.push(
-                if ok {
-                    "DESTRUCTIVE (allowed)"
-                } else {
-                    "DESTRUCTIVE (not allowed)"
-                }
-                .to_string(),
-            );
-        }
-        if s.may_fail {
-            flags.push("may fail on existing data".to_string());
-        }
-        if let Some(l) = &s.locks {
-            flags.push(l.clone());
-        }
-        let flags = if flags.is_empty() {
-            String::new()
-        } else {
-            format!("  [{}]", flags.join("; "))
-        };
-        out.push_str(&format!("  {sign} {}  ({}){flags}\n", s.summary, s.key));
-    }
-    for n in &plan.notes {
-        out.push_str(&format!("  note: {n}\n"));
-    }
-    out.push_str(&format!(
-        "Plan: {add} to add, {change} to change, {destroy} to destroy."
-    ));
-    let disallowed = plan.disallowed(ds);
-    if !disallowed.is_empty() {
-        out.push_str(&format!(
-            "\nRefused as it stands: add {} to allowDestructive in the dataset config to allow.",
-            disallowed
-                .iter()
-                .map(|k| format!("{k:?}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    out
 }
 
 /// A store error as a command failure: refused credentials are bad input (exit 2; they

@@ -220,9 +220,7 @@ fn scheduled(store: &mut dyn Store) -> Result<Vec<Desired>, String> {
             continue;
         };
         let s = &stored.state;
-        let stable =
-            s.desired_version == s.deployed_version && s.attempted_version == s.deployed_version;
-        if stored.submitted_revision != Some(s.revision) || stable {
+        if stored.submitted_revision != Some(s.revision) || s.is_stable() {
             continue;
         }
         if let Some(Ok(sub)) = stored.submission.as_deref().map(Submission::parse) {

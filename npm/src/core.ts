@@ -1,7 +1,8 @@
 // The depot-migrate core, as WebAssembly (built by scripts/build-wasm.sh into ../wasm/).
 // This module only converts: JSON text in and out, errors rethrown with their code and
-// path. Hashing, planning, the destructive-change policy, the event pattern and the alert
-// message all live in the Rust core (core/), never here. Internal: not exported from
+// path. Hashing, planning, the destructive-change policy, plan summaries, rename
+// warnings, the migration bundle, the event pattern and the alert message all live in
+// the Rust core (core/), never here. Internal: not exported from
 // index.ts (jsii would try to describe the glue's types).
 
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -21,6 +22,10 @@ interface WasmCore {
   eventPattern(optionsJson: string): string;
   alertInputTransformer(): string;
   disallowed(planJson: string, datasetJson: string): string;
+  planSummary(planJson: string): string;
+  planText(planJson: string, datasetJson: string): string;
+  renameWarnings(planJson: string): string;
+  migrationBundle(versionHash: string, datasetJson: string, packageJson: string, planJson: string | null): string;
 }
 
 let loaded: WasmCore | undefined;

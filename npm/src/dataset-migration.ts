@@ -6,6 +6,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { writeCachedFile } from './cache';
 import { call, preview } from './core';
+import { Engine, MigrationMode } from './dataset-config';
 import { toEventPattern } from './pattern';
 import { DepotPackage } from './package';
 import { MigrationRunner } from './runner';
@@ -60,16 +61,16 @@ export interface DatasetConfig {
    * @default - none (events carry an empty alias)
    */
   readonly datasetAlias?: string;
-  /** The database engine: `postgres`, `aurora-postgresql`, `snowflake` or `sqlite`. Part of the version hash. */
-  readonly engine: string;
+  /** The database engine (in JavaScript also its string, `postgres`, `aurora-postgresql`, `snowflake` or `sqlite`). Part of the version hash. */
+  readonly engine: Engine;
   /** The database schema that holds the dataset's tables (an identifier). Part of the version hash. */
   readonly schema: string;
   /**
    * `synchronous` (the executor applies at once) or `asynchronous` (`submit` emits
    * `desired` and a worker applies later; see `DatasetMigrationProps.workerQueue`).
-   * @default 'synchronous'
+   * @default MigrationMode.SYNCHRONOUS
    */
-  readonly migrationMode?: string;
+  readonly migrationMode?: MigrationMode;
   /**
    * The EventBridge bus the executor publishes lifecycle events to: a name or an ARN.
    * @default - the account's default bus
@@ -165,7 +166,7 @@ export interface DatasetMigrationProps {
  *   package: DepotPackage.fromFile('depot/dogs.package.json'),
  *   baseline: DepotPackage.fromFile('depot/dogs.deployed.json'),
  *   dataset: { environmentId: 'e2e404529091ed2', datasetId: '9afc0c483ed3',
- *     datasetAlias: 'WsDevDogSrc', engine: 'postgres', schema: 'dogs' },
+ *     datasetAlias: 'WsDevDogSrc', engine: Engine.POSTGRES, schema: 'dogs' },
  * });
  * new CfnOutput(this, 'DogsVersion', { value: dogs.versionHash });
  */
@@ -204,7 +205,7 @@ export class DatasetMigration extends Construct {
   /** The dataset config as JSON text, the content of a `*.dataset.json` file for the CLI. */
   public readonly datasetJson: string;
   /** `synchronous` or `asynchronous`. */
-  public readonly migrationMode: string;
+  public readonly migrationMode: MigrationMode;
   /** The queue of `desired` events for `depot-migrate worker --queue-url`. @default - only with `workerQueue: true` */
   public readonly workerQueue?: sqs.IQueue;
   /** The worker queue's dead-letter queue. @default - only with `workerQueue: true` */
@@ -261,10 +262,10 @@ export class DatasetMigration extends Construct {
     this.planHash = plan.planHash;
     this.fromVersionHash = plan.fromVersion ?? undefined;
     this.destructive = plan.destructive;
-    this.planSummary = summarize(plan);
+    this.planSummary = call(invalid, sources, (core) => core.planSummary(this.planJson));
     this.datasetId = props.dataset.datasetId;
     this.datasetAlias = props.dataset.datasetAlias;
-    this.migrationMode = props.dataset.migrationMode ?? 'synchronous';
+    this.migrationMode = props.dataset.migrationMode ?? MigrationMode.SYNCHRONOUS;
     this.eventBusName = props.dataset.eventBusName;
 
     // The plan file, named by its hash; the asset's hash is derived from planHash, so
@@ -284,18 +285,15 @@ export class DatasetMigration extends Construct {
         `allowDestructive: AllowDestructive.steps(${JSON.stringify(keys)}) in the dataset props ` +
         `(in a *.dataset.json file: "allowDestructive": ${JSON.stringify(keys)}).`);
     }
-    for (const step of plan.steps) {
-      if (step.kind.startsWith('rename')) {
-        Annotations.of(this).addWarningV2(DatasetMigration.RENAME_WARNING_ID,
-          `${step.summary} (${step.key}): from the renamedFrom hint in the package; check it is a rename and not a new ${step.kind === 'renameTable' ? 'table' : 'column'}, or the old data moves under the new name`);
-      }
+    for (const warning of JSON.parse(call(invalid, sources, (core) => core.renameWarnings(this.planJson))) as string[]) {
+      Annotations.of(this).addWarningV2(DatasetMigration.RENAME_WARNING_ID, warning);
     }
 
     // An asynchronous dataset with a runner gets its worker queue, as with workerQueue: true.
-    const workerQueue = props.workerQueue || (props.runner !== undefined && this.migrationMode === 'asynchronous');
+    const workerQueue = props.workerQueue || (props.runner !== undefined && this.migrationMode === MigrationMode.ASYNCHRONOUS);
     let bus: events.IEventBus | undefined = props.eventBus;
     if (workerQueue) {
-      if (this.migrationMode !== 'asynchronous') {
+      if (this.migrationMode !== MigrationMode.ASYNCHRONOUS) {
         throw new Error(`${what}: props.workerQueue is true but props.dataset.migrationMode is ${preview(props.dataset.migrationMode ?? 'synchronous')} (the default is synchronous); only asynchronous datasets emit the desired events the worker queue carries: set migrationMode: 'asynchronous' or remove workerQueue`);
       }
       const opts = props.workerQueueOptions ?? {};
@@ -377,17 +375,6 @@ function datasetObject(d: DatasetConfig): Record<string, unknown> {
     out.allowDestructive = a.value;
   }
   return out;
-}
-
-/** One line per step, as `depot-migrate plan --format text` marks them (+ add, ~ change, - drop). */
-function summarize(plan: PlanJson): string {
-  if (plan.steps.length === 0) {
-    return 'no changes';
-  }
-  return plan.steps.map((s) => {
-    const sign = s.kind.startsWith('create') || s.kind.startsWith('add') ? '+' : s.kind.startsWith('drop') && s.destructive ? '-' : '~';
-    return `${sign} ${s.summary} (${s.key})${s.destructive ? ' [destructive]' : ''}`;
-  }).join('\n');
 }
 
 /** The bus of `eventBusName` (a name or an ARN), or undefined for the default bus. */

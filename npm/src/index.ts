@@ -1,5 +1,6 @@
 export * from './package';
 export * from './events';
+export * from './dataset-config';
 export * from './dataset-migration';
 export * from './alerts';
 export * from './runner';

@@ -15,11 +15,9 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { writeCachedFile } from './cache';
-import { preview } from './core';
+import { call, preview } from './core';
+import { MigrationMode } from './dataset-config';
 import type { DatasetMigration } from './dataset-migration';
-
-/** The migration bundle format the runner's function reads (docs/lambda.md). */
-const BUNDLE_FORMAT_VERSION = 1;
 
 /** Props of a {@link MigrationRunner}. */
 export interface MigrationRunnerProps {
@@ -275,7 +273,7 @@ export class MigrationRunner extends Construct {
    */
   public _attach(m: DatasetMigration, packageJson: string, eventBus: events.IEventBus | undefined): void {
     this.grantPutEvents(eventBus);
-    if (m.migrationMode === 'asynchronous') {
+    if (m.migrationMode === MigrationMode.ASYNCHRONOUS) {
       if (!m.workerQueue) {
         throw new Error(`DatasetMigration ${m.node.path}: an asynchronous dataset with a runner needs its worker queue`);
       }
@@ -295,13 +293,9 @@ export class MigrationRunner extends Construct {
       });
       return;
     }
-    const bundle = JSON.stringify({
-      formatVersion: BUNDLE_FORMAT_VERSION,
-      versionHash: m.versionHash,
-      dataset: JSON.parse(m.datasetJson),
-      package: JSON.parse(packageJson),
-      plan: JSON.parse(m.planJson),
-    });
+    // The bundle format is the core's (core/src/bundle.rs), read by the function.
+    const bundle = call(`MigrationRunner ${this.node.path}`, {}, (core) =>
+      core.migrationBundle(m.versionHash, m.datasetJson, packageJson, m.planJson));
     const hash = crypto.createHash('sha256').update(bundle).digest('hex');
     const asset = new s3_assets.Asset(m, 'Bundle', {
       path: writeCachedFile('bundles', hash, bundle),

@@ -319,3 +319,28 @@ test('workerQueue: refused on a synchronous dataset and with bad options', () =>
   Template.fromStack(plain.stack).resourceCountIs('AWS::SQS::Queue', 0);
   Template.fromStack(plain.stack).resourceCountIs('AWS::Events::Rule', 0);
 });
+
+// The plan summary is computed once, in the core: the construct's planSummary (wasm)
+// and `depot-migrate plan --format text` (native) show the same line for every step.
+test('planSummary has the step lines of depot-migrate plan --format text', () => {
+  const cases = [
+    ['dogs.v1.package.json', 'dogs.v2.package.json', 'dogs.postgres.dataset.json'],
+    [null, 'dogs.v2.package.json', 'dogs.postgres.dataset.json'],
+    ['dogs.v2.package.json', 'dogs.v3.package.json', 'dogs.v3-allow.dataset.json'],
+    ['dogs.v2.package.json', 'dogs.v3.package.json', 'dogs.snowflake.dataset.json'],
+  ];
+  for (const [from, to, ds] of cases) {
+    const { stack } = newStack();
+    const m = new DatasetMigration(stack, 'M', {
+      package: DepotPackage.fromFile(ex(to)),
+      baseline: from ? DepotPackage.fromFile(ex(from)) : undefined,
+      dataset: datasetFrom(ds),
+    });
+    const args = ['plan', '--format', 'text', '--package', ex(to), '--dataset', ex(ds)];
+    const text = cli(...(from ? [...args, '--from-package', ex(from)] : args));
+    const stepLines = text.split('\n').filter((l) => /^ {2}[+~-] /.test(l)).map((l) => l.slice(2).split('  [')[0]);
+    const summary = m.planSummary.split('\n').map((l) => l.replace(/ \[destructive\]$/, ''));
+    assert.deepEqual(summary, stepLines, `${from} -> ${to} on ${ds}`);
+    assert.ok(summary.length > 0);
+  }
+});

@@ -6,7 +6,7 @@ const ec2 = require('aws-cdk-lib/aws-ec2');
 const rds = require('aws-cdk-lib/aws-rds');
 const sns = require('aws-cdk-lib/aws-sns');
 const {
-  DatasetMigration, DepotPackage, LifecycleEvent, MigrationLifecycleAlerts, MigrationRunner,
+  DatasetMigration, DepotPackage, Engine, LifecycleEvent, MigrationLifecycleAlerts, MigrationMode, MigrationRunner,
 } = require('../lib');
 
 const EXAMPLES = path.resolve(__dirname, '..', '..', 'examples');
@@ -38,9 +38,9 @@ function build(stack) {
       environmentId: 'e2e404529091ed2',
       datasetId: 'bdc659741d5a',
       datasetAlias: 'WsDevPgDogSrc',
-      engine: 'aurora-postgresql',
+      engine: Engine.AURORA_POSTGRESQL,
       schema: 'dogs',
-      migrationMode: 'synchronous',
+      migrationMode: MigrationMode.SYNCHRONOUS,
     },
     runner,
   });

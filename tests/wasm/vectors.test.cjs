@@ -316,3 +316,53 @@ test('disallowed: the destructive keys allowDestructive does not allow', () => {
   const e = invalidInput(() => wasm.disallowed(plan, '{"datasetId": 3}'));
   assert.ok(e.problems.every((p) => p.file === 'dataset'));
 });
+
+test('planText, planSummary and renameWarnings are the CLI plan --format text (one core function)', (t) => {
+  const bin = cli();
+  if (!bin) {
+    t.skip('target/debug/depot-migrate is absent and cargo could not build it: CLI comparison not run');
+    return;
+  }
+  const cases = [
+    ['dogs.v1.package.json', 'dogs.v2.package.json', 'dogs.postgres.dataset.json'],
+    [null, 'dogs.v1.package.json', 'dogs.dataset.json'],
+    ['dogs.v2.package.json', 'dogs.v3.package.json', 'dogs.dataset.json'],
+    ['dogs.v2.package.json', 'dogs.v3.package.json', 'dogs.v3-allow.dataset.json'],
+    ['dogs.v2.package.json', 'dogs.v3.package.json', 'dogs.snowflake.dataset.json'],
+    ['dogs.v2.package.json', 'dogs.v2.package.json', 'dogs.dataset.json'],
+  ];
+  for (const [from, to, ds] of cases) {
+    const dataset = read('examples', ds);
+    const plan = wasm.plan(from ? read('examples', from) : null, read('examples', to), dataset);
+    const args = ['plan', '--format', 'text', '--package', `examples/${to}`, '--dataset', `examples/${ds}`];
+    const r = spawnSync(bin, from ? [...args, '--from-package', `examples/${from}`] : args, { cwd: root, encoding: 'utf8' });
+    assert.equal(r.stdout, `${wasm.planText(plan, dataset)}\n`, `${from} -> ${to} on ${ds}: ${r.stderr}`);
+    const steps = JSON.parse(plan).steps;
+    const summary = wasm.planSummary(plan);
+    if (steps.length === 0) {
+      assert.equal(summary, 'no changes');
+      assert.match(r.stdout, /No changes/);
+    } else {
+      const cliLines = r.stdout.split('\n').filter((l) => /^ {2}[+~-] /.test(l)).map((l) => l.slice(2).split('  [')[0]);
+      assert.deepEqual(summary.split('\n').map((l) => l.replace(/ \[destructive\]$/, '')), cliLines);
+    }
+    const renames = steps.filter((s) => s.kind.startsWith('rename'));
+    const warnings = JSON.parse(wasm.renameWarnings(plan));
+    assert.equal(warnings.length, renames.length);
+    renames.forEach((s, i) => assert.ok(warnings[i].startsWith(`${s.summary} (${s.key}): from the renamedFrom hint`), warnings[i]));
+  }
+});
+
+test('migrationBundle is the bundle the Lambda handler reads (core/src/bundle.rs)', () => {
+  const plan = wasm.plan(V1, V2, DATASET);
+  const hash = wasm.versionHash(V2, DATASET);
+  const bundle = JSON.parse(wasm.migrationBundle(hash, DATASET, V2, plan));
+  assert.deepEqual(Object.keys(bundle), ['formatVersion', 'versionHash', 'dataset', 'package', 'plan']);
+  assert.equal(bundle.formatVersion, 1);
+  assert.equal(bundle.versionHash, hash);
+  assert.deepEqual(bundle.dataset, JSON.parse(DATASET));
+  assert.deepEqual(bundle.package, JSON.parse(V2));
+  assert.deepEqual(bundle.plan, JSON.parse(plan));
+  assert.equal(JSON.parse(wasm.migrationBundle(hash, DATASET, V2, null)).plan, null);
+  assert.throws(() => wasm.migrationBundle(hash, '{', V2, null), /not JSON/);
+});

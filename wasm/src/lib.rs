@@ -12,8 +12,9 @@
 //!
 //! Build with `scripts/build-wasm.sh`.
 
+use depot_migrate_core::bundle::Bundle;
 use depot_migrate_core::lifecycle::{alert_input_transformer, event_pattern_from_json};
-use depot_migrate_core::{hash_files, load, plan, DatasetConfig, Package, Problem};
+use depot_migrate_core::{hash_files, load, plan, summary, DatasetConfig, Package, Problem};
 use js_sys::{Array, Error, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
@@ -122,9 +123,61 @@ pub fn disallowed(
     #[wasm_bindgen(js_name = datasetJson)] dataset_json: &str,
 ) -> Result<String, Error> {
     let (_, _, dataset) = load_inputs(None, None, dataset_json)?;
-    let plan: plan::Plan = serde_json::from_str(plan_json)
-        .map_err(|e| internal(&format!("not a plan from `plan`: {e}")))?;
+    let plan = parse_plan(plan_json)?;
     serde_json::to_string(&plan.disallowed(&dataset)).map_err(|e| internal(&e.to_string()))
+}
+
+/// The construct's `planSummary` of a plan (JSON text, as `plan` returns it): one line
+/// per step (`~ rename column dog.owner_name to owner (renameColumn:dog.owner)`), or
+/// `no changes`. The same step lines as `depot-migrate plan --format text`.
+#[wasm_bindgen(js_name = planSummary)]
+pub fn plan_summary(#[wasm_bindgen(js_name = planJson)] plan_json: &str) -> Result<String, Error> {
+    Ok(summary::plan_summary(&parse_plan(plan_json)?))
+}
+
+/// What `depot-migrate plan --format text` prints for a plan (JSON text) and its dataset
+/// config (JSON text). Throws an `Error` with `problems` on an invalid dataset config.
+#[wasm_bindgen(js_name = planText)]
+pub fn plan_text(
+    #[wasm_bindgen(js_name = planJson)] plan_json: &str,
+    #[wasm_bindgen(js_name = datasetJson)] dataset_json: &str,
+) -> Result<String, Error> {
+    let (_, _, dataset) = load_inputs(None, None, dataset_json)?;
+    Ok(summary::plan_text(&parse_plan(plan_json)?, &dataset))
+}
+
+/// The warnings of a plan's rename steps (JSON text of an array of strings).
+#[wasm_bindgen(js_name = renameWarnings)]
+pub fn rename_warnings(
+    #[wasm_bindgen(js_name = planJson)] plan_json: &str,
+) -> Result<String, Error> {
+    let warnings = summary::rename_warnings(&parse_plan(plan_json)?);
+    serde_json::to_string(&warnings).map_err(|e| internal(&e.to_string()))
+}
+
+/// The migration bundle (JSON text) that the `MigrationRunner`'s function reads, from the
+/// version hash and the JSON texts of the dataset config, the package and the plan
+/// (`null`: none). Its format is the core's (`core/src/bundle.rs`).
+#[wasm_bindgen(js_name = migrationBundle)]
+pub fn migration_bundle(
+    #[wasm_bindgen(js_name = versionHash)] version_hash: &str,
+    #[wasm_bindgen(js_name = datasetJson)] dataset_json: &str,
+    #[wasm_bindgen(js_name = packageJson)] package_json: &str,
+    #[wasm_bindgen(js_name = planJson)] plan_json: Option<String>,
+) -> Result<String, Error> {
+    Bundle::from_json(
+        version_hash,
+        dataset_json,
+        package_json,
+        plan_json.as_deref(),
+    )
+    .and_then(|b| b.to_json())
+    .map_err(|e| internal(&e))
+}
+
+/// A plan as `plan` returns it.
+fn parse_plan(plan_json: &str) -> Result<plan::Plan, Error> {
+    serde_json::from_str(plan_json).map_err(|e| internal(&format!("not a plan from `plan`: {e}")))
 }
 
 /// The loaded inputs of `validate` and `plan`: the `from` package, the package, the

@@ -62,6 +62,11 @@ pub trait Dialect: Sync {
     fn supports_set_default(&self) -> bool {
         true
     }
+    /// Whether the engine enforces a string column's `maxLength` (otherwise the plan
+    /// notes that it is only declared).
+    fn enforces_max_length(&self) -> bool {
+        true
+    }
     /// Whether a primary-key constraint is named after its table (and so is renamed
     /// with it).
     fn names_primary_key_after_table(&self) -> bool {

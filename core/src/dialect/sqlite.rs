@@ -25,6 +25,9 @@ impl Dialect for Sqlite {
     fn supports_comments(&self) -> bool {
         false
     }
+    fn enforces_max_length(&self) -> bool {
+        false
+    }
     fn supports_alter_column(&self) -> bool {
         false
     }

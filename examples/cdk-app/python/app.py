@@ -15,8 +15,10 @@ from depot_migrate_cdk import (
     DatasetConfig,
     DatasetMigration,
     DepotPackage,
+    Engine,
     LifecycleEvent,
     MigrationLifecycleAlerts,
+    MigrationMode,
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -26,6 +28,12 @@ def depot(name: str) -> str:
     return os.path.join(HERE, "..", "depot", name)
 
 
+def enum_member(enum, value):
+    """The member of a jsii enum for a dataset file's string (`aurora-postgresql` ->
+    `AURORA_POSTGRESQL`), or None."""
+    return None if value is None else enum[value.upper().replace("-", "_")]
+
+
 def dataset_file(name: str, allow_destructive=None) -> DatasetConfig:
     with open(depot(name), encoding="utf-8") as f:
         d = json.load(f)
@@ -33,9 +41,9 @@ def dataset_file(name: str, allow_destructive=None) -> DatasetConfig:
         environment_id=d["environmentId"],
         dataset_id=d["datasetId"],
         dataset_alias=d.get("datasetAlias"),
-        engine=d["engine"],
+        engine=enum_member(Engine, d["engine"]),
         schema=d["schema"],
-        migration_mode=d.get("migrationMode"),
+        migration_mode=enum_member(MigrationMode, d.get("migrationMode")),
         event_bus_name=d.get("eventBusName"),
         allow_destructive=allow_destructive,
     )

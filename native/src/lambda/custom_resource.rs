@@ -48,8 +48,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// The bundle format this build reads.
-pub const BUNDLE_FORMAT_VERSION: u64 = 1;
+/// The bundle format, defined once in the core.
+pub use depot_migrate_core::bundle::{Bundle, BUNDLE_FORMAT_VERSION};
 /// A bundle holds a package (at most 32 MiB) and its plan.
 const MAX_BUNDLE_BYTES: usize = 96 * 1024 * 1024;
 
@@ -83,23 +83,6 @@ struct Properties {
     lock_wait: Option<String>,
     #[serde(default)]
     lock_timeout: Option<String>,
-}
-
-/// The migration bundle (see the module docs).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Bundle {
-    /// [`BUNDLE_FORMAT_VERSION`].
-    pub format_version: u64,
-    /// The version the package and dataset hash to.
-    pub version_hash: String,
-    /// The dataset config.
-    pub dataset: Value,
-    /// The package.
-    pub package: Value,
-    /// The plan made at synth, if any.
-    #[serde(default)]
-    pub plan: Option<Value>,
 }
 
 /// A bundle checked against the properties: parsed, validated, hashed.
@@ -197,9 +180,7 @@ pub fn decide(
     if request_type == "Update" {
         if let Some(s) = stored {
             let st = &s.state;
-            let current_is_stable = st.desired_version.as_deref() == deployed
-                && st.attempted_version.as_deref() == deployed;
-            if deployed == Some(requested) && !current_is_stable {
+            if deployed == Some(requested) && !st.is_stable() {
                 return Decision::SkipRollback {
                     why: format!(
                         "CloudFormation asked for {requested}, the deployed version, after the attempt of {} ended as it did; forward-only: nothing runs",
