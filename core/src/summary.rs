@@ -48,9 +48,9 @@ impl ChangeSign {
 /// ```
 /// # use depot_migrate_core::{load, plan::plan, summary::step_line};
 /// let ds = load::parse_dataset(br#"{"environmentId":"e","datasetId":"d","engine":"sqlite","schema":"s"}"#).unwrap();
-/// let pkg = load::parse_package(br#"{"namespace":"s","tables":[{"name":"t","columns":[{"name":"id","type":"int"}]}]}"#, Some(ds.engine)).unwrap();
+/// let pkg = load::parse_package(br#"{"namespace":"s","tables":[{"name":"t","columns":[{"name":"id","type":"int"},{"name":"n","type":"string"}]}]}"#, Some(ds.engine)).unwrap();
 /// let p = plan(None, &pkg, &ds).unwrap();
-/// assert_eq!(step_line(&p.steps[0]), "+ create table t (1 column) (createTable:t)");
+/// assert_eq!(step_line(&p.steps[0]), "+ create table t (2 columns) (createTable:t)");
 /// ```
 pub fn step_line(step: &Step) -> String {
     format!(
