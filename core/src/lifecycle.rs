@@ -1,4 +1,4 @@
-//! Lifecycle state, phases and events (DESIGN.md, "State, lifecycle and events"), as
+//! Lifecycle state, phases and events (docs/design.md, "State, lifecycle and events"), as
 //! pure data. The executor passes in ids and times; nothing here reads a clock.
 
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ pub const DETAIL_TYPE: &str = "migration-lifecycle";
 /// Longest statement or message kept whole in an event (history keeps everything).
 pub const MAX_EVENT_TEXT: usize = 4096;
 
-/// The four lifecycle events of the seed.
+/// The four lifecycle events of the Depot migrations observability page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LifecycleEvent {
@@ -148,7 +148,7 @@ pub enum Phase {
     Failed,
 }
 
-/// The phase of a state. The seed's rule of thumb cannot tell in-progress from failed;
+/// The phase of a state. The observability page's rule of thumb cannot tell in-progress from failed;
 /// the recorded failure and the lease can.
 pub fn phase(state: &DatasetState, lease_held: bool) -> Phase {
     match (
@@ -174,7 +174,7 @@ pub struct EventContext {
     pub dataset_id: String,
     /// Dataset alias.
     pub dataset_alias: String,
-    /// Where the plan lives (the seed's S3 URI of the plan asset).
+    /// Where the plan lives (the S3 URI of the plan asset).
     pub environment_uri: String,
     /// Engine id.
     pub engine: String,
@@ -188,8 +188,8 @@ pub struct EventContext {
     pub plan_hash: Option<String>,
 }
 
-/// The `detail` of a lifecycle event: the seed's `MigrationLifecycleEvent` plus our
-/// additions. None of the seed's members may be renamed.
+/// The `detail` of a lifecycle event: the observability page's `MigrationLifecycleEvent` plus our
+/// additions. None of the page's members may be renamed.
 pub fn event_detail(
     ctx: &EventContext,
     event: LifecycleEvent,
@@ -409,7 +409,7 @@ mod tests {
     }
 
     #[test]
-    fn phases_follow_the_seed_and_tell_failed_from_in_progress() {
+    fn phases_follow_the_observability_page_and_tell_failed_from_in_progress() {
         assert_eq!(phase(&state(None, None, None), false), Phase::New);
         assert_eq!(
             phase(&state(Some("a"), Some("a"), Some("a")), false),
@@ -433,7 +433,7 @@ mod tests {
     }
 
     #[test]
-    fn event_detail_has_the_seed_fields() {
+    fn event_detail_has_the_observability_page_fields() {
         let ctx = EventContext {
             environment_id: "e".into(),
             dataset_id: "d".into(),

@@ -37,7 +37,7 @@ test('default: all four events on the default bus, the core message, to the topi
     EventBusName: Match.absent(),
     Targets: [{ Arn: { Ref: stack.getLogicalId(topic.node.defaultChild) }, Id: 'Target0', InputTransformer: transformer }],
   });
-  assert.equal(transformer.InputPathsMap.versionHash, '$.detail.datasetVersionHash', 'the real field, not the seed\'s versionHash');
+  assert.equal(transformer.InputPathsMap.versionHash, '$.detail.datasetVersionHash', 'the real field, not the observability page\'s versionHash');
   assert.ok(transformer.InputTemplate.includes('\\n'), 'multi-line message');
   const rule = Object.values(t.findResources('AWS::Events::Rule'))[0].Properties;
   // The native pattern is scoped to its dataset; without filters the CDK rule is not.
@@ -89,7 +89,7 @@ test('eventBus, ruleName, description, enabled', () => {
   imported.t.hasResourceProperties('AWS::Events::Rule', { EventBusName: 'depot-events' });
 });
 
-test('LifecycleEvent has the four seed events', () => {
+test('LifecycleEvent has the four lifecycle events', () => {
   assert.deepEqual(Object.values(LifecycleEvent), ['desired', 'attempted', 'deployed', 'failed']);
 });
 
