@@ -41,7 +41,9 @@ fn run(bytes: &[u8], ds: &depot_migrate_core::DatasetConfig) {
 }
 
 fn main() {
-    let test_mode = std::env::args().any(|a| a == "--test");
+    // The same rule criterion uses: `--test`, or no `--bench` (cargo test --benches).
+    let has = |flag: &str| std::env::args().any(|a| a == flag);
+    let test_mode = has("--test") || !has("--bench");
     let base = if test_mode { 500 } else { 25_000 };
     let ds = load::parse_dataset(
         br#"{"environmentId":"e","datasetId":"d","engine":"postgres","schema":"s"}"#,
