@@ -153,14 +153,9 @@ fn write_hash_input(package: &Package, dataset: &DatasetConfig, sink: &mut HashS
     out.extend_from_slice(b"},\"package\":{");
     // enums, namespace, tables (an absent `enums` leaves the bytes as they always were).
     if let Some(enums) = &package.enums {
-        out.extend_from_slice(b"\"enums\":[");
-        for (i, e) in enums.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_enum(e, out);
-        }
-        out.extend_from_slice(b"],");
+        out.extend_from_slice(b"\"enums\":");
+        write_list(enums, out, write_enum);
+        out.push(b',');
     }
     out.extend_from_slice(b"\"namespace\":");
     write_string(&package.namespace, out);
