@@ -3,16 +3,10 @@
 //! This file is the only place errors become exit codes: 0 ok, 1 migration failed,
 //! 2 bad input or usage, 3 refused, 4 only for `plan --detailed-exitcode`.
 
-mod aws;
-mod eventbridge;
-mod events;
-mod executor;
-mod input;
 mod lambda;
-mod snowflake;
-mod sqs;
-mod store;
-mod worker;
+
+use depot_migrate_aws::{sinks, sqs};
+use depot_migrate_engine::{events, executor, input, store, worker};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use depot_migrate_core::summary;
@@ -770,7 +764,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let mut sink = sink_for(&events, None, event_bus.as_deref(), cli.output)?;
             let mut source = match (&queue_url, poll) {
                 (Some(url), false) => {
-                    worker::Source::Queue(sqs::Queue::new(url).map_err(Failure::Failed)?)
+                    worker::Source::Queue(Box::new(sqs::Queue::new(url).map_err(Failure::Failed)?))
                 }
                 (None, true) => worker::Source::Poll,
                 _ => {
@@ -1061,6 +1055,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     cli.output,
                 )?)),
                 None => Box::new(events::RecordedDestinations::new(
+                    sinks::sink_with_override,
                     event_bus.as_deref(),
                     cli.output == Output::Json,
                 )),
@@ -1303,8 +1298,7 @@ fn sink_for(
     bus_override: Option<&str>,
     output: Output,
 ) -> Result<Box<dyn events::EventSink>, Failure> {
-    let sink =
-        events::sink_with_override(arg, dataset_bus, bus_override).map_err(Failure::Usage)?;
+    let sink = sinks::sink_with_override(arg, dataset_bus, bus_override).map_err(Failure::Usage)?;
     Ok(events::json_safe(arg, sink, output == Output::Json))
 }
 

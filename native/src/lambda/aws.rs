@@ -15,7 +15,7 @@ static CONFIG: OnceCell<SdkConfig> = OnceCell::const_new();
 pub async fn config() -> &'static SdkConfig {
     CONFIG
         .get_or_init(|| async {
-            crate::aws::loader(
+            depot_migrate_aws::config::loader(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))
                     .operation_timeout(Duration::from_secs(20))

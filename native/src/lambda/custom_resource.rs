@@ -39,11 +39,11 @@
 //! stable across versions, so an Update never makes CloudFormation delete the old one.
 
 use super::{aws, blocking};
-use crate::events::sink_from_arg;
-use crate::executor::{self, ApplyError, ApplyOptions, ApplyOutcome, DbTarget};
-use crate::store::{HistoryEntry, Store, StoredState, Transition};
+use depot_migrate_aws::sinks::sink_from_arg;
 use depot_migrate_core::plan::Plan;
 use depot_migrate_core::{load, version_hash, DatasetConfig, MigrationMode, Package};
+use depot_migrate_engine::executor::{self, ApplyError, ApplyOptions, ApplyOutcome, DbTarget};
+use depot_migrate_engine::store::{HistoryEntry, Store, StoredState, Transition};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Duration;

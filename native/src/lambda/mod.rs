@@ -110,12 +110,17 @@ pub async fn dispatch(event: Value, deadline_ms: u64) -> Result<Value, Diagnosti
 async fn watchdog() -> Result<Value, String> {
     let url = database_url(depot_migrate_core::Engine::Postgres).await?;
     blocking(move || {
-        let mut store = crate::executor::open_store(&crate::executor::DbTarget::Postgres(url))
-            .map_err(|e| e.to_string())?;
-        let mut sink = crate::events::sink_from_arg(&events_sink(), Some(&event_bus()))?;
-        let findings =
-            crate::executor::watchdog(store.as_mut(), sink.as_mut(), Duration::from_secs(10))
-                .map_err(|e| e.to_string())?;
+        let mut store = depot_migrate_engine::executor::open_store(
+            &depot_migrate_engine::executor::DbTarget::Postgres(url),
+        )
+        .map_err(|e| e.to_string())?;
+        let mut sink = depot_migrate_aws::sinks::sink_from_arg(&events_sink(), Some(&event_bus()))?;
+        let findings = depot_migrate_engine::executor::watchdog(
+            store.as_mut(),
+            sink.as_mut(),
+            Duration::from_secs(10),
+        )
+        .map_err(|e| e.to_string())?;
         for f in &findings {
             eprintln!("watchdog: dataset {}: {}", f.dataset_id, f.finding);
         }

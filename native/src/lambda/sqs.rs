@@ -9,9 +9,9 @@
 //! not started when too little of the invocation's time is left.
 
 use super::{aws, blocking};
-use crate::events::sink_from_arg;
-use crate::executor::{self, ApplyOptions, DbTarget};
-use crate::worker::{self, Handled};
+use depot_migrate_aws::sinks::sink_from_arg;
+use depot_migrate_engine::executor::{self, ApplyOptions, DbTarget};
+use depot_migrate_engine::worker::{self, Handled};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::future::Future;

@@ -10,16 +10,34 @@
 
 use crate::events::{publish_pending, EventSink};
 use crate::executor::{self, ApplyError, ApplyOptions, ApplyOutcome, Start, Submission};
-use crate::sqs::Queue;
 use crate::store::Store;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+/// One queue message: its receipt handle (to delete or release it) and body.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// The receipt handle.
+    pub receipt: String,
+    /// The body (an EventBridge envelope when the queue is a rule's target).
+    pub body: String,
+}
+
+/// A queue of `desired` events (SQS: `depot_migrate_aws::sqs::Queue`).
+pub trait MessageQueue {
+    /// Receives a batch, waiting at most `wait` for the first message.
+    fn receive(&mut self, wait: Duration) -> Result<Vec<Message>, String>;
+    /// Acknowledges a message.
+    fn delete(&mut self, receipt: &str) -> Result<(), String>;
+    /// Makes a message visible again after `after`.
+    fn release(&mut self, receipt: &str, after: Duration) -> Result<(), String>;
+}
+
 /// Where submissions come from.
 pub enum Source {
     /// An SQS queue (the target of a rule on `desired` events).
-    Queue(Queue),
+    Queue(Box<dyn MessageQueue>),
     /// The state store itself: datasets whose last change is a submission.
     Poll,
 }

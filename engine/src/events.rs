@@ -10,7 +10,6 @@
 //! and marking a row published sends it again): consumers deduplicate on
 //! `detail.eventId`.
 
-use crate::eventbridge::EventBridgeSink;
 use crate::store::{DestinationFilter, Store};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -167,29 +166,17 @@ impl EventSink for NoneSink {
     }
 }
 
-/// A sink from its command-line name. `event_bus_name` is the dataset's `eventBusName`,
-/// used by `eventbridge` for a dataset that names none (default bus when `None`); each
-/// row still goes to the bus recorded for it.
-pub fn sink_from_arg(
-    arg: &str,
-    event_bus_name: Option<&str>,
-) -> Result<Box<dyn EventSink>, String> {
-    sink_with_override(arg, event_bus_name, None)
-}
+/// Makes a sink from its command-line name, the dataset's `eventBusName` and an explicit
+/// `--event-bus` (`depot_migrate_aws::sinks::sink_with_override`, which adds
+/// `eventbridge` to [`local_sink`]).
+pub type SinkFactory = fn(&str, Option<&str>, Option<&str>) -> Result<Box<dyn EventSink>, String>;
 
-/// [`sink_from_arg`] with an explicit `--event-bus`, which overrides the bus of every
-/// dataset and outbox row (with a warning, once, when they differ).
-pub fn sink_with_override(
-    arg: &str,
-    event_bus_name: Option<&str>,
-    bus_override: Option<&str>,
-) -> Result<Box<dyn EventSink>, String> {
+/// A sink that needs no AWS, from its command-line name: `stdout`, `none` or
+/// `jsonl:PATH`. `eventbridge` is `depot_migrate_aws::sinks`; any other name is an error.
+pub fn local_sink(arg: &str) -> Result<Box<dyn EventSink>, String> {
     match arg {
         "stdout" => Ok(Box::new(StdoutSink)),
         "none" => Ok(Box::new(NoneSink)),
-        "eventbridge" => Ok(Box::new(
-            EventBridgeSink::new(event_bus_name)?.with_override(bus_override),
-        )),
         other => match other.strip_prefix("jsonl:") {
             Some(path) if !path.is_empty() => Ok(Box::new(JsonlSink {
                 path: path.to_string(),
@@ -214,15 +201,22 @@ pub fn json_safe(arg: &str, sink: Box<dyn EventSink>, json_output: bool) -> Box<
 /// sink per destination, made on first use). Rows written before destinations were
 /// recorded are left pending (`--events` says where they go).
 pub struct RecordedDestinations {
+    make: SinkFactory,
     sinks: BTreeMap<String, Box<dyn EventSink>>,
     bus_override: Option<String>,
     json_output: bool,
 }
 
 impl RecordedDestinations {
-    /// Routes by recorded destination; `bus_override` is `--event-bus`.
-    pub fn new(bus_override: Option<&str>, json_output: bool) -> RecordedDestinations {
+    /// Routes by recorded destination, making each sink with `make`; `bus_override` is
+    /// `--event-bus`.
+    pub fn new(
+        make: SinkFactory,
+        bus_override: Option<&str>,
+        json_output: bool,
+    ) -> RecordedDestinations {
         RecordedDestinations {
+            make,
             sinks: BTreeMap::new(),
             bus_override: bus_override.map(str::to_string),
             json_output,
@@ -235,7 +229,7 @@ impl RecordedDestinations {
                 Some(bus) => ("eventbridge", Some(bus)),
                 None => (destination, None),
             };
-            let sink = sink_with_override(kind, bus, self.bus_override.as_deref())?;
+            let sink = (self.make)(kind, bus, self.bus_override.as_deref())?;
             let sink = json_safe(kind, sink, self.json_output);
             self.sinks.insert(destination.to_string(), sink);
         }

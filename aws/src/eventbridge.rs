@@ -8,13 +8,13 @@
 //! (aws-config reads it). Every call is bounded in time, so an outage never blocks a
 //! migration.
 
-use crate::events::EventSink;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_eventbridge::config::http::HttpResponse;
 use aws_sdk_eventbridge::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_eventbridge::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_eventbridge::Client;
+use depot_migrate_engine::events::EventSink;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -83,7 +83,7 @@ impl EventBridgeSink {
         if let Some(c) = &self.client {
             return Ok(c.clone());
         }
-        let loader = crate::aws::loader(
+        let loader = crate::config::loader(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(2))
                 .read_timeout(Duration::from_secs(3))
@@ -177,8 +177,8 @@ impl EventSink for EventBridgeSink {
         format!("eventbridge:{bus}")
     }
 
-    fn filter(&self) -> crate::store::DestinationFilter {
-        crate::store::DestinationFilter {
+    fn filter(&self) -> depot_migrate_engine::store::DestinationFilter {
+        depot_migrate_engine::store::DestinationFilter {
             value: "eventbridge:".into(),
             prefix: true,
             legacy: true,

@@ -8,14 +8,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_sqs::Client;
 use std::time::Duration;
 
-/// One message: its receipt handle (to delete or release it) and body.
-#[derive(Debug, Clone)]
-pub struct Message {
-    /// The receipt handle.
-    pub receipt: String,
-    /// The body (an EventBridge envelope when the queue is a rule's target).
-    pub body: String,
-}
+pub use depot_migrate_engine::worker::Message;
 
 /// An SQS queue.
 pub struct Queue {
@@ -42,7 +35,7 @@ impl Queue {
         if let Some(c) = &self.client {
             return Ok(c.clone());
         }
-        let loader = crate::aws::loader(
+        let loader = crate::config::loader(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(3))
                 // Long polls wait up to 20 s on the server.
@@ -129,5 +122,17 @@ impl Queue {
                 ))
             })?;
         Ok(())
+    }
+}
+
+impl depot_migrate_engine::worker::MessageQueue for Queue {
+    fn receive(&mut self, wait: Duration) -> Result<Vec<Message>, String> {
+        Queue::receive(self, wait)
+    }
+    fn delete(&mut self, receipt: &str) -> Result<(), String> {
+        Queue::delete(self, receipt)
+    }
+    fn release(&mut self, receipt: &str, after: Duration) -> Result<(), String> {
+        Queue::release(self, receipt, after)
     }
 }

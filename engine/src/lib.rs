@@ -1,0 +1,12 @@
+//! The depot-migrate engine: the lifecycle (apply, submit, worker, wait, recover,
+//! watchdog), the executor, the state stores, the event sinks and the outbox, and input
+//! loading. No command-line parsing: the `depot-migrate` binary (`native/`) turns
+//! arguments into calls here and results into output and exit codes. AWS (EventBridge,
+//! SQS, SDK configuration) lives in `depot-migrate-aws` (`aws/`). See docs/design.md.
+
+pub mod events;
+pub mod executor;
+pub mod input;
+pub mod snowflake;
+pub mod store;
+pub mod worker;
