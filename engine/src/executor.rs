@@ -43,18 +43,14 @@ pub enum DbTarget {
     Snowflake(String),
 }
 
-/// Resolves `--db`, then `DEPOT_DATABASE_URL`, then (SQLite datasets only) the embedded
-/// `sqlite:depot.sqlite`. A URL whose scheme does not fit the engine is an error: a
-/// Postgres dataset never silently lands in a local file.
+/// Resolves a database URL (the CLI's `--db`, else `DEPOT_DATABASE_URL`), else (SQLite
+/// datasets only) the embedded `sqlite:depot.sqlite`. A URL whose scheme does not fit the
+/// engine is an error: a Postgres dataset never silently lands in a local file.
 pub fn resolve_db(arg: Option<&str>, engine: Engine) -> Result<DbTarget, String> {
-    let env = std::env::var("DEPOT_DATABASE_URL")
-        .ok()
-        .filter(|v| !v.is_empty());
-    let url = match (arg, env) {
-        (Some(a), _) => a.to_string(),
-        (None, Some(e)) => e,
-        (None, None) if engine == Engine::Sqlite => "sqlite:depot.sqlite".to_string(),
-        (None, None) => {
+    let url = match arg {
+        Some(a) => a.to_string(),
+        None if engine == Engine::Sqlite => "sqlite:depot.sqlite".to_string(),
+        None => {
             return Err(format!(
                 "no database given for {} dataset; pass --db URL or set DEPOT_DATABASE_URL",
                 engine.as_str()

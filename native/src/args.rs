@@ -2,7 +2,7 @@
 //! commands share. Each command's own arguments are beside it in `commands/<command>.rs`.
 
 use crate::commands;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Version and migrate the schema of a dataset (Postgres/Aurora, Snowflake, SQLite),
 /// and make every step observable.
@@ -78,4 +78,61 @@ pub enum Command {
 /// A duration argument (`5s`, `500ms`, `2m`).
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (write durations like 5s, 500ms, 2m)"))
+}
+
+/// `--db`, for every command that opens a state store (except `plan`, whose `--db` is a
+/// read that `--from-package` replaces).
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// Database URL (`sqlite:FILE`, `postgres://…`, `snowflake://…`); default
+    /// `DEPOT_DATABASE_URL`, then, for a command given a SQLite dataset,
+    /// `sqlite:depot.sqlite`.
+    #[arg(long, value_name = "URL")]
+    db: Option<String>,
+}
+
+impl DbArgs {
+    /// `--db`, else `DEPOT_DATABASE_URL` when it is set and not empty. The only place the
+    /// command line reads that variable.
+    pub fn url(&self) -> Option<String> {
+        self.db.clone().or_else(|| {
+            std::env::var("DEPOT_DATABASE_URL")
+                .ok()
+                .filter(|v| !v.is_empty())
+        })
+    }
+}
+
+/// `--events`: where a run's events go.
+#[derive(Args, Debug, Clone)]
+pub struct SinkArgs {
+    /// Where events go: `stdout`, `jsonl:PATH`, `eventbridge` or `none`.
+    #[arg(long, value_name = "SINK", default_value = "stdout")]
+    pub events: String,
+}
+
+/// `--event-bus`, for the commands that serve every dataset of a database.
+#[derive(Args, Debug, Clone)]
+pub struct EventBusArgs {
+    /// Send every EventBridge event to this bus (name or ARN) instead of its dataset's
+    /// `eventBusName` (a warning says so). Without it each event goes to the bus
+    /// recorded for it.
+    #[arg(long, value_name = "NAME")]
+    pub event_bus: Option<String>,
+}
+
+/// `--lock-wait`: how long to wait for the dataset lock.
+#[derive(Args, Debug, Clone)]
+pub struct LockArgs {
+    /// How long to wait for another executor's lock before refusing (exit 3).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub lock_wait: std::time::Duration,
+}
+
+/// `--lock-timeout`: the database lock timeout of each DDL statement.
+#[derive(Args, Debug, Clone)]
+pub struct LockTimeoutArgs {
+    /// Postgres `lock_timeout` for each DDL statement.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
 }

@@ -7,16 +7,9 @@ use depot_migrate_core::{load, DatasetConfig};
 use depot_migrate_engine::input::read_input;
 use depot_migrate_engine::{executor, store};
 
-/// Opens the state store of a database URL for commands that serve every dataset in it
-/// (`worker`, `watchdog`, `events flush`): `--db`, else `DEPOT_DATABASE_URL`.
-pub fn open_db(db: Option<String>) -> Result<Box<dyn store::Store>, Failure> {
-    let url = db
-        .or_else(|| {
-            std::env::var("DEPOT_DATABASE_URL")
-                .ok()
-                .filter(|v| !v.is_empty())
-        })
-        .ok_or_else(|| Failure::Usage("pass --db URL or set DEPOT_DATABASE_URL".into()))?;
+/// The target of a database URL for commands that serve every dataset in it (`worker`,
+/// `watchdog`, `events flush`): the engine from the URL's scheme.
+pub fn target_of_url(url: &str) -> Result<executor::DbTarget, Failure> {
     let engine = if url.starts_with("sqlite:") {
         depot_migrate_core::Engine::Sqlite
     } else if url.starts_with("snowflake://") {
@@ -24,7 +17,14 @@ pub fn open_db(db: Option<String>) -> Result<Box<dyn store::Store>, Failure> {
     } else {
         depot_migrate_core::Engine::Postgres
     };
-    let target = executor::resolve_db(Some(&url), engine).map_err(Failure::Usage)?;
+    executor::resolve_db(Some(url), engine).map_err(Failure::Usage)
+}
+
+/// Opens the state store of a database URL for commands that serve every dataset in it
+/// (`worker`, `watchdog`): `db` is [`crate::args::DbArgs::url`].
+pub fn open_db(db: Option<String>) -> Result<Box<dyn store::Store>, Failure> {
+    let url = db.ok_or_else(|| Failure::Usage("pass --db URL or set DEPOT_DATABASE_URL".into()))?;
+    let target = target_of_url(&url)?;
     let mut store = executor::open_store(&target).map_err(store_failure)?;
     store.ensure_state_schema().map_err(store_failure)?;
     Ok(store)
@@ -127,21 +127,8 @@ pub fn note_unrecorded(store: &mut dyn store::Store, ds: &DatasetConfig) -> Resu
 /// [`open_db`] for commands that only write when they find something to do
 /// (`watchdog`): creates nothing.
 pub fn open_db_existing(db: Option<String>) -> Result<Box<dyn store::Store>, Failure> {
-    let url = db
-        .or_else(|| {
-            std::env::var("DEPOT_DATABASE_URL")
-                .ok()
-                .filter(|v| !v.is_empty())
-        })
-        .ok_or_else(|| Failure::Usage("pass --db URL or set DEPOT_DATABASE_URL".into()))?;
-    let engine = if url.starts_with("sqlite:") {
-        depot_migrate_core::Engine::Sqlite
-    } else if url.starts_with("snowflake://") {
-        depot_migrate_core::Engine::Snowflake
-    } else {
-        depot_migrate_core::Engine::Postgres
-    };
-    let target = executor::resolve_db(Some(&url), engine).map_err(Failure::Usage)?;
+    let url = db.ok_or_else(|| Failure::Usage("pass --db URL or set DEPOT_DATABASE_URL".into()))?;
+    let target = target_of_url(&url)?;
     match open_existing(&target)? {
         Some(store) => Ok(store),
         None => Err(Failure::Refused(format!(

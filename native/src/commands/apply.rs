@@ -1,6 +1,6 @@
 //! `depot-migrate apply` (the arguments, then the command).
 
-use crate::args::{parse_duration, Output};
+use crate::args::{parse_duration, DbArgs, LockArgs, LockTimeoutArgs, Output, SinkArgs};
 use crate::commands::sink_for;
 use crate::inputs::load_pair_for_sql;
 use crate::output::{apply_failure, print_json, steps_text, store_failure, Failure};
@@ -18,23 +18,18 @@ pub struct ApplyArgs {
     /// The dataset config, or `-` for standard input.
     #[arg(long, value_name = "FILE")]
     pub dataset: String,
-    /// Database URL (`sqlite:FILE`, `postgres://…`); default `DEPOT_DATABASE_URL`,
-    /// then `sqlite:depot.sqlite` for SQLite datasets.
-    #[arg(long, value_name = "URL")]
-    pub db: Option<String>,
-    /// Where events go: `stdout`, `jsonl:PATH`, `eventbridge` or `none`.
-    #[arg(long, value_name = "SINK", default_value = "stdout")]
-    pub events: String,
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    pub events: SinkArgs,
     /// A plan made earlier (e.g. at CDK synth): refused as stale (exit 3) unless the
     /// plan recomputed from the deployed snapshot has the same planHash.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<String>,
-    /// How long to wait for another executor's lock before refusing (exit 3).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    pub lock_wait: std::time::Duration,
-    /// Postgres `lock_timeout` for each DDL statement.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
-    pub lock_timeout: std::time::Duration,
+    #[command(flatten)]
+    pub lock_wait: LockArgs,
+    #[command(flatten)]
+    pub lock_timeout: LockTimeoutArgs,
     /// Retries of the whole migration after a lock timeout.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retries: u32,
@@ -61,10 +56,10 @@ pub fn run(args: ApplyArgs, output: Output) -> Result<(), Failure> {
         package,
         dataset,
         db,
-        events,
+        events: SinkArgs { events },
         plan,
-        lock_wait,
-        lock_timeout,
+        lock_wait: LockArgs { lock_wait },
+        lock_timeout: LockTimeoutArgs { lock_timeout },
         retries,
         environment_uri,
         step_by_step,
@@ -89,7 +84,7 @@ pub fn run(args: ApplyArgs, output: Output) -> Result<(), Failure> {
             Some(p)
         }
     };
-    let target = executor::resolve_db(db.as_deref(), ds.engine).map_err(Failure::Usage)?;
+    let target = executor::resolve_db(db.url().as_deref(), ds.engine).map_err(Failure::Usage)?;
     let mut sink = sink_for(&events, ds.event_bus_name.as_deref(), None, output)?;
     if events == "stdout" {
         if let Some(bus) = &ds.event_bus_name {

@@ -1,7 +1,8 @@
 //! `depot-migrate events` (the arguments, then the command).
 
-use crate::args::Output;
+use crate::args::{DbArgs, EventBusArgs, Output};
 use crate::commands::sink_for;
+use crate::db::target_of_url;
 use crate::output::{print_json, store_failure, Failure};
 use clap::{Args, Subcommand};
 use depot_migrate_aws::sinks;
@@ -18,19 +19,15 @@ pub struct EventsArgs {
 pub enum EventsCommand {
     /// Publish every pending event, in order.
     Flush {
-        /// Database URL (required unless DEPOT_DATABASE_URL is set).
-        #[arg(long, value_name = "URL")]
-        db: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
         /// Send every pending event here (`stdout`, `jsonl:PATH`, `eventbridge`), whatever
         /// destination was recorded for it (a warning says so). Without it each event
         /// goes to the destination recorded when it was written.
         #[arg(long, value_name = "SINK")]
         events: Option<String>,
-        /// Send every EventBridge event to this bus (name or ARN) instead of its dataset's
-        /// `eventBusName` (a warning says so). Without it each event goes to the bus
-        /// recorded for it.
-        #[arg(long, value_name = "NAME")]
-        event_bus: Option<String>,
+        #[command(flatten)]
+        event_bus: EventBusArgs,
     },
 }
 
@@ -40,22 +37,13 @@ pub fn run(args: EventsArgs, output: Output) -> Result<(), Failure> {
             EventsCommand::Flush {
                 db,
                 events,
-                event_bus,
+                event_bus: EventBusArgs { event_bus },
             },
     } = args;
-    let url = db
-        .or_else(|| std::env::var("DEPOT_DATABASE_URL").ok())
-        .ok_or_else(|| {
-            Failure::Usage("events flush needs --db URL or DEPOT_DATABASE_URL".into())
-        })?;
-    let engine = if url.starts_with("sqlite:") {
-        depot_migrate_core::Engine::Sqlite
-    } else if url.starts_with("snowflake://") {
-        depot_migrate_core::Engine::Snowflake
-    } else {
-        depot_migrate_core::Engine::Postgres
-    };
-    let target = executor::resolve_db(Some(&url), engine).map_err(Failure::Usage)?;
+    let url = db.url().ok_or_else(|| {
+        Failure::Usage("events flush needs --db URL or DEPOT_DATABASE_URL".into())
+    })?;
+    let target = target_of_url(&url)?;
     let mut sink: Box<dyn events::EventSink> = match &events {
         Some(arg) => Box::new(events::Redirected::new(sink_for(
             arg,

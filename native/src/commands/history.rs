@@ -1,6 +1,6 @@
 //! `depot-migrate history` (the arguments, then the command).
 
-use crate::args::Output;
+use crate::args::{DbArgs, Output};
 use crate::db::{note_unrecorded, read_for};
 use crate::output::{print_json, print_line, store_failure, Failure};
 use clap::Args;
@@ -11,14 +11,13 @@ pub struct HistoryArgs {
     /// The dataset config.
     #[arg(long, value_name = "FILE")]
     pub dataset: String,
-    /// Database URL.
-    #[arg(long, value_name = "URL")]
-    pub db: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 pub fn run(args: HistoryArgs, output: Output) -> Result<(), Failure> {
     let HistoryArgs { dataset, db } = args;
-    let rows = match read_for(&dataset, db.as_deref())? {
+    let rows = match read_for(&dataset, db.url().as_deref())? {
         Some((ds, mut store, stored)) => {
             if stored.is_none() {
                 note_unrecorded(store.as_mut(), &ds)?;

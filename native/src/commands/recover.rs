@@ -1,6 +1,6 @@
 //! `depot-migrate recover` (the arguments, then the command).
 
-use crate::args::{parse_duration, Output};
+use crate::args::{parse_duration, DbArgs, LockArgs, LockTimeoutArgs, Output, SinkArgs};
 use crate::commands::sink_for;
 use crate::db::open_for;
 use crate::output::{apply_failure, print_json, Failure};
@@ -22,18 +22,14 @@ pub struct RecoverArgs {
     /// Skip the catalog check.
     #[arg(long)]
     pub force: bool,
-    /// Database URL.
-    #[arg(long, value_name = "URL")]
-    pub db: Option<String>,
-    /// Where events go.
-    #[arg(long, value_name = "SINK", default_value = "stdout")]
-    pub events: String,
-    /// How long to wait for another executor's lock before refusing (exit 3).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    pub lock_wait: std::time::Duration,
-    /// Postgres `lock_timeout` for each DDL statement (retry).
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
-    pub lock_timeout: std::time::Duration,
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    pub events: SinkArgs,
+    #[command(flatten)]
+    pub lock_wait: LockArgs,
+    #[command(flatten)]
+    pub lock_timeout: LockTimeoutArgs,
     /// How long the retried run may take.
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     pub max_duration: std::time::Duration,
@@ -56,9 +52,9 @@ pub fn run(args: RecoverArgs, output: Output) -> Result<(), Failure> {
         reason,
         force,
         db,
-        events,
-        lock_wait,
-        lock_timeout,
+        events: SinkArgs { events },
+        lock_wait: LockArgs { lock_wait },
+        lock_timeout: LockTimeoutArgs { lock_timeout },
         max_duration,
     } = args;
     if reason.trim().is_empty() {
@@ -66,7 +62,7 @@ pub fn run(args: RecoverArgs, output: Output) -> Result<(), Failure> {
             "--reason must say why (it is recorded in history)".into(),
         ));
     }
-    let (ds, mut store) = open_for(&dataset, db.as_deref())?;
+    let (ds, mut store) = open_for(&dataset, db.url().as_deref())?;
     let mut sink = sink_for(&events, ds.event_bus_name.as_deref(), None, output)?;
     let opts = executor::RecoverOptions {
         resolve: match resolve {

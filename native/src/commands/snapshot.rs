@@ -1,5 +1,6 @@
 //! `depot-migrate snapshot` (the arguments, then the command).
 
+use crate::args::DbArgs;
 use crate::db::{note_unrecorded, read_for};
 use crate::inputs::read_dataset;
 use crate::output::{print_json, Failure};
@@ -10,15 +11,14 @@ pub struct SnapshotArgs {
     /// The dataset config.
     #[arg(long, value_name = "FILE")]
     pub dataset: String,
-    /// Database URL.
-    #[arg(long, value_name = "URL")]
-    pub db: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 pub fn run(args: SnapshotArgs) -> Result<(), Failure> {
     let SnapshotArgs { dataset, db } = args;
     let ds = read_dataset(&dataset)?;
-    let stored = match read_for(&dataset, db.as_deref())? {
+    let stored = match read_for(&dataset, db.url().as_deref())? {
         Some((ds, mut store, stored)) => {
             if stored.is_none() {
                 note_unrecorded(store.as_mut(), &ds)?;

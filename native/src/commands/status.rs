@@ -1,5 +1,6 @@
 //! `depot-migrate status` (the arguments, then the command).
 
+use crate::args::DbArgs;
 use crate::db::{note_unrecorded, read_for};
 use crate::inputs::read_dataset;
 use crate::output::{print_json, store_failure, Failure};
@@ -12,14 +13,13 @@ pub struct StatusArgs {
     /// The dataset config.
     #[arg(long, value_name = "FILE")]
     pub dataset: String,
-    /// Database URL.
-    #[arg(long, value_name = "URL")]
-    pub db: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 pub fn run(args: StatusArgs) -> Result<(), Failure> {
     let StatusArgs { dataset, db } = args;
-    let Some((ds, mut store, stored)) = read_for(&dataset, db.as_deref())? else {
+    let Some((ds, mut store, stored)) = read_for(&dataset, db.url().as_deref())? else {
         // No state tables: the dataset is new here (the note said where).
         let ds = read_dataset(&dataset)?;
         let mut doc = executor::status_json(&ds, None, false);

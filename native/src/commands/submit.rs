@@ -1,6 +1,6 @@
 //! `depot-migrate submit` (the arguments, then the command).
 
-use crate::args::{parse_duration, Output};
+use crate::args::{parse_duration, DbArgs, LockArgs, Output, SinkArgs};
 use crate::commands::sink_for;
 use crate::inputs::load_pair_for_sql;
 use crate::output::{apply_failure, print_json, steps_text, store_failure, Failure};
@@ -16,15 +16,12 @@ pub struct SubmitArgs {
     /// The dataset config (`migrationMode: asynchronous`), or `-`.
     #[arg(long, value_name = "FILE")]
     pub dataset: String,
-    /// Database URL.
-    #[arg(long, value_name = "URL")]
-    pub db: Option<String>,
-    /// Where events go: `stdout`, `jsonl:PATH`, `eventbridge` or `none`.
-    #[arg(long, value_name = "SINK", default_value = "stdout")]
-    pub events: String,
-    /// How long to wait for a running executor's lock before refusing (exit 3).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    pub lock_wait: std::time::Duration,
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    pub events: SinkArgs,
+    #[command(flatten)]
+    pub lock_wait: LockArgs,
     /// `environmentUri` carried in events.
     #[arg(long, value_name = "URI")]
     pub environment_uri: Option<String>,
@@ -41,8 +38,8 @@ pub fn run(args: SubmitArgs, output: Output) -> Result<(), Failure> {
         package,
         dataset,
         db,
-        events,
-        lock_wait,
+        events: SinkArgs { events },
+        lock_wait: LockArgs { lock_wait },
         environment_uri,
         step_by_step,
         max_duration,
@@ -55,7 +52,7 @@ pub fn run(args: SubmitArgs, output: Output) -> Result<(), Failure> {
             input::display_name(&dataset)
         )));
     }
-    let target = executor::resolve_db(db.as_deref(), ds.engine).map_err(Failure::Usage)?;
+    let target = executor::resolve_db(db.url().as_deref(), ds.engine).map_err(Failure::Usage)?;
     let mut sink = sink_for(&events, ds.event_bus_name.as_deref(), None, output)?;
     let mut store = executor::open_store(&target).map_err(store_failure)?;
     let opts = executor::ApplyOptions {

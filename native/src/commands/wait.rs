@@ -1,6 +1,6 @@
 //! `depot-migrate wait` (the arguments, then the command).
 
-use crate::args::{parse_duration, Output};
+use crate::args::{parse_duration, DbArgs, Output};
 use crate::db::{open_existing, state_if_any};
 use crate::inputs::read_dataset;
 use crate::output::{apply_failure, one_line, print_json, Failure};
@@ -22,9 +22,8 @@ pub struct WaitArgs {
     /// How often to look.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub interval: std::time::Duration,
-    /// Database URL.
-    #[arg(long, value_name = "URL")]
-    pub db: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 pub fn run(args: WaitArgs, output: Output) -> Result<(), Failure> {
@@ -45,7 +44,7 @@ pub fn run(args: WaitArgs, output: Output) -> Result<(), Failure> {
         )));
     }
     let ds = read_dataset(&dataset)?;
-    let target = executor::resolve_db(db.as_deref(), ds.engine).map_err(Failure::Usage)?;
+    let target = executor::resolve_db(db.url().as_deref(), ds.engine).map_err(Failure::Usage)?;
     let start = std::time::Instant::now();
     // A read: until the state tables exist (nothing submitted yet) it only looks.
     let mut store: Option<Box<dyn store::Store>> = None;

@@ -1,6 +1,6 @@
 //! `depot-migrate watchdog` (the arguments, then the command).
 
-use crate::args::Output;
+use crate::args::{DbArgs, EventBusArgs, Output, SinkArgs};
 use crate::commands::sink_for;
 use crate::db::open_db_existing;
 use crate::output::{apply_failure, print_json, Failure};
@@ -10,26 +10,21 @@ use serde_json::json;
 
 #[derive(Args, Debug)]
 pub struct WatchdogArgs {
-    /// Database URL (default `DEPOT_DATABASE_URL`).
-    #[arg(long, value_name = "URL")]
-    pub db: Option<String>,
-    /// Where events go.
-    #[arg(long, value_name = "SINK", default_value = "stdout")]
-    pub events: String,
-    /// Send every EventBridge event to this bus (name or ARN) instead of its dataset's
-    /// `eventBusName` (a warning says so). Without it each event goes to the bus
-    /// recorded for it.
-    #[arg(long, value_name = "NAME")]
-    pub event_bus: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    pub events: SinkArgs,
+    #[command(flatten)]
+    pub event_bus: EventBusArgs,
 }
 
 pub fn run(args: WatchdogArgs, output: Output) -> Result<(), Failure> {
     let WatchdogArgs {
         db,
-        events,
-        event_bus,
+        events: SinkArgs { events },
+        event_bus: EventBusArgs { event_bus },
     } = args;
-    let mut store = open_db_existing(db)?;
+    let mut store = open_db_existing(db.url())?;
     let mut sink = sink_for(&events, None, event_bus.as_deref(), output)?;
     let findings = executor::watchdog(
         store.as_mut(),

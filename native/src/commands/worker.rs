@@ -1,6 +1,6 @@
 //! `depot-migrate worker` (the arguments, then the command).
 
-use crate::args::{parse_duration, Output};
+use crate::args::{parse_duration, DbArgs, EventBusArgs, LockTimeoutArgs, Output, SinkArgs};
 use crate::commands::sink_for;
 use crate::db::open_db;
 use crate::output::{print_json, Failure};
@@ -11,9 +11,8 @@ use serde_json::json;
 
 #[derive(Args, Debug)]
 pub struct WorkerArgs {
-    /// Database URL (default `DEPOT_DATABASE_URL`).
-    #[arg(long, value_name = "URL")]
-    pub db: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
     /// The SQS queue that receives the `desired` events.
     #[arg(
         long,
@@ -28,17 +27,12 @@ pub struct WorkerArgs {
     /// Handle what is pending and exit.
     #[arg(long)]
     pub once: bool,
-    /// Where events go.
-    #[arg(long, value_name = "SINK", default_value = "stdout")]
-    pub events: String,
-    /// Send every EventBridge event to this bus (name or ARN) instead of its dataset's
-    /// `eventBusName` (a warning says so). Without it each event goes to the bus
-    /// recorded for it.
-    #[arg(long, value_name = "NAME")]
-    pub event_bus: Option<String>,
-    /// Postgres `lock_timeout` for each DDL statement.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
-    pub lock_timeout: std::time::Duration,
+    #[command(flatten)]
+    pub events: SinkArgs,
+    #[command(flatten)]
+    pub event_bus: EventBusArgs,
+    #[command(flatten)]
+    pub lock_timeout: LockTimeoutArgs,
     /// Retries after a lock timeout.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retries: u32,
@@ -56,14 +50,14 @@ pub fn run(args: WorkerArgs, output: Output) -> Result<(), Failure> {
         queue_url,
         poll,
         once,
-        events,
-        event_bus,
-        lock_timeout,
+        events: SinkArgs { events },
+        event_bus: EventBusArgs { event_bus },
+        lock_timeout: LockTimeoutArgs { lock_timeout },
         retries,
         max_duration,
         poll_interval,
     } = args;
-    let mut store = open_db(db)?;
+    let mut store = open_db(db.url())?;
     let mut sink = sink_for(&events, None, event_bus.as_deref(), output)?;
     let mut source = match (&queue_url, poll) {
         (Some(url), false) => {
