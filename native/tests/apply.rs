@@ -2231,7 +2231,7 @@ fn lock_wait_waits_for_the_lock_postgres() {
 }
 
 // Regression test (an executor bug this suite found, now fixed): `status` probes the executor lock (to tell in-progress from failed) in
-// pg_locks without filtering on the database (store/postgres.rs `lock_held_elsewhere`),
+// pg_locks without filtering on the database (engine/src/store/postgres.rs `lock_held_elsewhere`),
 // while advisory locks are per database. An executor of the same dataset id in another
 // database of the same server (dev/staging databases on one cluster) makes a dead run
 // look alive: status says in-progress instead of failed.

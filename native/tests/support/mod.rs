@@ -105,7 +105,7 @@ pub fn pg_connect(url: &str) -> postgres::Client {
 }
 
 /// The second advisory-lock key of a dataset: the first 4 bytes of sha256(datasetId),
-/// big-endian (native/src/store/postgres.rs `lock_key`).
+/// big-endian (engine/src/store/postgres.rs `lock_key`).
 pub fn lock_key(dataset_id: &str) -> i32 {
     use sha2::{Digest, Sha256};
     let d = Sha256::digest(dataset_id.as_bytes());
