@@ -9,4 +9,5 @@ pub mod executor;
 pub mod input;
 pub mod snowflake;
 pub mod store;
+pub mod wait;
 pub mod worker;

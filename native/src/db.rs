@@ -30,36 +30,19 @@ pub fn open_db(db: Option<String>) -> Result<Box<dyn store::Store>, Failure> {
     Ok(store)
 }
 
-/// Opens a target's store only if it can hold state already, creating nothing: a SQLite
-/// file that does not exist is `None` (opening it would create it).
+/// [`depot_migrate_engine::wait::open_existing`], its error as a command failure.
 pub fn open_existing(
     target: &executor::DbTarget,
 ) -> Result<Option<Box<dyn store::Store>>, Failure> {
-    if let executor::DbTarget::Sqlite(path) = target {
-        if !std::path::Path::new(path).exists() {
-            return Ok(None);
-        }
-    }
-    executor::open_store(target)
-        .map(Some)
-        .map_err(store_failure)
+    depot_migrate_engine::wait::open_existing(target).map_err(store_failure)
 }
 
-/// The recorded state of a dataset, if the store exists and holds state (a read).
+/// [`depot_migrate_engine::wait::state_if_any`], its error as a command failure.
 pub fn state_if_any(
     store: &mut Option<Box<dyn store::Store>>,
     dataset_id: &str,
 ) -> Result<Option<store::StoredState>, Failure> {
-    match store {
-        Some(st) => {
-            if st.has_state().map_err(store_failure)? {
-                st.read_state(dataset_id).map_err(store_failure)
-            } else {
-                Ok(None)
-            }
-        }
-        None => Ok(None),
-    }
+    depot_migrate_engine::wait::state_if_any(store, dataset_id).map_err(store_failure)
 }
 
 /// Where a target is, for messages (no password).

@@ -1,11 +1,11 @@
 //! `depot-migrate wait` (the arguments, then the command).
 
 use crate::args::{parse_duration, DbArgs, Output};
-use crate::db::{open_existing, state_if_any};
 use crate::inputs::read_dataset;
-use crate::output::{apply_failure, one_line, print_json, Failure};
+use crate::output::{apply_failure, one_line, print_json, store_failure, Failure};
 use clap::Args;
-use depot_migrate_engine::{executor, store};
+use depot_migrate_engine::executor;
+use depot_migrate_engine::wait::{WaitError, WaitOutcome};
 use serde_json::json;
 
 #[derive(Args, Debug)]
@@ -45,48 +45,33 @@ pub fn run(args: WaitArgs, output: Output) -> Result<(), Failure> {
     }
     let ds = read_dataset(&dataset)?;
     let target = executor::resolve_db(db.url().as_deref(), ds.engine).map_err(Failure::Usage)?;
-    let start = std::time::Instant::now();
-    // A read: until the state tables exist (nothing submitted yet) it only looks.
-    let mut store: Option<Box<dyn store::Store>> = None;
-    loop {
-        if store.is_none() {
-            store = open_existing(&target)?;
-        }
-        let stored = state_if_any(&mut store, &ds.dataset_id)?;
-        if let Some(s) = &stored {
-            executor::check_identity(&ds, s).map_err(apply_failure)?;
-        }
-        match executor::wait_state(stored.as_ref(), &version) {
-            executor::WaitState::Deployed => {
-                eprintln!("dataset {}: {version} is deployed", ds.dataset_id);
-                if output == Output::Json {
-                    print_json(&json!({"ok": true, "result": "deployed", "version": version}));
-                }
-                return Ok(());
+    let outcome = depot_migrate_engine::wait::wait(&target, &ds, &version, timeout, interval)
+        .map_err(|e| match e {
+            WaitError::Store(e) => store_failure(e),
+            WaitError::Identity(e) => apply_failure(e),
+        })?;
+    match outcome {
+        WaitOutcome::Deployed => {
+            eprintln!("dataset {}: {version} is deployed", ds.dataset_id);
+            if output == Output::Json {
+                print_json(&json!({"ok": true, "result": "deployed", "version": version}));
             }
-            executor::WaitState::Failed(m) => return Err(Failure::Failed(m)),
-            executor::WaitState::Superseded(m) => {
-                eprintln!("superseded: {}", one_line(&m));
-                if output == Output::Json {
-                    print_json(
-                        &json!({"ok": false, "result": "superseded", "version": version, "message": m}),
-                    );
-                }
-                return Err(Failure::Exit1Quiet);
+            Ok(())
+        }
+        WaitOutcome::Failed(m) => Err(Failure::Failed(m)),
+        WaitOutcome::Superseded(m) => {
+            eprintln!("superseded: {}", one_line(&m));
+            if output == Output::Json {
+                print_json(
+                    &json!({"ok": false, "result": "superseded", "version": version, "message": m}),
+                );
             }
-            executor::WaitState::Pending => {}
+            Err(Failure::Exit1Quiet)
         }
-        if start.elapsed() >= timeout {
-            return Err(Failure::Timeout(format!(
-                "dataset {}: {version} is not deployed after {}; see `depot-migrate status`",
-                ds.dataset_id,
-                humantime::format_duration(timeout)
-            )));
-        }
-        std::thread::sleep(
-            interval
-                .min(timeout.saturating_sub(start.elapsed()))
-                .max(std::time::Duration::from_millis(10)),
-        );
+        WaitOutcome::TimedOut => Err(Failure::Timeout(format!(
+            "dataset {}: {version} is not deployed after {}; see `depot-migrate status`",
+            ds.dataset_id,
+            humantime::format_duration(timeout)
+        ))),
     }
 }
