@@ -224,6 +224,25 @@ pub fn event_detail(
     detail
 }
 
+/// Adds how long the run took (`durationMs`, from its start to this event) to the detail
+/// of a `deployed` or `failed` event; other events carry no duration. The metric filter
+/// of the CDK package's `MigrationObservability` reads it as `$.detail.durationMs`.
+///
+/// ```
+/// use depot_migrate_core::lifecycle::{set_duration_ms, LifecycleEvent};
+/// let mut d = serde_json::json!({"event": "deployed"});
+/// set_duration_ms(&mut d, LifecycleEvent::Deployed, 1234);
+/// assert_eq!(d["durationMs"], 1234);
+/// let mut a = serde_json::json!({"event": "attempted"});
+/// set_duration_ms(&mut a, LifecycleEvent::Attempted, 5);
+/// assert!(a.get("durationMs").is_none());
+/// ```
+pub fn set_duration_ms(detail: &mut Value, event: LifecycleEvent, duration_ms: u64) {
+    if matches!(event, LifecycleEvent::Deployed | LifecycleEvent::Failed) {
+        detail["durationMs"] = json!(duration_ms);
+    }
+}
+
 /// The full EventBridge envelope, as the `stdout` and `jsonl` sinks write it (on
 /// EventBridge, AWS sets `id`, `account` and `region`).
 pub fn envelope(id: &str, time: &str, account: &str, region: &str, detail: Value) -> Value {
@@ -271,14 +290,14 @@ pub fn event_pattern(
 
 /// The lines of the alert message ([`alert_input_transformer`]), placeholders in
 /// angle brackets. The last three are for `failed` events (the others leave them empty);
-/// `DATASET_FILE` stands for the dataset config the commands take.
+/// the commands name the dataset by id, so the on-call engineer needs no dataset file.
 pub const ALERT_LINES: [&str; 6] = [
     "Migration lifecycle event for dataset <datasetId> (<datasetAlias>)",
     "lifecycle event: <event> -> version hash <versionHash>",
     "in environment <environmentId>",
     "if failed: step <stepKey>, error class <errorClass>, SQLSTATE or engine code <sqlstate>",
     "message: <errorMessage>",
-    "next: depot-migrate status --dataset DATASET_FILE and depot-migrate history --dataset DATASET_FILE (the config of dataset <datasetId>), then depot-migrate recover --dataset DATASET_FILE --resolve retry|rolled-back|deployed --reason TEXT",
+    "next: depot-migrate status --dataset-id <datasetId> --environment-id <environmentId> and depot-migrate history --dataset-id <datasetId> (with --db URL, the dataset's state store), then depot-migrate recover --dataset-id <datasetId> --resolve retry|rolled-back|deployed --reason TEXT",
 ];
 
 /// The alert message for lifecycle events, as an EventBridge input transformer
@@ -535,17 +554,14 @@ mod tests {
             "message: column active of relation dog already exists"
         );
         assert!(
-            lines[5].starts_with("next: depot-migrate status --dataset DATASET_FILE"),
-            "{}",
-            lines[5]
-        );
-        assert!(
-            lines[5].contains("(the config of dataset 9afc0c483ed3)"),
+            lines[5].starts_with(
+                "next: depot-migrate status --dataset-id 9afc0c483ed3 --environment-id e2e404529091ed2 and depot-migrate history --dataset-id 9afc0c483ed3 "
+            ),
             "{}",
             lines[5]
         );
         assert!(lines[5].contains(
-            "depot-migrate recover --dataset DATASET_FILE --resolve retry|rolled-back|deployed"
+            "depot-migrate recover --dataset-id 9afc0c483ed3 --resolve retry|rolled-back|deployed"
         ));
         assert!(!text.contains('<'), "every placeholder filled: {text}");
     }

@@ -862,6 +862,9 @@ impl AllowDestructive {
     }
 }
 
+/// The default of `scheduledLimitMinutes`.
+pub const DEFAULT_SCHEDULED_LIMIT_MINUTES: u32 = 15;
+
 /// A dataset config (`*.dataset.json`). Connection strings and credentials never go here.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(JsonSchema))]
@@ -910,12 +913,25 @@ pub struct DatasetConfig {
     /// `false` (default), `true`, or the keys of the destructive steps allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_destructive: Option<AllowDestructive>,
+    /// Asynchronous mode: how many minutes a submitted version may stay `scheduled` (no
+    /// worker started it) before `watchdog` publishes its `desired` event again; after as
+    /// long again it is recorded as failed with class `notStarted`. Default 15. Not part
+    /// of the version hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 1440)))]
+    pub scheduled_limit_minutes: Option<u32>,
 }
 
 impl DatasetConfig {
     /// The migration mode, defaulting to synchronous.
     pub fn mode(&self) -> MigrationMode {
         self.migration_mode.unwrap_or_default()
+    }
+
+    /// `scheduledLimitMinutes`, defaulting to 15.
+    pub fn scheduled_limit_minutes(&self) -> u32 {
+        self.scheduled_limit_minutes
+            .unwrap_or(DEFAULT_SCHEDULED_LIMIT_MINUTES)
     }
 
     /// The destructive-change policy, defaulting to none allowed.

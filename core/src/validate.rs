@@ -1029,6 +1029,8 @@ pub struct DatasetFields<'a> {
     pub event_bus_name: Option<&'a str>,
     /// `allowDestructive` entries (index, key) that are strings.
     pub allow_destructive: Vec<(usize, &'a str)>,
+    /// `scheduledLimitMinutes`, when it is an integer.
+    pub scheduled_limit_minutes: Option<u64>,
 }
 
 impl<'a> DatasetFields<'a> {
@@ -1046,6 +1048,7 @@ impl<'a> DatasetFields<'a> {
                 }
                 _ => Vec::new(),
             },
+            scheduled_limit_minutes: ds.scheduled_limit_minutes.map(u64::from),
         }
     }
 
@@ -1068,6 +1071,9 @@ impl<'a> DatasetFields<'a> {
                         .collect()
                 })
                 .unwrap_or_default(),
+            scheduled_limit_minutes: v
+                .get("scheduledLimitMinutes")
+                .and_then(serde_json::Value::as_u64),
         }
     }
 }
@@ -1139,6 +1145,16 @@ pub fn dataset_fields(ds: &DatasetFields<'_>) -> Vec<Problem> {
                 format!("eventBusName {} is not an EventBridge bus name or ARN; use letters, digits and /._- (e.g. \"default\")", show(bus)),
             ));
         }
+    }
+    if let Some(m) = ds
+        .scheduled_limit_minutes
+        .filter(|m| !(1..=1440).contains(m))
+    {
+        problems.push(Problem::new(
+            Code::InvalidDatasetField,
+            root.key("scheduledLimitMinutes"),
+            format!("scheduledLimitMinutes {m} must be 1 to 1440 (minutes a submitted version may wait for a worker; default 15)"),
+        ));
     }
     for (i, key) in &ds.allow_destructive {
         if !is_step_key(key) {

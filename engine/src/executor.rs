@@ -459,7 +459,7 @@ impl Submission {
             .map_err(|e| ApplyError::Store(format!("the stored package does not parse ({e})")))
     }
 
-    fn context(&self, previous: Option<String>) -> EventContext {
+    pub(crate) fn context(&self, previous: Option<String>) -> EventContext {
         let ds = &self.dataset;
         EventContext {
             environment_id: ds.environment_id.clone(),
@@ -482,17 +482,21 @@ impl Submission {
     }
 }
 
-struct Events {
+pub(crate) struct Events {
     ctx: EventContext,
+    /// When the run started (its `attempted`), for the `durationMs` of `deployed` and
+    /// `failed`; `None` where there is no run to time (a recovery resolved by hand).
+    pub(crate) started: Option<std::time::SystemTime>,
     on: bool,
     /// Where the outbox rows are meant to go.
     destination: Option<String>,
 }
 
 impl Events {
-    fn new(ctx: EventContext, sink: &dyn EventSink, dataset: &DatasetConfig) -> Events {
+    pub(crate) fn new(ctx: EventContext, sink: &dyn EventSink, dataset: &DatasetConfig) -> Events {
         Events {
             ctx,
+            started: None,
             on: sink.enabled(),
             destination: sink
                 .enabled()
@@ -515,9 +519,12 @@ impl Events {
             return None;
         }
         let event_id = uuid::Uuid::new_v4().to_string();
-        let detail = event_detail(
+        let mut detail = event_detail(
             &self.ctx, event, version, &event_id, revision, error, recovery,
         );
+        if let Some(ms) = crate::run_clock::elapsed_ms(self.started) {
+            depot_migrate_core::lifecycle::set_duration_ms(&mut detail, event, ms);
+        }
         let account = std::env::var("DEPOT_AWS_ACCOUNT_ID").unwrap_or_default();
         let region = std::env::var("AWS_REGION")
             .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
@@ -530,15 +537,15 @@ impl Events {
 }
 
 /// One change of a dataset's state with its history row and event.
-struct Change<'a> {
-    ds: &'a DatasetConfig,
-    events: &'a Events,
-    run_id: &'a str,
+pub(crate) struct Change<'a> {
+    pub(crate) ds: &'a DatasetConfig,
+    pub(crate) events: &'a Events,
+    pub(crate) run_id: &'a str,
 }
 
 impl Change<'_> {
     #[allow(clippy::too_many_arguments)]
-    fn transition(
+    pub(crate) fn transition(
         &self,
         state: DatasetState,
         expected: i64,
@@ -764,7 +771,8 @@ pub fn execute(
     let to_version = sub.version.clone();
     let mut ctx = sub.context(s.deployed_version.clone());
     ctx.migration_mode = mode.to_string();
-    let events = Events::new(ctx, &*sink, ds);
+    let mut events = Events::new(ctx, &*sink, ds);
+    events.started = Some(crate::run_clock::now());
     let change = Change {
         ds,
         events: &events,
@@ -1083,7 +1091,9 @@ fn record_lost_run(
         }
     };
     let version = s.attempted_version.clone().unwrap_or_default();
-    let events = Events::new(sub.context(s.deployed_version.clone()), sink, &sub.dataset);
+    let mut events = Events::new(sub.context(s.deployed_version.clone()), sink, &sub.dataset);
+    // The run started when it recorded `attempted`: the state's time then.
+    events.started = crate::run_clock::parse(s.synced.as_deref());
     let run_id = stored.run_id.clone().unwrap_or_else(|| sub.run_id.clone());
     let change = Change {
         ds: &sub.dataset,
@@ -1177,6 +1187,10 @@ pub fn watchdog(
         let Some(stored) = store.read_state(&id)? else {
             continue;
         };
+        if crate::stuck::is_scheduled(&stored) {
+            out.extend(crate::stuck::check(store, &*sink, &stored)?);
+            continue;
+        }
         if !stored.state.in_progress() {
             continue;
         }

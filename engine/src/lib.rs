@@ -7,7 +7,9 @@
 pub mod events;
 pub mod executor;
 pub mod input;
+pub mod run_clock;
 pub mod snowflake;
 pub mod store;
+pub mod stuck;
 pub mod wait;
 pub mod worker;

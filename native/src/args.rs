@@ -57,10 +57,16 @@ pub enum Command {
     /// Find runs whose executor crashed (lease lost) or hangs (past maxDuration) and
     /// record them as failed, with their failure record and `failed` event.
     Watchdog(commands::watchdog::WatchdogArgs),
-    /// Print a dataset's state: the `get-dataset` shape of the Depot migrations observability page plus `phase`.
+    /// Print a dataset's state: a short block for people, or with `--output json` the
+    /// `get-dataset` shape of the Depot migrations observability page plus `phase`.
     Status(commands::status::StatusArgs),
-    /// Print a dataset's transition history (JSON lines, oldest first).
+    /// Print a dataset's transition history, oldest first: a table (time, event,
+    /// version, actor, steps, error), or with `--output json` the rows.
     History(commands::history::HistoryArgs),
+    /// List every dataset a state store records: id, alias, engine, phase, deployed
+    /// version, since when, pending events, last failure class. The database: --db, else
+    /// `DEPOT_DATABASE_URL`, else `sqlite:depot.sqlite` when that file exists.
+    List(commands::list::ListArgs),
     /// Print the package deployed now (commit it beside the package as the CDK baseline).
     Snapshot(commands::snapshot::SnapshotArgs),
     /// Print the EventBridge rule that routes a dataset's lifecycle events to an SNS

@@ -1,10 +1,8 @@
 //! Opening a command's state store: `--db` / `DEPOT_DATABASE_URL`, reads that create
 //! nothing, and the messages for a database without state.
 
-use crate::inputs::read_dataset;
-use crate::output::{apply_failure, store_failure, Failure};
-use depot_migrate_core::{load, DatasetConfig};
-use depot_migrate_engine::input::read_input;
+use crate::output::{store_failure, Failure};
+use depot_migrate_core::DatasetConfig;
 use depot_migrate_engine::{executor, store};
 
 /// The target of a database URL for commands that serve every dataset in it (`worker`,
@@ -21,9 +19,10 @@ pub fn target_of_url(url: &str) -> Result<executor::DbTarget, Failure> {
 }
 
 /// Opens the state store of a database URL for commands that serve every dataset in it
-/// (`worker`, `watchdog`): `db` is [`crate::args::DbArgs::url`].
+/// (`worker`, `watchdog`, `events flush`): `db` is [`crate::args::DbArgs::url`], else
+/// the embedded `sqlite:depot.sqlite` when it exists ([`crate::dataset_ref::store_url`]).
 pub fn open_db(db: Option<String>) -> Result<Box<dyn store::Store>, Failure> {
-    let url = db.ok_or_else(|| Failure::Usage("pass --db URL or set DEPOT_DATABASE_URL".into()))?;
+    let url = crate::dataset_ref::store_url(db)?;
     let target = target_of_url(&url)?;
     let mut store = executor::open_store(&target).map_err(store_failure)?;
     store.ensure_state_schema().map_err(store_failure)?;
@@ -53,40 +52,6 @@ pub fn target_name(target: &executor::DbTarget) -> String {
     }
 }
 
-/// The dataset config, its store and its recorded state, as a read finds them.
-pub type ReadState = (
-    DatasetConfig,
-    Box<dyn store::Store>,
-    Option<store::StoredState>,
-);
-
-/// A read (`status`, `history`, `snapshot`): the dataset config, its store and its
-/// recorded state, creating and changing nothing. `None`: the database holds no state
-/// tables (said on stderr). A recorded identity other than the config's: refused
-/// (exit 3).
-pub fn read_for(dataset: &str, db: Option<&str>) -> Result<Option<ReadState>, Failure> {
-    let ds = read_dataset(dataset)?;
-    let target = executor::resolve_db(db, ds.engine).map_err(Failure::Usage)?;
-    let no_state = || {
-        eprintln!(
-            "note: no depot-migrate state in {}: nothing has been applied or submitted there (is --db the right database?)",
-            target_name(&target)
-        );
-        Ok(None)
-    };
-    let Some(mut store) = open_existing(&target)? else {
-        return no_state();
-    };
-    if !store.has_state().map_err(store_failure)? {
-        return no_state();
-    }
-    let stored = store.read_state(&ds.dataset_id).map_err(store_failure)?;
-    if let Some(s) = &stored {
-        executor::check_identity(&ds, s).map_err(apply_failure)?;
-    }
-    Ok(Some((ds, store, stored)))
-}
-
 /// Says on stderr that a dataset id is not recorded (new, or mistyped), naming the ones
 /// that are.
 pub fn note_unrecorded(store: &mut dyn store::Store, ds: &DatasetConfig) -> Result<(), Failure> {
@@ -110,7 +75,7 @@ pub fn note_unrecorded(store: &mut dyn store::Store, ds: &DatasetConfig) -> Resu
 /// [`open_db`] for commands that only write when they find something to do
 /// (`watchdog`): creates nothing.
 pub fn open_db_existing(db: Option<String>) -> Result<Box<dyn store::Store>, Failure> {
-    let url = db.ok_or_else(|| Failure::Usage("pass --db URL or set DEPOT_DATABASE_URL".into()))?;
+    let url = crate::dataset_ref::store_url(db)?;
     let target = target_of_url(&url)?;
     match open_existing(&target)? {
         Some(store) => Ok(store),
@@ -119,18 +84,4 @@ pub fn open_db_existing(db: Option<String>) -> Result<Box<dyn store::Store>, Fai
             target_name(&target)
         ))),
     }
-}
-
-/// Reads a dataset config and opens its state store.
-pub fn open_for(
-    dataset: &str,
-    db: Option<&str>,
-) -> Result<(DatasetConfig, Box<dyn store::Store>), Failure> {
-    let file = read_input(dataset).map_err(|(n, e)| Failure::BadInput(vec![(n, e.problems)]))?;
-    let ds = load::parse_dataset(&file.bytes)
-        .map_err(|e| Failure::BadInput(vec![(file.name, e.problems)]))?;
-    let target = executor::resolve_db(db, ds.engine).map_err(Failure::Usage)?;
-    let mut store = executor::open_store(&target).map_err(store_failure)?;
-    store.ensure_state_schema().map_err(store_failure)?;
-    Ok((ds, store))
 }

@@ -7,10 +7,13 @@
 
 mod args;
 mod commands;
+mod dataset_ref;
 mod db;
 mod inputs;
 mod lambda;
+mod operate;
 mod output;
+mod text;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -872,7 +872,7 @@ fn sqlite_defaults_to_depot_sqlite_in_the_current_directory() {
         )
         .expect("query");
     assert_eq!(n, 1);
-    let s = ctx.cli(&["status", "--dataset", &ds]);
+    let s = ctx.cli(&["status", "--dataset", &ds, "--output", "json"]);
     s.ok();
     assert_eq!(s.json()["deployedVersion"], h1.as_str());
     assert!(
@@ -899,7 +899,15 @@ fn depot_database_url_is_honoured_sqlite() {
         !ctx.dir.join("depot.sqlite").exists(),
         "the env var wins over the default"
     );
-    let s = ctx.cli(&["status", "--dataset", &ds, "--db", &env_url]);
+    let s = ctx.cli(&[
+        "status",
+        "--dataset",
+        &ds,
+        "--db",
+        &env_url,
+        "--output",
+        "json",
+    ]);
     s.ok();
     assert_eq!(s.json()["deployedVersion"], h1.as_str());
     // --db wins over the env var.
@@ -935,7 +943,7 @@ fn depot_database_url_is_honoured_postgres() {
     for cmd in ["status", "history", "snapshot"] {
         ctx.cli_env(&[cmd, "--dataset", &ds], env).ok();
     }
-    let s = ctx.cli_env(&["status", "--dataset", &ds], env);
+    let s = ctx.cli_env(&["status", "--dataset", &ds, "--output", "json"], env);
     assert_eq!(s.json()["deployedVersion"], h1.as_str());
     let f = ctx.cli_env(&["events", "flush", "--events", "stdout"], env);
     f.ok();

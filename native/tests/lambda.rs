@@ -526,7 +526,9 @@ fn bad_bundles_and_stale_plans_are_refused_before_anything_runs() {
             "--dataset",
             &ctx.write_json("ds.json", &dataset),
             "--db",
-            &ctx.url
+            &ctx.url,
+            "--output",
+            "json"
         ])
         .json()["deployedVersion"]
         .is_null());

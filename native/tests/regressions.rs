@@ -112,7 +112,15 @@ fn reads_on_a_database_without_state_create_nothing_sqlite() {
         r.expect_code(code);
         assert!(r.stderr.contains("no depot-migrate state"), "{}", r.stderr);
     }
-    let r = ctx.cli(&["status", "--dataset", &ds, "--db", &ctx.url]);
+    let r = ctx.cli(&[
+        "status",
+        "--dataset",
+        &ds,
+        "--db",
+        &ctx.url,
+        "--output",
+        "json",
+    ]);
     assert_eq!(r.json()["phase"], "new");
     assert_eq!(r.json()["recorded"], false);
     ctx.plan_db(&v1, &ds, &[]).ok();
@@ -129,7 +137,15 @@ fn reads_work_for_a_read_only_role_and_create_nothing_postgres() {
     let ds = ctx.dataset("d.dataset.json", json!({}));
     let v1 = example(V1);
     // Nothing recorded yet: said clearly, and no schema appears.
-    let r = ctx.cli(&["status", "--dataset", &ds, "--db", &ctx.url]);
+    let r = ctx.cli(&[
+        "status",
+        "--dataset",
+        &ds,
+        "--db",
+        &ctx.url,
+        "--output",
+        "json",
+    ]);
     r.ok();
     assert!(r.stderr.contains("no depot-migrate state"), "{}", r.stderr);
     assert_eq!(r.json()["phase"], "new");
@@ -158,7 +174,15 @@ fn reads_work_for_a_read_only_role_and_create_nothing_postgres() {
     assert_ne!(ro_url, ctx.url, "the test URL names user postgres");
     let h1 = ctx.hash(&v1, &ds);
     let runs = [
-        ctx.cli(&["status", "--dataset", &ds, "--db", &ro_url]),
+        ctx.cli(&[
+            "status",
+            "--dataset",
+            &ds,
+            "--db",
+            &ro_url,
+            "--output",
+            "json",
+        ]),
         ctx.cli(&["history", "--dataset", &ds, "--db", &ro_url]),
         ctx.cli(&["snapshot", "--dataset", &ds, "--db", &ro_url]),
         ctx.cli(&["plan", "--package", &v1, "--dataset", &ds, "--db", &ro_url]),
@@ -172,7 +196,15 @@ fn reads_work_for_a_read_only_role_and_create_nothing_postgres() {
 
     // An id that is not recorded: phase new, and it says no such dataset is recorded.
     let typo = ctx.dataset("typo.dataset.json", json!({"datasetId": "ds-typo"}));
-    let r = ctx.cli(&["status", "--dataset", &typo, "--db", &ro_url]);
+    let r = ctx.cli(&[
+        "status",
+        "--dataset",
+        &typo,
+        "--db",
+        &ro_url,
+        "--output",
+        "json",
+    ]);
     r.ok();
     assert_eq!(r.json()["phase"], "new", "{}", r.stdout);
     assert!(

@@ -218,16 +218,32 @@ impl StandIn {
 
     #[track_caller]
     fn status(&self, dataset: &str) -> Value {
-        let r = self.cli(&["status", "--dataset", dataset, "--db", &self.url()]);
+        let r = self.cli(&[
+            "status",
+            "--dataset",
+            dataset,
+            "--db",
+            &self.url(),
+            "--output",
+            "json",
+        ]);
         r.ok();
         r.json()
     }
 
     #[track_caller]
     fn history(&self, dataset: &str) -> Vec<Value> {
-        let r = self.cli(&["history", "--dataset", dataset, "--db", &self.url()]);
+        let r = self.cli(&[
+            "history",
+            "--dataset",
+            dataset,
+            "--db",
+            &self.url(),
+            "--output",
+            "json",
+        ]);
         r.ok();
-        r.events()
+        r.json().as_array().cloned().unwrap_or_default()
     }
 
     fn recover(&self, dataset: &str, resolve: &str, reason: &str) -> Run {

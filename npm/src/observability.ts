@@ -319,10 +319,10 @@ export class MigrationObservability extends Construct {
     };
     this.failedAlarm = alarm('FailedAlarm', 'FailedTotal',
       'A depot-migrate migration failed. The failed event in the archive log group names the dataset, step and error; '
-      + 'next: depot-migrate status --dataset <dataset file>, then depot-migrate recover.');
+      + 'next: depot-migrate list, depot-migrate status --dataset-id ID, then depot-migrate recover --dataset-id ID.');
     this.notStartedAlarm = alarm('NotStartedAlarm', 'NotStartedTotal',
       'A scheduled depot-migrate migration never started (failed, error class notStarted): is the worker running and '
-      + 'receiving from its queue? next: depot-migrate status --dataset <dataset file>.');
+      + 'receiving from its queue? next: depot-migrate status --dataset-id ID and the worker\'s logs.');
 
     // Saved Logs Insights queries.
     const failedQueryString = new logs.QueryString({

@@ -127,7 +127,7 @@ test('the alert message renders with the event fields (core template, observabil
   assert.equal(failed[1], `lifecycle event: failed -> version hash ${'ab'.repeat(32)}`);
   assert.equal(failed[3], 'if failed: step addColumn:dog.active, error class step, SQLSTATE or engine code 42701');
   assert.equal(failed[4], 'message: column active of relation dog already exists');
-  assert.match(failed[5], /^next: depot-migrate status --dataset DATASET_FILE .*\(the config of dataset 9afc0c483ed3\), then depot-migrate recover --dataset DATASET_FILE --resolve retry\|rolled-back\|deployed --reason TEXT$/);
+  assert.match(failed[5], /^next: depot-migrate status --dataset-id 9afc0c483ed3 --environment-id e2e404529091ed2 and depot-migrate history --dataset-id 9afc0c483ed3 .*, then depot-migrate recover --dataset-id 9afc0c483ed3 --resolve retry\|rolled-back\|deployed --reason TEXT$/);
 });
 
 test('the rule listens on the datasets\' bus, one rule per bus; datasetIds and aliases on the default bus', () => {

@@ -40,9 +40,7 @@ pub fn run(args: EventsArgs, output: Output) -> Result<(), Failure> {
                 event_bus: EventBusArgs { event_bus },
             },
     } = args;
-    let url = db.url().ok_or_else(|| {
-        Failure::Usage("events flush needs --db URL or DEPOT_DATABASE_URL".into())
-    })?;
+    let url = crate::dataset_ref::store_url(db.url())?;
     let target = target_of_url(&url)?;
     let mut sink: Box<dyn events::EventSink> = match &events {
         Some(arg) => Box::new(events::Redirected::new(sink_for(

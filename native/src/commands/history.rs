@@ -1,37 +1,27 @@
 //! `depot-migrate history` (the arguments, then the command).
 
 use crate::args::{DbArgs, Output};
-use crate::db::{note_unrecorded, read_for};
-use crate::output::{print_json, print_line, store_failure, Failure};
+use crate::dataset_ref::DatasetArg;
+use crate::output::{print_json, print_line, Failure};
+use crate::{operate, text};
 use clap::Args;
 use serde_json::json;
 
 #[derive(Args, Debug)]
 pub struct HistoryArgs {
-    /// The dataset config.
-    #[arg(long, value_name = "FILE")]
-    pub dataset: String,
+    #[command(flatten)]
+    pub dataset: DatasetArg,
     #[command(flatten)]
     pub db: DbArgs,
 }
 
+/// Text: a table fitted to the terminal ([`text::history_table`]); JSON: the rows.
 pub fn run(args: HistoryArgs, output: Output) -> Result<(), Failure> {
     let HistoryArgs { dataset, db } = args;
-    let rows = match read_for(&dataset, db.url().as_deref())? {
-        Some((ds, mut store, stored)) => {
-            if stored.is_none() {
-                note_unrecorded(store.as_mut(), &ds)?;
-            }
-            store.history(&ds.dataset_id).map_err(store_failure)?
-        }
-        None => Vec::new(),
-    };
-    if output == Output::Json {
-        print_json(&json!(rows));
-    } else {
-        for r in rows {
-            print_line(&r.to_string());
-        }
+    let rows = operate::history(&dataset.resolve()?, db.url().as_deref())?;
+    match output {
+        Output::Json => print_json(&json!(rows)),
+        Output::Text => print_line(&text::history_table(&rows)),
     }
     Ok(())
 }

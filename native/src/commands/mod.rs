@@ -5,6 +5,7 @@ pub mod apply;
 pub mod events;
 pub mod hash;
 pub mod history;
+pub mod list;
 pub mod plan;
 pub mod recover;
 pub mod schema;
@@ -33,8 +34,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Wait(args) => wait::run(args, output),
         Command::Recover(args) => recover::run(args, output),
         Command::Watchdog(args) => watchdog::run(args, output),
-        Command::Status(args) => status::run(args),
+        Command::Status(args) => status::run(args, output),
         Command::History(args) => history::run(args, output),
+        Command::List(args) => list::run(args, output),
         Command::Snapshot(args) => snapshot::run(args),
         Command::Events(args) => events::run(args, output),
         Command::AlertRule(args) => alert_rule::run(args),

@@ -2,7 +2,7 @@
 
 use crate::args::{parse_duration, DbArgs, LockArgs, LockTimeoutArgs, Output, SinkArgs};
 use crate::commands::sink_for;
-use crate::db::open_for;
+use crate::dataset_ref::open_for;
 use crate::output::{apply_failure, print_json, Failure};
 use clap::{Args, ValueEnum};
 use depot_migrate_engine::executor;
@@ -10,9 +10,8 @@ use serde_json::json;
 
 #[derive(Args, Debug)]
 pub struct RecoverArgs {
-    /// The dataset config.
-    #[arg(long, value_name = "FILE")]
-    pub dataset: String,
+    #[command(flatten)]
+    pub dataset: crate::dataset_ref::DatasetArg,
     /// How to resolve.
     #[arg(long, value_enum)]
     pub resolve: ResolveArg,
@@ -62,7 +61,7 @@ pub fn run(args: RecoverArgs, output: Output) -> Result<(), Failure> {
             "--reason must say why (it is recorded in history)".into(),
         ));
     }
-    let (ds, mut store) = open_for(&dataset, db.url().as_deref())?;
+    let (ds, mut store) = open_for(&dataset.resolve()?, db.url().as_deref())?;
     let mut sink = sink_for(&events, ds.event_bus_name.as_deref(), None, output)?;
     let opts = executor::RecoverOptions {
         resolve: match resolve {

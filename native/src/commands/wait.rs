@@ -1,18 +1,16 @@
 //! `depot-migrate wait` (the arguments, then the command).
 
 use crate::args::{parse_duration, DbArgs, Output};
-use crate::inputs::read_dataset;
+use crate::dataset_ref::{DatasetArg, DatasetRef};
 use crate::output::{apply_failure, one_line, print_json, store_failure, Failure};
 use clap::Args;
-use depot_migrate_engine::executor;
 use depot_migrate_engine::wait::{WaitError, WaitOutcome};
 use serde_json::json;
 
 #[derive(Args, Debug)]
 pub struct WaitArgs {
-    /// The dataset config.
-    #[arg(long, value_name = "FILE")]
-    pub dataset: String,
+    #[command(flatten)]
+    pub dataset: DatasetArg,
     /// The version hash to wait for.
     #[arg(long, value_name = "HASH")]
     pub version: String,
@@ -43,8 +41,16 @@ pub fn run(args: WaitArgs, output: Output) -> Result<(), Failure> {
             "--version {version:?} is not a version hash; pass the 64 lowercase hex digits `depot-migrate hash` prints"
         )));
     }
-    let ds = read_dataset(&dataset)?;
-    let target = executor::resolve_db(db.url().as_deref(), ds.engine).map_err(Failure::Usage)?;
+    let dref = dataset.resolve()?;
+    let target = dref.target(db.url().as_deref())?;
+    let ds = match &dref {
+        DatasetRef::File(ds) => (**ds).clone(),
+        // By id: the dataset must be recorded already (its config comes from the record).
+        DatasetRef::Id { .. } => {
+            let (ds, _) = crate::dataset_ref::open_for(&dref, db.url().as_deref())?;
+            ds
+        }
+    };
     let outcome = depot_migrate_engine::wait::wait(&target, &ds, &version, timeout, interval)
         .map_err(|e| match e {
             WaitError::Store(e) => store_failure(e),

@@ -398,7 +398,15 @@ impl Ctx {
     /// `status` (must succeed), parsed.
     #[track_caller]
     pub fn status(&self, dataset: &str) -> Value {
-        let r = self.cli(&["status", "--dataset", dataset, "--db", &self.url]);
+        let r = self.cli(&[
+            "status",
+            "--dataset",
+            dataset,
+            "--db",
+            &self.url,
+            "--output",
+            "json",
+        ]);
         r.ok();
         r.json()
     }
@@ -406,9 +414,17 @@ impl Ctx {
     /// `history` (must succeed), parsed (JSON lines).
     #[track_caller]
     pub fn history(&self, dataset: &str) -> Vec<Value> {
-        let r = self.cli(&["history", "--dataset", dataset, "--db", &self.url]);
+        let r = self.cli(&[
+            "history",
+            "--dataset",
+            dataset,
+            "--db",
+            &self.url,
+            "--output",
+            "json",
+        ]);
         r.ok();
-        r.events()
+        r.json().as_array().cloned().unwrap_or_default()
     }
 
     /// `plan --package P --dataset D --db URL` (JSON), with its exit code.
