@@ -172,6 +172,18 @@ pub fn status_block(doc: &Value, extra: &StatusExtra, now: std::time::SystemTime
     if doc["recorded"] == false {
         line("note", "not recorded in this database".into());
     }
+    let id = text(&doc["id"]);
+    match phase {
+        "failed" => line(
+            "next",
+            format!("fix the cause, then depot-migrate recover --dataset-id {id} --resolve retry|rolled-back|deployed --reason TEXT"),
+        ),
+        "scheduled" => line(
+            "next",
+            "a worker runs it (depot-migrate worker, or the runner's queue); the watchdog reports it if none does".into(),
+        ),
+        _ => {}
+    }
     out.trim_end().to_string()
 }
 
@@ -297,6 +309,7 @@ mod tests {
         assert!(s.contains("(5m ago, revision 4)"), "{s}");
         assert!(s.contains("2 (2 to stdout); publish them"), "{s}");
         assert!(!s.contains("(= deployed)"), "{s}");
+        assert!(s.contains("next           fix the cause, then depot-migrate recover --dataset-id dogs --resolve"), "{s}");
     }
 
     #[test]

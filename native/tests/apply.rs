@@ -965,6 +965,10 @@ fn normalized(events: &[Value]) -> Vec<Value> {
             e["time"] = json!("-");
             e["detail"]["eventId"] = json!("-");
             e["detail"]["runId"] = json!("-");
+            // Per run, like the run id: how long it took.
+            if let Some(d) = e["detail"].get_mut("durationMs") {
+                *d = json!("-");
+            }
             e
         })
         .collect()
