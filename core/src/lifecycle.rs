@@ -84,12 +84,75 @@ impl DatasetState {
     }
 }
 
+/// Why a run failed: the `class` of a failure record and of a `failed` event's `error`.
+/// The list in `docs/errors.md` ("Failure classes") matches these variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum FailureClass {
+    /// A statement of a step failed.
+    #[default]
+    Step,
+    /// A statement waited longer than `lock_timeout` for a table lock (retryable).
+    LockTimeout,
+    /// The connection to the database broke.
+    Connection,
+    /// The database refused the credentials while the run was going.
+    Auth,
+    /// The run's lease was lost (another executor took the dataset, or the run died).
+    LeaseLost,
+    /// The run went over its `maxDuration` (recorded by the watchdog).
+    Timeout,
+    /// A newer desired version or another run changed the state under this run.
+    Superseded,
+    /// The run was stopped (a signal, or a cancelled statement) at a step boundary.
+    Interrupted,
+    /// A scheduled migration that never started.
+    NotStarted,
+}
+
+impl FailureClass {
+    /// Every class, in the order `docs/errors.md` lists them.
+    pub const ALL: [FailureClass; 9] = [
+        FailureClass::Step,
+        FailureClass::LockTimeout,
+        FailureClass::Connection,
+        FailureClass::Auth,
+        FailureClass::LeaseLost,
+        FailureClass::Timeout,
+        FailureClass::Superseded,
+        FailureClass::Interrupted,
+        FailureClass::NotStarted,
+    ];
+
+    /// The name as events, history and `status` write it (`lockTimeout`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::Step => "step",
+            FailureClass::LockTimeout => "lockTimeout",
+            FailureClass::Connection => "connection",
+            FailureClass::Auth => "auth",
+            FailureClass::LeaseLost => "leaseLost",
+            FailureClass::Timeout => "timeout",
+            FailureClass::Superseded => "superseded",
+            FailureClass::Interrupted => "interrupted",
+            FailureClass::NotStarted => "notStarted",
+        }
+    }
+}
+
+impl std::fmt::Display for FailureClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What broke, and what had committed before it broke.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FailureRecord {
-    /// Error class: `step`, `lockTimeout`, `connection`, `leaseLost`, `timeout`.
-    pub class: String,
+    /// Why it failed.
+    pub class: FailureClass,
     /// Index of the failing step, when a step failed.
     pub step_index: Option<usize>,
     /// Key of the failing step.
@@ -418,6 +481,35 @@ pub fn event_pattern_from_json(text: &str) -> Result<Value, crate::Invalid> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn failure_classes_serialize_as_named_and_are_documented() {
+        let docs = include_str!("../../docs/errors.md");
+        let listed = docs
+            .split("## Failure classes")
+            .nth(1)
+            .expect("docs/errors.md has a \"Failure classes\" section");
+        let mut documented = Vec::new();
+        for line in listed.lines() {
+            if let Some(rest) = line.strip_prefix("| `") {
+                documented.push(rest.split('`').next().unwrap_or_default().to_string());
+            }
+        }
+        let names: Vec<String> = FailureClass::ALL
+            .iter()
+            .map(|c| c.as_str().to_string())
+            .collect();
+        assert_eq!(
+            documented, names,
+            "docs/errors.md lists exactly the failure classes, in order"
+        );
+        for c in FailureClass::ALL {
+            let json = serde_json::to_value(c).expect("a class serializes");
+            assert_eq!(json, serde_json::json!(c.as_str()));
+            let back: FailureClass = serde_json::from_value(json).expect("and reads back");
+            assert_eq!(back, c);
+        }
+    }
+
     fn state(d: Option<&str>, a: Option<&str>, dep: Option<&str>) -> DatasetState {
         DatasetState {
             desired_version: d.map(str::to_string),
@@ -499,7 +591,7 @@ mod tests {
             ..EventContext::default()
         };
         let failure = FailureRecord {
-            class: "step".into(),
+            class: FailureClass::Step,
             step_index: Some(1),
             step_key: Some("addColumn:dog.active".into()),
             sqlstate: Some("42701".into()),

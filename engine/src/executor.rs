@@ -19,7 +19,7 @@ use crate::store::{
     now_unix, HistoryEntry, LeaseHolder, MigrateError, Store, StoreError, StoredState, Transition,
 };
 use depot_migrate_core::lifecycle::{
-    envelope, event_detail, DatasetState, EventContext, FailureRecord, LifecycleEvent,
+    envelope, event_detail, DatasetState, EventContext, FailureClass, FailureRecord, LifecycleEvent,
 };
 use depot_migrate_core::plan::Step;
 use depot_migrate_core::plan::{plan, Plan};
@@ -969,21 +969,21 @@ fn migrate_failure(e: MigrateError, committed: Vec<String>) -> FailureRecord {
             r
         }
         MigrateError::Store(StoreError::LockHeld { .. }) => FailureRecord {
-            class: "leaseLost".into(),
+            class: FailureClass::LeaseLost,
             message: "this run's lease was revoked or taken over (watchdog, or another executor after it expired); its last step did not commit".into(),
             committed_steps: committed,
             rolled_back: true,
             ..FailureRecord::default()
         },
         MigrateError::Store(StoreError::Conflict { .. }) => FailureRecord {
-            class: "superseded".into(),
+            class: FailureClass::Superseded,
             message: "the dataset's state changed while this run was working (watchdog or recover decided about it); its last transaction rolled back".into(),
             committed_steps: committed,
             rolled_back: true,
             ..FailureRecord::default()
         },
         MigrateError::Store(se) => FailureRecord {
-            class: "connection".into(),
+            class: FailureClass::Connection,
             message: se.to_string(),
             committed_steps: committed,
             rolled_back: true,
@@ -1012,7 +1012,7 @@ fn run_journaled(
     for step in sub.plan.steps.iter().skip(from_step) {
         if stop_requested() {
             return Err(Box::new(FailureRecord {
-                class: "interrupted".into(),
+                class: FailureClass::Interrupted,
                 step_index: Some(step.index),
                 step_key: Some(step.key.clone()),
                 message: format!(
@@ -1052,7 +1052,7 @@ fn lost_run_record(
     store: &mut dyn Store,
     stored: &StoredState,
     sub: Option<&Submission>,
-    class: &str,
+    class: FailureClass,
     message: String,
 ) -> Result<FailureRecord, StoreError> {
     let done = match &stored.run_id {
@@ -1061,7 +1061,7 @@ fn lost_run_record(
     };
     let committed = sub.map(|s| step_keys(&s.plan, &done)).unwrap_or_default();
     Ok(FailureRecord {
-        class: class.into(),
+        class,
         message,
         rolled_back: done.is_empty(),
         committed_steps: committed,
@@ -1140,7 +1140,7 @@ pub fn detect_lost_run(
         store,
         &stored,
         sub.as_ref(),
-        "leaseLost",
+        FailureClass::LeaseLost,
         format!(
             "the executor of run {} ended without recording an outcome (it crashed, was killed, or could not write its failure record; its log has the error); detected by {detector}",
             stored.run_id.as_deref().unwrap_or("?")
@@ -1279,7 +1279,7 @@ pub fn detect_hung_run(
         store,
         &stored,
         sub.as_ref(),
-        "timeout",
+        FailureClass::Timeout,
         format!(
             "run {} ran past its maxDuration ({} s, started {}, deadline passed {} s ago) and can no longer commit; detected by {detector}",
             stored.run_id.as_deref().unwrap_or("?"),

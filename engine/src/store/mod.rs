@@ -31,7 +31,7 @@ pub mod postgres;
 pub mod snowflake;
 pub mod sqlite;
 
-use depot_migrate_core::lifecycle::{DatasetState, FailureRecord};
+use depot_migrate_core::lifecycle::{DatasetState, FailureClass, FailureRecord};
 use depot_migrate_core::plan::Step;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -420,14 +420,14 @@ impl MigrateError {
     pub fn statement_failed(
         step: &Step,
         statement: &str,
-        class: &str,
+        class: FailureClass,
         sqlstate: Option<String>,
         message: &str,
         retryable: bool,
     ) -> MigrateError {
         MigrateError::Step(Box::new(StepFailure {
             record: FailureRecord {
-                class: class.to_string(),
+                class,
                 step_index: Some(step.index),
                 step_key: Some(step.key.clone()),
                 statement: Some(statement.to_string()),

@@ -10,7 +10,7 @@ use super::{
     Transition, STATE_SCHEMA_VERSION,
 };
 use super::{DestinationFilter, Identity, PendingRow};
-use depot_migrate_core::lifecycle::{DatasetState, FailureRecord};
+use depot_migrate_core::lifecycle::{DatasetState, FailureClass, FailureRecord};
 use depot_migrate_core::plan::Step;
 use postgres::{Client, NoTls};
 use serde_json::Value;
@@ -622,7 +622,11 @@ impl Store for PostgresStore {
                 if let Err(e) = tx.execute_typed(statement, &[]) {
                     let sqlstate = e.code().map(|c| c.code().to_string());
                     let retryable = sqlstate.as_deref() == Some("55P03");
-                    let class = if retryable { "lockTimeout" } else { "step" };
+                    let class = if retryable {
+                        FailureClass::LockTimeout
+                    } else {
+                        FailureClass::Step
+                    };
                     // The server message names constraints and types, not row values
                     // (DETAIL, which can hold them, is left out).
                     let message = super::scrub(
@@ -787,7 +791,11 @@ impl Store for PostgresStore {
         let fail = |statement: &str, e: &postgres::Error, rolled_back: bool| {
             let sqlstate = e.code().map(|c| c.code().to_string());
             let retryable = sqlstate.as_deref() == Some("55P03");
-            let class = if retryable { "lockTimeout" } else { "step" };
+            let class = if retryable {
+                FailureClass::LockTimeout
+            } else {
+                FailureClass::Step
+            };
             let message = super::scrub(
                 &e.as_db_error()
                     .map_or_else(|| e.to_string(), |d| d.message().to_string()),

@@ -23,7 +23,7 @@ use super::{
 };
 use crate::snowflake::api::{request_id, ApiError, Bind, ErrorKind, Outcome, SqlApi};
 use crate::snowflake::SnowflakeConfig;
-use depot_migrate_core::lifecycle::{DatasetState, FailureRecord};
+use depot_migrate_core::lifecycle::{DatasetState, FailureClass, FailureRecord};
 use depot_migrate_core::plan::Step;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -569,14 +569,14 @@ impl SnowflakeStore {
         anything_ran: bool,
     ) -> MigrateError {
         let class = match e.kind {
-            ErrorKind::Statement => "step",
-            ErrorKind::Cancelled => "interrupted",
-            ErrorKind::Auth => "auth",
-            ErrorKind::Transport => "connection",
+            ErrorKind::Statement => FailureClass::Step,
+            ErrorKind::Cancelled => FailureClass::Interrupted,
+            ErrorKind::Auth => FailureClass::Auth,
+            ErrorKind::Transport => FailureClass::Connection,
         };
         MigrateError::Step(Box::new(StepFailure {
             record: FailureRecord {
-                class: class.into(),
+                class,
                 step_index: Some(step.index),
                 step_key: Some(step.key.clone()),
                 statement: Some(statement.to_string()),

@@ -7,7 +7,7 @@ use super::{
     Transition, STATE_SCHEMA_VERSION,
 };
 use super::{DestinationFilter, Identity, PendingRow};
-use depot_migrate_core::lifecycle::{DatasetState, FailureRecord};
+use depot_migrate_core::lifecycle::{DatasetState, FailureClass, FailureRecord};
 use depot_migrate_core::plan::Step;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
@@ -395,7 +395,7 @@ impl Store for SqliteStore {
                     return Err(MigrateError::statement_failed(
                         step,
                         statement,
-                        "step",
+                        FailureClass::Step,
                         code,
                         &e.to_string(),
                         retryable,
@@ -673,7 +673,14 @@ fn step_error(step: &Step, statement: &str, e: &rusqlite::Error) -> MigrateError
         _ => None,
     };
     let retryable = matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy);
-    MigrateError::statement_failed(step, statement, "step", code, &e.to_string(), retryable)
+    MigrateError::statement_failed(
+        step,
+        statement,
+        FailureClass::Step,
+        code,
+        &e.to_string(),
+        retryable,
+    )
 }
 
 /// The dataset's catalog from SQLite's own description of its tables and indexes (not
