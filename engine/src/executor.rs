@@ -14,6 +14,7 @@
 //! (crashed) or ran past its `maxDuration` (hung) is found by `watchdog` or by the next
 //! executor that takes the lock ([`detect_lost_run`]).
 
+use crate::error::ErrorCode;
 use crate::events::{publish_pending, EventSink};
 use crate::store::{
     now_unix, HistoryEntry, LeaseHolder, MigrateError, Store, StoreError, StoredState, Transition,
@@ -183,8 +184,8 @@ pub enum ApplyOutcome {
 /// Why an apply did not deploy, mapped to exit codes in main.
 #[derive(Debug)]
 pub enum ApplyError {
-    /// Refused before anything ran (exit 3).
-    Refused(String),
+    /// Refused before anything ran (exit 3), with its code.
+    Refused(ErrorCode, String),
     /// The migration failed; `failed` was recorded (exit 1).
     Failed(Box<FailureRecord>),
     /// Infrastructure error (exit 1).
@@ -193,11 +194,23 @@ pub enum ApplyError {
     Credentials(String),
 }
 
+impl ApplyError {
+    /// The stable code of this error (`docs/errors.md`, "Runtime errors").
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ApplyError::Refused(code, _) => *code,
+            ApplyError::Failed(_) => ErrorCode::MigrationFailed,
+            ApplyError::Store(_) => ErrorCode::Store,
+            ApplyError::Credentials(_) => ErrorCode::Credentials,
+        }
+    }
+}
+
 impl std::fmt::Display for ApplyError {
     /// One line for people: what failed, and in which state the database is.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ApplyError::Refused(m) | ApplyError::Store(m) | ApplyError::Credentials(m) => {
+            ApplyError::Refused(_, m) | ApplyError::Store(m) | ApplyError::Credentials(m) => {
                 f.write_str(m)
             }
             ApplyError::Failed(r) => {
@@ -221,8 +234,9 @@ impl std::fmt::Display for ApplyError {
 impl From<StoreError> for ApplyError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::LockHeld { .. } | StoreError::Conflict { .. } => {
-                ApplyError::Refused(e.to_string())
+            StoreError::LockHeld { .. } => ApplyError::Refused(ErrorCode::LockHeld, e.to_string()),
+            StoreError::Conflict { .. } => {
+                ApplyError::Refused(ErrorCode::StateChanged, e.to_string())
             }
             StoreError::Db(m) => ApplyError::Store(m),
             StoreError::Credentials(m) => ApplyError::Credentials(m),
@@ -362,7 +376,7 @@ pub fn check_identity(dataset: &DatasetConfig, stored: &StoredState) -> Result<(
     if diffs.is_empty() {
         return Ok(());
     }
-    Err(ApplyError::Refused(format!(
+    Err(ApplyError::Refused(ErrorCode::IdentityMismatch, format!(
         "dataset {} is recorded for another target than this config: the config says {}; a dataset's environmentId, engine and schema cannot change (to move to another schema, give it a new datasetId and migrate it there; see docs/state-and-events.md, \"Dataset identity\")",
         dataset.dataset_id,
         diffs.join(", ")
@@ -397,7 +411,7 @@ pub fn check_untracked_objects(
     }
     let n = objects.len();
     objects.truncate(10);
-    Err(ApplyError::Refused(format!(
+    Err(ApplyError::Refused(ErrorCode::SchemaNotEmpty, format!(
         "schema {:?} already holds objects but no state is recorded for dataset {} ({n} found: {}{}); depot-migrate only migrates schemas it created: point the dataset at an empty schema, or drop or move these objects",
         dataset.schema,
         dataset.dataset_id,
@@ -643,7 +657,7 @@ fn plan_for(
     }
     if let Some(f) = &s.last_failure {
         if !f.rolled_back {
-            return Err(ApplyError::Refused(format!(
+            return Err(ApplyError::Refused(ErrorCode::Dirty, format!(
                 "the last migration of dataset {} failed after steps had committed ({}); nothing runs until `depot-migrate recover --dataset … --resolve deployed|rolled-back|retry --reason …`",
                 dataset.dataset_id,
                 f.committed_steps.join(", ")
@@ -652,10 +666,10 @@ fn plan_for(
     }
     let from = deployed_package(stored, dataset.engine)?;
     let plan = plan(from.as_ref(), package, dataset)
-        .map_err(|e| ApplyError::Refused(format!("cannot plan: {e}")))?;
+        .map_err(|e| ApplyError::Refused(ErrorCode::CannotPlan, format!("cannot plan: {e}")))?;
     let disallowed = plan.disallowed(dataset);
     if !disallowed.is_empty() {
-        return Err(ApplyError::Refused(format!(
+        return Err(ApplyError::Refused(ErrorCode::DestructiveNotAllowed, format!(
             "the plan has destructive steps the dataset config does not allow; to allow them add {} to \"allowDestructive\"",
             disallowed.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ")
         )));
@@ -665,7 +679,7 @@ fn plan_for(
             || expected.engine != plan.engine
             || expected.dataset_id != plan.dataset_id
         {
-            return Err(ApplyError::Refused(format!(
+            return Err(ApplyError::Refused(ErrorCode::StalePlan, format!(
                 "stale plan: the given plan (planHash {}, {} {}) is not the plan from the deployed version ({}) to this package (planHash {}); the baseline it was made from is out of date: refresh it with `depot-migrate snapshot --dataset … --db …` (the package deployed now, the CDK baseline) and make the plan again",
                 expected.plan_hash,
                 expected.engine,
@@ -1211,7 +1225,7 @@ pub fn watchdog(
                         failure: Some(f),
                     }),
                     Ok(None) => {}
-                    Err(ApplyError::Refused(_)) => out.push(WatchdogFinding {
+                    Err(ApplyError::Refused(..)) => out.push(WatchdogFinding {
                         dataset_id: id.clone(),
                         finding: "busy".into(),
                         failure: None,
@@ -1231,7 +1245,7 @@ pub fn watchdog(
                         finding: "healthy".into(),
                         failure: None,
                     }),
-                    Err(ApplyError::Refused(_)) => out.push(WatchdogFinding {
+                    Err(ApplyError::Refused(..)) => out.push(WatchdogFinding {
                         dataset_id: id.clone(),
                         finding: "busy".into(),
                         failure: None,
@@ -1540,10 +1554,13 @@ fn recover_locked(
     opts: &RecoverOptions,
 ) -> Result<RecoverOutcome, ApplyError> {
     let Some(stored) = store.read_state(&dataset.dataset_id)? else {
-        return Err(ApplyError::Refused(format!(
-            "dataset {} has no state yet; nothing to recover",
-            dataset.dataset_id
-        )));
+        return Err(ApplyError::Refused(
+            ErrorCode::NothingToRecover,
+            format!(
+                "dataset {} has no state yet; nothing to recover",
+                dataset.dataset_id
+            ),
+        ));
     };
     check_identity(dataset, &stored)?;
     let s = &stored.state;
@@ -1552,27 +1569,36 @@ fn recover_locked(
         .clone()
         .filter(|_| s.attempted_version != s.deployed_version)
     else {
-        return Err(ApplyError::Refused(format!(
-            "dataset {} has no failed run to recover (deployed {}); see `depot-migrate status`",
-            dataset.dataset_id,
-            s.deployed_version.as_deref().unwrap_or("nothing")
-        )));
+        return Err(ApplyError::Refused(
+            ErrorCode::NothingToRecover,
+            format!(
+                "dataset {} has no failed run to recover (deployed {}); see `depot-migrate status`",
+                dataset.dataset_id,
+                s.deployed_version.as_deref().unwrap_or("nothing")
+            ),
+        ));
     };
     let sub = match stored.submission.as_deref() {
         Some(t) => Submission::parse(t)?,
         None => {
-            return Err(ApplyError::Refused(format!(
-                "dataset {} has no stored submission for its failed run; apply or submit again",
-                dataset.dataset_id
-            )))
+            return Err(ApplyError::Refused(
+                ErrorCode::NoSubmission,
+                format!(
+                    "dataset {} has no stored submission for its failed run; apply or submit again",
+                    dataset.dataset_id
+                ),
+            ))
         }
     };
     if Some(&sub.version) != s.attempted_version.as_ref() {
-        return Err(ApplyError::Refused(format!(
-            "the stored submission ({}) is not the failed version ({}); submit again",
-            sub.version,
-            s.attempted_version.as_deref().unwrap_or("none")
-        )));
+        return Err(ApplyError::Refused(
+            ErrorCode::StalePlan,
+            format!(
+                "the stored submission ({}) is not the failed version ({}); submit again",
+                sub.version,
+                s.attempted_version.as_deref().unwrap_or("none")
+            ),
+        ));
     }
     let recovery = json!({
         "resolve": opts.resolve.as_str(),
@@ -1595,7 +1621,7 @@ fn recover_locked(
                 )
             } else {
                 let Some(old) = s.deployed_version.clone() else {
-                    return Err(ApplyError::Refused(
+                    return Err(ApplyError::Refused(ErrorCode::NoPreviousVersion,
                         "nothing was deployed before this run, so there is no old version to roll back to; use --resolve retry, or --resolve deployed once the change is in place".into(),
                     ));
                 };
@@ -1610,7 +1636,7 @@ fn recover_locked(
                 let actual = store.catalog(&dataset.schema)?;
                 let expected = expected_catalog(store, &sub.dataset, package, None)?;
                 if actual != expected {
-                    return Err(ApplyError::Refused(format!(
+                    return Err(ApplyError::Refused(ErrorCode::CatalogMismatch, format!(
                         "the database's catalog is not version {version}: {}; fix the database or choose another resolution (--force skips this check)",
                         catalog_diff(&actual, &expected)
                     )));
@@ -1647,10 +1673,11 @@ fn recover_locked(
             Ok(RecoverOutcome::Resolved(version))
         }
         Resolve::Retry => {
-            let replan = plan(from.as_ref(), &to, &sub.dataset)
-                .map_err(|e| ApplyError::Refused(format!("cannot plan: {e}")))?;
+            let replan = plan(from.as_ref(), &to, &sub.dataset).map_err(|e| {
+                ApplyError::Refused(ErrorCode::CannotPlan, format!("cannot plan: {e}"))
+            })?;
             if replan.plan_hash != sub.plan.plan_hash {
-                return Err(ApplyError::Refused(format!(
+                return Err(ApplyError::Refused(ErrorCode::StalePlan, format!(
                     "stale plan: the stored plan ({}) is not the plan from the deployed version to the submitted package ({}); submit again",
                     sub.plan.plan_hash, replan.plan_hash
                 )));
@@ -1680,7 +1707,7 @@ fn recover_locked(
                         eprintln!("note: step {k} ran but was not journaled; resuming after it");
                         from_step = k + 1;
                     } else {
-                        return Err(ApplyError::Refused(format!(
+                        return Err(ApplyError::Refused(ErrorCode::CatalogMismatch, format!(
                             "the {k} step(s) journaled as done are not what the database shows: {}; fix the database, or use --resolve deployed|rolled-back (--force resumes anyway)",
                             catalog_diff(&actual, &expected)
                         )));

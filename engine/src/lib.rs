@@ -4,6 +4,7 @@
 //! arguments into calls here and results into output and exit codes. AWS (EventBridge,
 //! SQS, SDK configuration) lives in `depot-migrate-aws` (`aws/`). See docs/design.md.
 
+pub mod error;
 pub mod events;
 pub mod executor;
 pub mod input;

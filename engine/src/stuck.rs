@@ -10,7 +10,7 @@ use crate::events::EventSink;
 use crate::executor::{ApplyError, Change, Events, Submission, WatchdogFinding};
 use crate::run_clock;
 use crate::store::{Store, StoredState};
-use depot_migrate_core::lifecycle::{FailureRecord, LifecycleEvent};
+use depot_migrate_core::lifecycle::{FailureClass, FailureRecord, LifecycleEvent};
 use serde_json::json;
 use std::time::{Duration, SystemTime};
 
@@ -91,7 +91,7 @@ pub fn check(
         return Ok(finding("notStarted: desired published again", None));
     }
     let record = FailureRecord {
-        class: "notStarted".into(),
+        class: FailureClass::NotStarted,
         message: format!(
             "version {version} was submitted at {} and no worker started it: its desired event was published again at {} after {minutes} minutes, and {minutes} more have passed; is a worker running (`depot-migrate worker`, or the runner's queue)? then `depot-migrate recover --dataset-id {} --resolve retry --reason TEXT` runs it",
             sub.submitted_at,

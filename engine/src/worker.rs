@@ -136,7 +136,7 @@ pub fn handle(
         "worker",
     ) {
         Ok(()) => {}
-        Err(ApplyError::Refused(_)) => {
+        Err(ApplyError::Refused(..)) => {
             if sink.enabled() {
                 let _ = publish_pending(store, sink, Some(&d.dataset_id), opts.publish_budget);
             }
@@ -217,14 +217,14 @@ fn handle_locked(
             "{} failed ({}: {})",
             sub.version, f.class, f.message
         )))),
-        Err(ApplyError::Refused(m)) => Ok(Handled::Skipped(m)),
+        Err(ApplyError::Refused(_, m)) => Ok(Handled::Skipped(m)),
         Err(ApplyError::Store(m) | ApplyError::Credentials(m)) => Err(m),
     }
 }
 
 fn describe(e: ApplyError) -> String {
     match e {
-        ApplyError::Refused(m) | ApplyError::Store(m) | ApplyError::Credentials(m) => m,
+        ApplyError::Refused(_, m) | ApplyError::Store(m) | ApplyError::Credentials(m) => m,
         ApplyError::Failed(f) => f.message,
     }
 }

@@ -6,6 +6,7 @@ use crate::db::{note_unrecorded, open_existing, target_name, target_of_url};
 use crate::inputs::read_dataset;
 use crate::output::{apply_failure, store_failure, Failure};
 use depot_migrate_core::{DatasetConfig, Engine};
+use depot_migrate_engine::error::ErrorCode;
 use depot_migrate_engine::{executor, store};
 
 /// The embedded state store of the README's main job, used by the commands that take no
@@ -120,7 +121,7 @@ impl DatasetRef {
             } if !stored.identity.environment_id.is_empty()
                 && &stored.identity.environment_id != env =>
             {
-                Err(Failure::Refused(format!(
+                Err(Failure::Refused(ErrorCode::IdentityMismatch, format!(
                     "dataset {id} is recorded for environment {:?}, not {env:?}: this database is not the one of environment {env:?} (pass its --db)",
                     stored.identity.environment_id
                 )))
@@ -137,7 +138,7 @@ impl DatasetRef {
             DatasetRef::File(ds) => Ok((**ds).clone()),
             DatasetRef::Id { id, .. } => {
                 let Some(s) = stored else {
-                    return Err(Failure::Refused(format!(
+                    return Err(Failure::Refused(ErrorCode::NoState, format!(
                         "no dataset {id:?} is recorded in this database; `depot-migrate list` shows the recorded ones"
                     )));
                 };
@@ -153,7 +154,7 @@ impl DatasetRef {
             DatasetRef::File(ds) => note_unrecorded(store, ds),
             DatasetRef::Id { id, .. } => {
                 let ids = store.dataset_ids().map_err(store_failure)?;
-                Err(Failure::Refused(format!(
+                Err(Failure::Refused(ErrorCode::NoState, format!(
                     "no dataset {id:?} is recorded in this database (recorded: {}); check the id with `depot-migrate list`, or pass the database it lives in with --db",
                     recorded_list(&ids)
                 )))
@@ -177,7 +178,7 @@ pub fn open_for(
         }
         DatasetRef::Id { id, .. } => {
             let refuse = || {
-                Failure::Refused(format!(
+                Failure::Refused(ErrorCode::NoState, format!(
                     "no depot-migrate state in {}, so no dataset {id:?} (is --db the right database?)",
                     target_name(&target)
                 ))
@@ -222,7 +223,7 @@ pub fn config_from_state(id: &str, s: &store::StoredState) -> Result<DatasetConf
         return Ok(sub.dataset);
     }
     let engine = Engine::from_name(&s.identity.engine).ok_or_else(|| {
-        Failure::Failed(format!(
+        Failure::Failed(ErrorCode::Store, format!(
             "dataset {id}: the state row records engine {:?}, which this depot-migrate does not know; pass the dataset config with --dataset FILE",
             s.identity.engine
         ))

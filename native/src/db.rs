@@ -3,6 +3,7 @@
 
 use crate::output::{store_failure, Failure};
 use depot_migrate_core::DatasetConfig;
+use depot_migrate_engine::error::ErrorCode;
 use depot_migrate_engine::{executor, store};
 
 /// The target of a database URL for commands that serve every dataset in it (`worker`,
@@ -79,9 +80,9 @@ pub fn open_db_existing(db: Option<String>) -> Result<Box<dyn store::Store>, Fai
     let target = target_of_url(&url)?;
     match open_existing(&target)? {
         Some(store) => Ok(store),
-        None => Err(Failure::Refused(format!(
-            "no depot-migrate state in {}",
-            target_name(&target)
-        ))),
+        None => Err(Failure::Refused(
+            ErrorCode::NoState,
+            format!("no depot-migrate state in {}", target_name(&target)),
+        )),
     }
 }

@@ -5,6 +5,7 @@
 use crate::dataset_ref::{self, DatasetRef};
 use crate::db::{open_existing, target_name, target_of_url};
 use crate::output::{store_failure, Failure};
+use depot_migrate_engine::error::ErrorCode;
 use depot_migrate_engine::{executor, store};
 use serde_json::{json, Value};
 
@@ -24,10 +25,13 @@ pub fn read(dref: &DatasetRef, db: Option<&str>) -> Result<Found, Failure> {
             );
             Ok(None)
         }
-        DatasetRef::Id { id, .. } => Err(Failure::Refused(format!(
-            "no depot-migrate state in {}, so no dataset {id:?} (is --db the right database?)",
-            target_name(&target)
-        ))),
+        DatasetRef::Id { id, .. } => Err(Failure::Refused(
+            ErrorCode::NoState,
+            format!(
+                "no depot-migrate state in {}, so no dataset {id:?} (is --db the right database?)",
+                target_name(&target)
+            ),
+        )),
     };
     let Some(mut store) = open_existing(&target)? else {
         return no_state();
@@ -116,9 +120,10 @@ pub fn status(dref: &DatasetRef, db: Option<&str>) -> Result<(Value, StatusExtra
 
 /// [`read`] refuses an id that is not recorded; this keeps that promise visible.
 fn unreachable_unrecorded<T>(id: &str) -> Result<T, Failure> {
-    Err(Failure::Refused(format!(
-        "no dataset {id:?} is recorded in this database"
-    )))
+    Err(Failure::Refused(
+        ErrorCode::NoState,
+        format!("no dataset {id:?} is recorded in this database"),
+    ))
 }
 
 /// `history`: the dataset's transitions, oldest first.
@@ -133,11 +138,22 @@ pub fn history(dref: &DatasetRef, db: Option<&str>) -> Result<Vec<Value>, Failur
 pub fn snapshot(dref: &DatasetRef, db: Option<&str>) -> Result<Value, Failure> {
     let stored = read(dref, db)?.and_then(|(_, s)| s);
     match stored.and_then(|s| s.deployed_package) {
-        Some(text) => Ok(serde_json::from_str(&text).unwrap_or_default()),
-        None => Err(Failure::Refused(format!(
-            "dataset {} has nothing deployed yet: there is no snapshot to print",
-            dref.id()
-        ))),
+        Some(text) => serde_json::from_str(&text).map_err(|e| {
+            Failure::Failed(
+                ErrorCode::Store,
+                format!(
+                    "the stored deployed package of dataset {} is not JSON: {e}",
+                    dref.id()
+                ),
+            )
+        }),
+        None => Err(Failure::Refused(
+            ErrorCode::NoState,
+            format!(
+                "dataset {} has nothing deployed yet: there is no snapshot to print",
+                dref.id()
+            ),
+        )),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::args::Output;
 use depot_migrate_core::Problem;
+use depot_migrate_engine::error::ErrorCode;
 use depot_migrate_engine::{executor, store};
 use serde_json::json;
 use std::io::Write;
@@ -17,11 +18,11 @@ pub enum Failure {
     Usage(String),
     /// `plan --detailed-exitcode` found changes (exit 4).
     Changes,
-    /// Refused before anything ran (exit 3).
-    Refused(String),
-    /// The migration failed (exit 1).
-    Failed(String),
-    /// `wait` ran out of time (exit 3).
+    /// Refused before anything ran (exit 3), with its code.
+    Refused(ErrorCode, String),
+    /// The migration (or the command's work) failed (exit 1), with its code.
+    Failed(ErrorCode, String),
+    /// `wait` ran out of time (exit 3; code `WaitTimeout`).
     Timeout(String),
     /// Exit 1, everything already said (`worker --once` after a failed run).
     Exit1Quiet,
@@ -64,10 +65,12 @@ pub fn exit_code(result: Result<(), Failure>, output: Output) -> ExitCode {
             let _ = writeln!(std::io::stderr(), "error: {}", one_line(&message));
             ExitCode::from(2)
         }
-        Err(Failure::Refused(message)) => {
+        Err(Failure::Refused(code, message)) => {
             let _ = writeln!(std::io::stderr(), "refused: {}", one_line(&message));
             if output == Output::Json {
-                print_json(&json!({"ok": false, "error": "refused", "message": message}));
+                print_json(
+                    &json!({"ok": false, "error": "refused", "code": code.as_str(), "message": message}),
+                );
             }
             ExitCode::from(3)
         }
@@ -75,14 +78,18 @@ pub fn exit_code(result: Result<(), Failure>, output: Output) -> ExitCode {
         Err(Failure::Timeout(message)) => {
             let _ = writeln!(std::io::stderr(), "timeout: {}", one_line(&message));
             if output == Output::Json {
-                print_json(&json!({"ok": false, "error": "timeout", "message": message}));
+                print_json(
+                    &json!({"ok": false, "error": "timeout", "code": ErrorCode::WaitTimeout.as_str(), "message": message}),
+                );
             }
             ExitCode::from(3)
         }
-        Err(Failure::Failed(message)) => {
+        Err(Failure::Failed(code, message)) => {
             let _ = writeln!(std::io::stderr(), "failed: {}", one_line(&message));
             if output == Output::Json {
-                print_json(&json!({"ok": false, "error": "failed", "message": message}));
+                print_json(
+                    &json!({"ok": false, "error": "failed", "code": code.as_str(), "message": message}),
+                );
             }
             ExitCode::from(1)
         }
@@ -132,7 +139,7 @@ pub fn steps_text(n: usize) -> String {
 pub fn store_failure(e: store::StoreError) -> Failure {
     match e {
         store::StoreError::Credentials(m) => Failure::Usage(m),
-        other => Failure::Failed(other.to_string()),
+        other => Failure::Failed(other.code(), other.to_string()),
     }
 }
 
@@ -140,8 +147,10 @@ pub fn store_failure(e: store::StoreError) -> Failure {
 pub fn apply_failure(e: executor::ApplyError) -> Failure {
     match e {
         executor::ApplyError::Credentials(m) => Failure::Usage(m),
-        executor::ApplyError::Refused(m) => Failure::Refused(m),
-        executor::ApplyError::Store(m) => Failure::Failed(m),
-        failed @ executor::ApplyError::Failed(_) => Failure::Failed(failed.to_string()),
+        executor::ApplyError::Refused(code, m) => Failure::Refused(code, m),
+        executor::ApplyError::Store(m) => Failure::Failed(ErrorCode::Store, m),
+        failed @ executor::ApplyError::Failed(_) => {
+            Failure::Failed(ErrorCode::MigrationFailed, failed.to_string())
+        }
     }
 }

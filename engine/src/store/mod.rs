@@ -280,6 +280,19 @@ pub enum StoreError {
     Credentials(String),
 }
 
+impl StoreError {
+    /// The stable code of this error (`docs/errors.md`, "Runtime errors").
+    pub fn code(&self) -> crate::error::ErrorCode {
+        use crate::error::ErrorCode;
+        match self {
+            StoreError::LockHeld { .. } => ErrorCode::LockHeld,
+            StoreError::Conflict { .. } => ErrorCode::StateChanged,
+            StoreError::Db(_) => ErrorCode::Store,
+            StoreError::Credentials(_) => ErrorCode::Credentials,
+        }
+    }
+}
+
 /// A step that failed, and where.
 #[derive(Debug, Clone)]
 pub struct StepFailure {

@@ -6,6 +6,7 @@ use crate::inputs::load_pair_for_sql;
 use crate::output::{apply_failure, print_json, steps_text, store_failure, Failure};
 use clap::Args;
 use depot_migrate_core::Problem;
+use depot_migrate_engine::error::ErrorCode;
 use depot_migrate_engine::input::read_input;
 use depot_migrate_engine::{executor, input};
 use serde_json::json;
@@ -68,7 +69,7 @@ pub fn run(args: ApplyArgs, output: Output) -> Result<(), Failure> {
     } = args;
     let (pkg, ds) = load_pair_for_sql(&package, &dataset)?;
     if ds.mode() == depot_migrate_core::MigrationMode::Asynchronous && !sync {
-        return Err(Failure::Refused(format!(
+        return Err(Failure::Refused(ErrorCode::AsynchronousDataset, format!(
             "dataset {} is asynchronous (\"migrationMode\": \"asynchronous\" in {}): use `depot-migrate submit` and a worker, or pass --sync to run it here and now",
             ds.dataset_id,
             input::display_name(&dataset)

@@ -6,6 +6,7 @@ use crate::db::target_of_url;
 use crate::output::{print_json, store_failure, Failure};
 use clap::{Args, Subcommand};
 use depot_migrate_aws::sinks;
+use depot_migrate_engine::error::ErrorCode;
 use depot_migrate_engine::{events, executor};
 use serde_json::json;
 
@@ -63,7 +64,7 @@ pub fn run(args: EventsArgs, output: Output) -> Result<(), Failure> {
         None,
         std::time::Duration::from_secs(60),
     )
-    .map_err(Failure::Failed)?;
+    .map_err(|m| Failure::Failed(ErrorCode::EventsPending, m))?;
     eprintln!("{n} event(s) published");
     // A flush that leaves events pending has not done its job: say so in the exit
     // code, so a pipeline can retry.
@@ -71,10 +72,12 @@ pub fn run(args: EventsArgs, output: Output) -> Result<(), Failure> {
     if let Some((_, dest, _)) = left.first().filter(|_| sink.enabled()) {
         if dest.is_none() && events.is_none() {
             return Err(Failure::Failed(
+                ErrorCode::EventsPending,
                 "events written before depot-migrate recorded destinations are pending; say where they go with `depot-migrate events flush --events SINK`".into(),
             ));
         }
         return Err(Failure::Failed(
+            ErrorCode::EventsPending,
             "events are still pending after the flush; run `depot-migrate events flush` again"
                 .into(),
         ));

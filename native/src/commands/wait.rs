@@ -4,6 +4,7 @@ use crate::args::{parse_duration, DbArgs, Output};
 use crate::dataset_ref::{DatasetArg, DatasetRef};
 use crate::output::{apply_failure, one_line, print_json, store_failure, Failure};
 use clap::Args;
+use depot_migrate_engine::error::ErrorCode;
 use depot_migrate_engine::wait::{WaitError, WaitOutcome};
 use serde_json::json;
 
@@ -64,7 +65,7 @@ pub fn run(args: WaitArgs, output: Output) -> Result<(), Failure> {
             }
             Ok(())
         }
-        WaitOutcome::Failed(m) => Err(Failure::Failed(m)),
+        WaitOutcome::Failed(m) => Err(Failure::Failed(ErrorCode::MigrationFailed, m)),
         WaitOutcome::Superseded(m) => {
             eprintln!("superseded: {}", one_line(&m));
             if output == Output::Json {

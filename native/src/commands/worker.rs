@@ -6,6 +6,7 @@ use crate::db::open_db;
 use crate::output::{print_json, Failure};
 use clap::Args;
 use depot_migrate_aws::sqs;
+use depot_migrate_engine::error::ErrorCode;
 use depot_migrate_engine::{executor, worker};
 use serde_json::json;
 
@@ -60,9 +61,9 @@ pub fn run(args: WorkerArgs, output: Output) -> Result<(), Failure> {
     let mut store = open_db(db.url())?;
     let mut sink = sink_for(&events, None, event_bus.as_deref(), output)?;
     let mut source = match (&queue_url, poll) {
-        (Some(url), false) => {
-            worker::Source::Queue(Box::new(sqs::Queue::new(url).map_err(Failure::Failed)?))
-        }
+        (Some(url), false) => worker::Source::Queue(Box::new(
+            sqs::Queue::new(url).map_err(|m| Failure::Failed(ErrorCode::Worker, m))?,
+        )),
         (None, true) => worker::Source::Poll,
         _ => {
             return Err(Failure::Usage(
@@ -72,8 +73,9 @@ pub fn run(args: WorkerArgs, output: Output) -> Result<(), Failure> {
     };
     let stop = executor::stop_flag();
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(sig, stop.clone())
-            .map_err(|e| Failure::Failed(format!("cannot handle signals: {e}")))?;
+        signal_hook::flag::register(sig, stop.clone()).map_err(|e| {
+            Failure::Failed(ErrorCode::Worker, format!("cannot handle signals: {e}"))
+        })?;
     }
     let opts = worker::WorkerOptions {
         run: executor::ApplyOptions {
@@ -85,8 +87,8 @@ pub fn run(args: WorkerArgs, output: Output) -> Result<(), Failure> {
         once,
         poll_interval,
     };
-    let report =
-        worker::run(store.as_mut(), sink.as_mut(), &mut source, &opts).map_err(Failure::Failed)?;
+    let report = worker::run(store.as_mut(), sink.as_mut(), &mut source, &opts)
+        .map_err(|m| Failure::Failed(ErrorCode::Worker, m))?;
     let failed = report.iter().filter(|l| l["result"] == "failed").count();
     eprintln!(
         "worker: {} message(s): {} deployed, {failed} failed, {} skipped",

@@ -365,7 +365,7 @@ fn migrate(
                         "steps": plan.steps.len(),
                     }))
                 }
-                Err(e @ ApplyError::Refused(_)) => {
+                Err(e @ ApplyError::Refused(..)) => {
                     Err(format!("dataset {}: refused: {e}", ds.dataset_id))
                 }
                 Err(e) => Err(format!("dataset {}: {e}", ds.dataset_id)),
