@@ -17,7 +17,8 @@
 use crate::error::ErrorCode;
 use crate::events::{publish_pending, EventSink};
 use crate::store::{
-    now_unix, HistoryEntry, LeaseHolder, MigrateError, Store, StoreError, StoredState, Transition,
+    json_text, now_unix, HistoryEntry, LeaseHolder, MigrateError, Store, StoreError, StoredState,
+    Transition,
 };
 use depot_migrate_core::lifecycle::{
     envelope, event_detail, DatasetState, EventContext, FailureClass, FailureRecord, LifecycleEvent,
@@ -468,7 +469,9 @@ impl Submission {
 
     /// The package.
     pub fn package(&self) -> Result<Package, ApplyError> {
-        let bytes = serde_json::to_vec(&self.package).unwrap_or_default();
+        let bytes = serde_json::to_vec(&self.package).map_err(|e| {
+            ApplyError::Store(format!("the stored package does not serialize ({e})"))
+        })?;
         load::parse_package(&bytes, Some(self.dataset.engine))
             .map_err(|e| ApplyError::Store(format!("the stored package does not parse ({e})")))
     }
@@ -698,19 +701,20 @@ fn new_submission(
     package_json: &str,
     dataset: &DatasetConfig,
     opts: &ApplyOptions,
-) -> Submission {
-    Submission {
+) -> Result<Submission, ApplyError> {
+    Ok(Submission {
         run_id: uuid::Uuid::new_v4().to_string(),
         version,
         dataset: dataset.clone(),
-        package: serde_json::from_str(package_json).unwrap_or(Value::Null),
+        package: serde_json::from_str(package_json)
+            .map_err(|e| ApplyError::Store(format!("the package to store is not JSON ({e})")))?,
         plan,
         submitted_at: now(),
         actor: actor(),
         environment_uri: opts.environment_uri.clone(),
         step_by_step: opts.step_by_step,
         max_duration_seconds: opts.max_duration.map(|d| d.as_secs()),
-    }
+    })
 }
 
 fn apply_locked(
@@ -738,7 +742,7 @@ fn apply_locked(
             version_hash(package, dataset).as_str().to_string(),
         ));
     };
-    let sub = new_submission(to_version, plan, &package_json, dataset, opts);
+    let sub = new_submission(to_version, plan, &package_json, dataset, opts)?;
     execute(
         store,
         sink,
@@ -831,8 +835,10 @@ pub fn execute(
     );
     t1.run_id = Some(sub.run_id.clone());
     if write_submission {
-        t1.submission = Some(serde_json::to_string(sub).unwrap_or_default());
+        t1.submission = Some(json_text("the submission", sub)?);
     }
+    // Written before anything runs: a package that does not serialize refuses the run.
+    let deployed_package = json_text("the deployed package", &sub.package)?;
     store.transition(&t1)?;
     if sink.enabled() {
         let _ = publish_pending(store, sink, Some(&ds.dataset_id), opts.publish_budget);
@@ -851,10 +857,7 @@ pub fn execute(
             None,
             None,
         );
-        t.deployed = Some((
-            serde_json::to_string(&sub.package).unwrap_or_default(),
-            plan.plan_hash.clone(),
-        ));
+        t.deployed = Some((deployed_package.clone(), plan.plan_hash.clone()));
         t
     };
     let total = plan.steps.len();
@@ -1398,7 +1401,7 @@ fn submit_locked(
     let Some((to_version, plan)) = plan_for(&stored, package, dataset, None)? else {
         return Ok(SubmitOutcome::Unchanged(to_version, "deployed already"));
     };
-    let sub = new_submission(to_version.clone(), plan, package_json, dataset, opts);
+    let sub = new_submission(to_version.clone(), plan, package_json, dataset, opts)?;
     let events = Events::new(
         sub.context(s.deployed_version.clone()),
         &*sink,
@@ -1424,7 +1427,7 @@ fn submit_locked(
         None,
         None,
     );
-    t.submission = Some(serde_json::to_string(&sub).unwrap_or_default());
+    t.submission = Some(json_text("the submission", &sub)?);
     t.scheduled = true;
     store.transition(&t)?;
     Ok(SubmitOutcome::Submitted(s.revision + 1, Box::new(sub)))
@@ -1616,7 +1619,7 @@ fn recover_locked(
                 (
                     sub.version.clone(),
                     Some(&to),
-                    serde_json::to_string(&sub.package).unwrap_or_default(),
+                    json_text("the deployed package", &sub.package)?,
                     sub.plan.plan_hash.clone(),
                 )
             } else {

@@ -280,6 +280,16 @@ pub enum StoreError {
     Credentials(String),
 }
 
+/// `value` as JSON text for the state tables or a submission. A value that does not
+/// serialize is an error, never an empty text that would be stored (or hashed) silently.
+pub fn json_text<T: serde::Serialize + ?Sized>(
+    what: &str,
+    value: &T,
+) -> Result<String, StoreError> {
+    serde_json::to_string(value)
+        .map_err(|e| StoreError::Db(format!("cannot write {what} as JSON: {e}")))
+}
+
 impl StoreError {
     /// The stable code of this error (`docs/errors.md`, "Runtime errors").
     pub fn code(&self) -> crate::error::ErrorCode {

@@ -180,7 +180,8 @@ impl SnowflakeStore {
         let failure = s
             .last_failure
             .as_ref()
-            .map(|f| serde_json::to_string(f).unwrap_or_default());
+            .map(|f| super::json_text("the failure record", f))
+            .transpose()?;
         // Insert-if-absent (no MERGE: one statement, the same on Snowflake and the
         // stand-in). Only the lease holder creates a state row, so two never race here.
         let o = self.q(
@@ -521,7 +522,8 @@ impl SnowflakeStore {
             let failure = s
                 .last_failure
                 .as_ref()
-                .map(|f| serde_json::to_string(f).unwrap_or_default());
+                .map(|f| super::json_text("the failure record", f))
+                .transpose()?;
             let (dp, dh) = match &t.deployed {
                 Some((p, h)) => (Some(p.clone()), Some(h.clone())),
                 None => (None, None),

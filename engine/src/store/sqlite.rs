@@ -87,7 +87,8 @@ fn write_transition(tx: &rusqlite::Transaction<'_>, t: &Transition) -> Result<()
     let failure = s
         .last_failure
         .as_ref()
-        .map(|f| serde_json::to_string(f).unwrap_or_default());
+        .map(|f| super::json_text("the failure record", f))
+        .transpose()?;
     let synced = s.synced.clone().unwrap_or_default();
     let changed = if t.expected_revision == 0 {
         tx.execute(

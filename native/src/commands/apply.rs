@@ -104,7 +104,12 @@ pub fn run(args: ApplyArgs, output: Output) -> Result<(), Failure> {
         max_duration: Some(max_duration),
     };
     // The snapshot stored is the package as the model holds it (no nulls).
-    let package_json = serde_json::to_string(&pkg).unwrap_or_default();
+    let package_json = serde_json::to_string(&pkg).map_err(|e| {
+        Failure::Failed(
+            ErrorCode::Store,
+            format!("cannot write the package as JSON: {e}"),
+        )
+    })?;
     match executor::apply(
         store.as_mut(),
         sink.as_mut(),

@@ -6,6 +6,7 @@ use crate::inputs::load_pair_for_sql;
 use crate::output::{apply_failure, print_json, print_line, Failure};
 use clap::{Args, ValueEnum};
 use depot_migrate_core::{load, summary};
+use depot_migrate_engine::error::ErrorCode;
 use depot_migrate_engine::input::read_input;
 use depot_migrate_engine::{executor, input};
 use std::io::Write;
@@ -96,7 +97,12 @@ pub fn run(args: PlanArgs, output: Output) -> Result<(), Failure> {
         format
     };
     match format {
-        PlanFormat::Json => print_json(&serde_json::to_value(&plan).unwrap_or_default()),
+        PlanFormat::Json => print_json(&serde_json::to_value(&plan).map_err(|e| {
+            Failure::Failed(
+                ErrorCode::Store,
+                format!("cannot write the plan as JSON: {e}"),
+            )
+        })?),
         PlanFormat::Sql => {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(plan.sql_script().as_bytes());

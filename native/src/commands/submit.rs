@@ -5,6 +5,7 @@ use crate::commands::sink_for;
 use crate::inputs::load_pair_for_sql;
 use crate::output::{apply_failure, print_json, steps_text, store_failure, Failure};
 use clap::Args;
+use depot_migrate_engine::error::ErrorCode;
 use depot_migrate_engine::{executor, input};
 use serde_json::json;
 
@@ -62,7 +63,12 @@ pub fn run(args: SubmitArgs, output: Output) -> Result<(), Failure> {
         max_duration,
         ..executor::ApplyOptions::default()
     };
-    let package_json = serde_json::to_string(&pkg).unwrap_or_default();
+    let package_json = serde_json::to_string(&pkg).map_err(|e| {
+        Failure::Failed(
+            ErrorCode::Store,
+            format!("cannot write the package as JSON: {e}"),
+        )
+    })?;
     match executor::submit(
         store.as_mut(),
         sink.as_mut(),

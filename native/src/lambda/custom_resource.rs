@@ -118,9 +118,11 @@ pub fn read_bundle(bytes: &[u8], name: &str, expected_version: &str) -> Result<I
             .collect();
         format!("{name}: {}", lines.join("; "))
     };
-    let dataset_bytes = serde_json::to_vec(&bundle.dataset).unwrap_or_default();
+    let dataset_bytes = serde_json::to_vec(&bundle.dataset)
+        .map_err(|e| format!("{name}: $.dataset cannot be written as JSON ({e})"))?;
     let dataset = load::parse_dataset(&dataset_bytes).map_err(|e| problems("dataset", e))?;
-    let package_bytes = serde_json::to_vec(&bundle.package).unwrap_or_default();
+    let package_bytes = serde_json::to_vec(&bundle.package)
+        .map_err(|e| format!("{name}: $.package cannot be written as JSON ({e})"))?;
     let package = load::parse_package(&package_bytes, Some(dataset.engine))
         .map_err(|e| problems("package", e))?;
     let version = version_hash(&package, &dataset).as_str().to_string();
@@ -143,7 +145,8 @@ pub fn read_bundle(bytes: &[u8], name: &str, expected_version: &str) -> Result<I
                 .map_err(|e| format!("{name}: $.plan is not a depot-migrate plan ({e})"))?,
         ),
     };
-    let package_json = serde_json::to_string(&package).unwrap_or_default();
+    let package_json = serde_json::to_string(&package)
+        .map_err(|e| format!("{name}: the package cannot be written as JSON ({e})"))?;
     Ok(Inputs {
         dataset,
         package,
