@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// How the database URL was chosen and what it points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,85 +245,8 @@ impl From<StoreError> for ApplyError {
     }
 }
 
-/// RFC 3339 time now.
-pub fn now() -> String {
-    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
-}
-
-/// Who is acting, as history records it: `DEPOT_MIGRATE_ACTOR` when set (taken as is),
-/// else the CI system's user (`GITHUB_ACTOR`, `GITLAB_USER_LOGIN`, `CODEBUILD_INITIATOR`,
-/// `BUILD_USER_ID`), else the OS user (`USER`, `USERNAME`, then the process's uid looked
-/// up in /etc/passwd), as user@host plus the CI job when known.
-pub fn actor() -> String {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    if let Some(a) = var("DEPOT_MIGRATE_ACTOR") {
-        return a;
-    }
-    let user = [
-        "GITHUB_ACTOR",
-        "GITLAB_USER_LOGIN",
-        "CODEBUILD_INITIATOR",
-        "BUILD_USER_ID",
-        "USER",
-        "USERNAME",
-    ]
-    .iter()
-    .find_map(|k| var(k))
-    .or_else(os_user)
-    .unwrap_or_else(|| "unknown".into());
-    let job = ci_job()
-        .map(|j| format!(" (CI job {j})"))
-        .unwrap_or_default();
-    format!("{user}@{}{job}", host())
-}
-
-/// The name of the process's real uid, from /proc and /etc/passwd (no libc call).
-fn os_user() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let uid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))?
-        .split_whitespace()
-        .next()?
-        .to_string();
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    passwd
-        .lines()
-        .find_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.len() > 2 && f[2] == uid).then(|| f[0].to_string())
-        })
-        .or(Some(format!("uid{uid}")))
-}
-
-fn host() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_else(|_| "unknown".into())
-}
-
-fn ci_job() -> Option<String> {
-    [
-        "CI_JOB_ID",
-        "GITHUB_RUN_ID",
-        "CODEBUILD_BUILD_ID",
-        "BUILD_ID",
-    ]
-    .iter()
-    .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-}
-
-/// The lease holder for this process.
-pub fn lease_holder() -> LeaseHolder {
-    LeaseHolder {
-        host: host(),
-        pid: std::process::id(),
-        ci_job: ci_job(),
-        token: uuid::Uuid::new_v4().to_string(),
-        max_duration: None,
-    }
-}
+pub use crate::clock::now_rfc3339 as now;
+pub use crate::identity::{actor, lease_holder};
 
 /// The flag SIGTERM/SIGINT set (see `worker`): runs stop at the next step boundary.
 pub fn stop_flag() -> Arc<AtomicBool> {

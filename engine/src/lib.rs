@@ -4,9 +4,11 @@
 //! arguments into calls here and results into output and exit codes. AWS (EventBridge,
 //! SQS, SDK configuration) lives in `depot-migrate-aws` (`aws/`). See docs/design.md.
 
+pub mod clock;
 pub mod error;
 pub mod events;
 pub mod executor;
+pub mod identity;
 pub mod input;
 pub mod run_clock;
 pub mod snowflake;

@@ -117,7 +117,7 @@ pub fn handle(
     opts: &ApplyOptions,
 ) -> Result<Handled, String> {
     store.ensure_state_schema().map_err(|e| e.to_string())?;
-    let mut holder = executor::lease_holder();
+    let mut holder = crate::identity::lease_holder();
     holder.max_duration = opts.max_duration;
     // Read the submission's own maxDuration first (the lease records the deadline).
     if let Ok(Some(stored)) = store.read_state(&d.dataset_id) {

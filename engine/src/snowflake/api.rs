@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use serde_json::{json, Value};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 type Https = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
 
@@ -175,9 +175,7 @@ pub struct SqlApi {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    u64::try_from(crate::clock::now_unix()).unwrap_or(0)
 }
 
 /// A UUID derived from the parts: the same run, attempt, step and statement always give

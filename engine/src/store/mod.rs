@@ -245,12 +245,7 @@ pub fn describe_holder(holder: &str, started: Option<&str>) -> String {
     out
 }
 
-/// Seconds since the Unix epoch now.
-pub fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
+pub use crate::clock::now_unix;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -5,18 +5,19 @@
 //! transaction checks before it commits. The DDL and the new `deployedVersion` commit
 //! atomically.
 
-use super::{
-    now_unix, HistoryEntry, LeaseHolder, LeaseInfo, MigrateError, Store, StoreError, StoredState,
-    Transition, STATE_SCHEMA_VERSION,
-};
 use super::{DestinationFilter, Identity, PendingRow};
+use super::{
+    HistoryEntry, LeaseHolder, LeaseInfo, MigrateError, Store, StoreError, StoredState, Transition,
+    STATE_SCHEMA_VERSION,
+};
+use crate::clock::{now_rfc3339, now_unix};
 use depot_migrate_core::lifecycle::{DatasetState, FailureClass, FailureRecord};
 use depot_migrate_core::plan::Step;
 use postgres::{Client, NoTls};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// The first key of our advisory locks: "DPMG".
 const LOCK_NAMESPACE: i32 = 0x4450_4d47;
@@ -32,10 +33,6 @@ pub struct PostgresStore {
     /// The outbox has no `destination` column (layout 2, seen by a read that must not
     /// upgrade it).
     legacy_outbox: bool,
-}
-
-fn now() -> String {
-    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
 /// The second advisory-lock key of a dataset.
@@ -498,7 +495,7 @@ impl Store for PostgresStore {
         lc.execute(
             "INSERT INTO depot_migrate.lease (dataset_id, holder, token, started, heartbeat) VALUES ($1, $2, $3, $4, $4)
              ON CONFLICT (dataset_id) DO UPDATE SET holder = excluded.holder, token = excluded.token, started = excluded.started, heartbeat = excluded.heartbeat",
-            &[&dataset_id, &postgres::types::Json(&holder_json), &holder.token, &now()],
+            &[&dataset_id, &postgres::types::Json(&holder_json), &holder.token, &now_rfc3339()],
         )
         .map_err(|e| self.err(e))?;
         self.token = Some(holder.token.clone());
@@ -641,7 +638,7 @@ impl Store for PostgresStore {
             }
             indexes.push(step.index as i32);
             keys.push(&step.key);
-            ats.push(now());
+            ats.push(now_rfc3339());
         }
         if !indexes.is_empty() {
             tx.execute(
@@ -744,7 +741,7 @@ impl Store for PostgresStore {
         let n = publish(&envelopes).min(ids.len());
         tx.execute(
             "UPDATE depot_migrate.outbox SET published_at = $2 WHERE id = ANY($1)",
-            &[&&ids[..n], &now()],
+            &[&&ids[..n], &now_rfc3339()],
         )
         .map_err(err)?;
         tx.commit().map_err(err)?;
@@ -825,7 +822,7 @@ impl Store for PostgresStore {
                     &run_id,
                     &(step.index as i32),
                     &step.key,
-                    &now(),
+                    &now_rfc3339(),
                 ],
             )
             .map_err(store_err)?;
@@ -849,7 +846,7 @@ impl Store for PostgresStore {
                         &run_id,
                         &(step.index as i32),
                         &step.key,
-                        &now(),
+                        &now_rfc3339(),
                     ],
                 )
                 .map_err(store_err)?;
@@ -905,7 +902,7 @@ impl Store for PostgresStore {
         let n = lc
             .execute(
                 "UPDATE depot_migrate.lease SET heartbeat = $3 WHERE dataset_id = $1 AND token = $2",
-                &[&dataset_id, &token, &now()],
+                &[&dataset_id, &token, &now_rfc3339()],
             )
             .map_err(|e| StoreError::Db(super::scrub(&pg_message(&e), &url)))?;
         if n == 1 {
@@ -1105,7 +1102,7 @@ mod tests {
             schema: "s".into(),
             deployed: None,
             history: HistoryEntry {
-                at: now(),
+                at: now_rfc3339(),
                 event: "deployed".into(),
                 version: None,
                 run_id: "run1".into(),
@@ -1131,7 +1128,7 @@ mod tests {
             .batch_execute("CREATE SCHEMA s; CREATE TABLE s.t (id int, name text)")
             .expect("setup");
         store
-            .lock("d", &crate::executor::lease_holder(), Duration::ZERO)
+            .lock("d", &crate::identity::lease_holder(), Duration::ZERO)
             .expect("lock");
         // Keys out of index order: the journal keeps the order the steps ran in.
         let steps = vec![
@@ -1248,7 +1245,7 @@ mod tests {
             .client
             .batch_execute("CREATE SCHEMA s; CREATE TABLE s.t (id int, name text); INSERT INTO s.t VALUES (1, 'a'), (2, 'a')")
             .expect("setup");
-        let mut holder = crate::executor::lease_holder();
+        let mut holder = crate::identity::lease_holder();
         holder.max_duration = Some(Duration::from_secs(60));
         store.lock("d", &holder, Duration::ZERO).expect("lock");
         let lease = store.lease("d").expect("lease").expect("a lease row");

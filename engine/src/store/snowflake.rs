@@ -21,13 +21,14 @@ use super::{
     LeaseHolder, LeaseInfo, MigrateError, StepFailure, Store, StoreError, StoredState, Transition,
     STATE_SCHEMA_VERSION,
 };
+use crate::clock::{now_rfc3339, now_unix};
 use crate::snowflake::api::{request_id, ApiError, Bind, ErrorKind, Outcome, SqlApi};
 use crate::snowflake::SnowflakeConfig;
 use depot_migrate_core::lifecycle::{DatasetState, FailureClass, FailureRecord};
 use depot_migrate_core::plan::Step;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// How long a lease stays valid without renewal.
 const LEASE_SECONDS: i64 = 60;
@@ -54,23 +55,13 @@ const SCHEMA_DDL: &[&str] = &[
 const RENEW_SQL: &str = r#"UPDATE "DEPOT_MIGRATE"."LEASE" SET "HEARTBEAT" = ?, "EXPIRES" = ?, "VERSION" = "VERSION" + 1 WHERE "DATASET_ID" = ? AND "TOKEN" = ?"#;
 
 fn renew_binds(key: &str, token: &str) -> [Bind; 4] {
-    let now = now_secs();
+    let now = now_unix();
     [
         now.into(),
         (now + LEASE_SECONDS).into(),
         key.into(),
         token.into(),
     ]
-}
-
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-fn now_text() -> String {
-    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
 fn db(e: ApiError) -> StoreError {
@@ -317,13 +308,13 @@ impl SnowflakeStore {
     ) -> Result<Result<(), String>, StoreError> {
         for first_try in [true, false] {
             // A free or expired lease is taken in one compare-and-set.
-            let now = now_secs();
+            let now = now_unix();
             let o = self.q(
                 r#"UPDATE "DEPOT_MIGRATE"."LEASE" SET "HOLDER" = ?, "TOKEN" = ?, "VERSION" = "VERSION" + 1, "STARTED" = ?, "HEARTBEAT" = ?, "EXPIRES" = ? WHERE "DATASET_ID" = ? AND ("TOKEN" IS NULL OR "EXPIRES" < ?)"#,
                 &[
                     holder.to_string().into(),
                     token.into(),
-                    now_text().into(),
+                    now_rfc3339().into(),
                     now.into(),
                     (now + ttl).into(),
                     key.into(),
@@ -371,7 +362,7 @@ impl SnowflakeStore {
                 &[
                     holder.to_string().into(),
                     token.into(),
-                    now_text().into(),
+                    now_rfc3339().into(),
                     now.into(),
                     (now + ttl).into(),
                     key.into(),
@@ -488,7 +479,7 @@ impl SnowflakeStore {
                 request_id.into(),
                 status.into(),
                 code.into(),
-                now_text().into(),
+                now_rfc3339().into(),
                 seq.into(),
             ],
         )?;
@@ -672,16 +663,16 @@ impl Store for SnowflakeStore {
             r#"SELECT "HOLDER", "TOKEN", "EXPIRES" FROM "DEPOT_MIGRATE"."LEASE" WHERE "DATASET_ID" = ?"#,
             &[dataset_id.into()],
         )?;
-        let this_host = crate::executor::lease_holder().host;
+        let this_host = crate::identity::host();
         Ok((0..o.rows.len()).any(|i| {
             let live = o.get(i, "TOKEN").is_some()
                 && o.get(i, "EXPIRES")
                     .and_then(|e| e.parse::<i64>().ok())
-                    .is_some_and(|e| e >= now_secs());
+                    .is_some_and(|e| e >= now_unix());
             let dead = o
                 .get(i, "HOLDER")
                 .and_then(|h| serde_json::from_str::<Value>(h).ok())
-                .is_some_and(|h| holder_is_dead(&h, &this_host));
+                .is_some_and(|h| holder_is_dead(&h, this_host));
             live && !dead
         }))
     }
@@ -1024,8 +1015,7 @@ impl Store for SnowflakeStore {
         limit: usize,
         publish: &mut dyn FnMut(&[super::Outgoing]) -> usize,
     ) -> Result<Option<(usize, usize)>, StoreError> {
-        let holder =
-            json!({"host": crate::executor::lease_holder().host, "pid": std::process::id()});
+        let holder = json!({"host": crate::identity::host(), "pid": std::process::id()});
         let token = uuid::Uuid::new_v4().to_string();
         if self.try_lease(PUBLISHER, &holder, &token, 30)?.is_err() {
             return Ok(None);
@@ -1041,7 +1031,7 @@ impl Store for SnowflakeStore {
                 .map(|(_, _, d, v)| (d.clone(), v.clone()))
                 .collect();
             let n = publish(&envelopes).min(rows.len());
-            let at = now_text();
+            let at = now_rfc3339();
             if n > 0 {
                 let marks = vec!["?"; n].join(", ");
                 let mut binds: Vec<Bind> = vec![at.as_str().into()];

@@ -2,17 +2,18 @@
 //! is a row taken by compare-and-set; the migration transaction is `BEGIN IMMEDIATE`
 //! (SQLite's single writer), so two executors never interleave.
 
-use super::{
-    now_unix, HistoryEntry, LeaseHolder, LeaseInfo, MigrateError, Store, StoreError, StoredState,
-    Transition, STATE_SCHEMA_VERSION,
-};
 use super::{DestinationFilter, Identity, PendingRow};
+use super::{
+    HistoryEntry, LeaseHolder, LeaseInfo, MigrateError, Store, StoreError, StoredState, Transition,
+    STATE_SCHEMA_VERSION,
+};
+use crate::clock::{now_rfc3339, now_unix};
 use depot_migrate_core::lifecycle::{DatasetState, FailureClass, FailureRecord};
 use depot_migrate_core::plan::Step;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// A SQLite database holding a dataset and its state.
 pub struct SqliteStore {
@@ -25,12 +26,6 @@ pub struct SqliteStore {
 
 fn db(e: rusqlite::Error) -> StoreError {
     StoreError::Db(e.to_string())
-}
-
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// How long a lease stays valid without renewal.
@@ -244,14 +239,14 @@ impl Store for SqliteStore {
         let start = Instant::now();
         let holder_json = holder.to_json(now_unix()).to_string();
         loop {
-            let now = now_secs();
+            let now = now_unix();
             let changed = self
                 .conn
                 .execute(
                     "INSERT INTO depot_migrate_lease (dataset_id, holder, token, started, heartbeat, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT (dataset_id) DO UPDATE SET holder = excluded.holder, token = excluded.token, started = excluded.started, heartbeat = excluded.heartbeat, expires = excluded.expires
                      WHERE depot_migrate_lease.expires < ?5",
-                    params![dataset_id, holder_json, holder.token, humantime::format_rfc3339_seconds(SystemTime::now()).to_string(), now, now + LEASE_SECONDS],
+                    params![dataset_id, holder_json, holder.token, now_rfc3339(), now, now + LEASE_SECONDS],
                 )
                 .map_err(db)?;
             if changed == 1 {
@@ -315,15 +310,15 @@ impl Store for SqliteStore {
             .conn
             .query_row(
                 "SELECT holder FROM depot_migrate_lease WHERE dataset_id = ?1 AND expires >= ?2 AND token IS NOT ?3",
-                params![dataset_id, now_secs(), self.token],
+                params![dataset_id, now_unix(), self.token],
                 |r| r.get(0),
             )
             .optional()
             .map_err(db)?;
-        let this_host = crate::executor::lease_holder().host;
+        let this_host = crate::identity::host();
         Ok(holder
             .and_then(|h| serde_json::from_str::<Value>(&h).ok())
-            .is_some_and(|h| !holder_is_dead(&h, &this_host)))
+            .is_some_and(|h| !holder_is_dead(&h, this_host)))
     }
 
     fn read_state(&mut self, dataset_id: &str) -> Result<Option<StoredState>, StoreError> {
@@ -408,7 +403,7 @@ impl Store for SqliteStore {
                 "INSERT INTO depot_migrate_journal (dataset_id, run_id, step_index, step_key, status, at) VALUES (?1, ?2, ?3, ?4, 'done', ?5)",
             )
             .and_then(|mut st| {
-                st.execute(params![dataset_id, run_id, step.index as i64, step.key, humantime::format_rfc3339_seconds(SystemTime::now()).to_string()])
+                st.execute(params![dataset_id, run_id, step.index as i64, step.key, now_rfc3339()])
             })
             .map_err(|e| MigrateError::Store(db(e)))?;
         }
@@ -501,7 +496,7 @@ impl Store for SqliteStore {
             .map(|(_, e, d)| (d.clone(), serde_json::from_str(e).unwrap_or(Value::Null)))
             .collect();
         let n = publish(&envelopes).min(batch.len());
-        let at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        let at = now_rfc3339();
         for (id, _, _) in batch.iter().take(n) {
             tx.execute(
                 "UPDATE depot_migrate_outbox SET published_at = ?2 WHERE id = ?1",
@@ -547,7 +542,7 @@ impl Store for SqliteStore {
         }
         tx.execute(
             "INSERT INTO depot_migrate_journal (dataset_id, run_id, step_index, step_key, status, at) VALUES (?1, ?2, ?3, ?4, 'done', ?5)",
-            params![dataset_id, run_id, step.index as i64, step.key, humantime::format_rfc3339_seconds(SystemTime::now()).to_string()],
+            params![dataset_id, run_id, step.index as i64, step.key, now_rfc3339()],
         )
         .map_err(|e| MigrateError::Store(db(e)))?;
         tx.commit().map_err(|e| MigrateError::Store(db(e)))
@@ -593,7 +588,7 @@ impl Store for SqliteStore {
     }
 
     fn renew_lease(&mut self, dataset_id: &str) -> Result<(), StoreError> {
-        let now = now_secs();
+        let now = now_unix();
         let n = self
             .conn
             .execute(

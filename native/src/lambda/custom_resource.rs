@@ -387,7 +387,7 @@ fn record_skipped_rollback(
     why: &str,
     actor: String,
 ) -> Result<(), String> {
-    let at = executor::now();
+    let at = depot_migrate_engine::clock::now_rfc3339();
     let mut state = stored.state.clone();
     state.revision += 1;
     state.synced = Some(at.clone());
