@@ -10,6 +10,7 @@ pub mod events;
 pub mod executor;
 pub mod identity;
 pub mod input;
+pub mod memory_sink;
 pub mod run_clock;
 pub mod snowflake;
 pub mod store;
