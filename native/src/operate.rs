@@ -199,7 +199,7 @@ pub fn list(db: Option<String>) -> Result<Vec<Value>, Failure> {
             "deployedVersion": s.state.deployed_version,
             "since": s.state.synced,
             "pendingEvents": pending["count"],
-            "lastFailureClass": s.state.last_failure.as_ref().map(|f| f.class.clone()),
+            "lastFailureClass": s.state.last_failure.as_ref().map(|f| f.class),
         }));
     }
     Ok(rows)
