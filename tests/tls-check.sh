@@ -34,7 +34,7 @@ if PGSSLROOTCERT= "$bin" apply --package "$pkg" --dataset ds.json --db "$url" --
 fi
 grep -q "UnknownIssuer" err.txt || { echo "FAIL: unexpected error: $(cat err.txt)"; exit 1; }
 PGSSLROOTCERT="$dir/ca.crt" "$bin" apply --package "$pkg" --dataset ds.json --db "$url" --events none 2>/dev/null
-phase="$(PGSSLROOTCERT="$dir/ca.crt" "$bin" status --dataset ds.json --db "$url" | python3 -c 'import json,sys; print(json.load(sys.stdin)["phase"])')"
+phase="$(PGSSLROOTCERT="$dir/ca.crt" "$bin" status --dataset ds.json --db "$url" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["phase"])')"
 [[ "$phase" == stable ]] || { echo "FAIL: phase $phase after apply over TLS"; exit 1; }
 other="postgres://postgres@127.0.0.2:$port/postgres"
 if PGSSLROOTCERT="$dir/ca.crt" "$bin" status --dataset ds.json --db "$other?sslmode=verify-full" >/dev/null 2>err.txt; then
