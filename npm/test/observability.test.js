@@ -132,11 +132,15 @@ test('metric filter patterns on real executor events', () => {
   notStarted.detail.error = { ...notStarted.detail.error, class: 'notStarted', stepIndex: null, stepKey: null };
   assert.equal(compileFilter(MigrationFilterPatterns.NOT_STARTED)(JSON.stringify(notStarted)), true);
   assert.equal(compileFilter(MigrationFilterPatterns.FAILED)(JSON.stringify(notStarted)), true);
-  // Durations: today's events have no durationMs and add nothing; with the field (as the
-  // executor will add it) deployed and failed events count, other events never.
-  assert.deepEqual(match(MigrationFilterPatterns.DURATION), []);
-  const withDuration = all.map((l) => { const e = JSON.parse(l); e.detail.durationMs = 1234; return JSON.stringify(e); });
-  assert.deepEqual(withDuration.filter(compileFilter(MigrationFilterPatterns.DURATION)).map((l) => detail(l).event), ['deployed', 'deployed', 'failed']);
+  // Durations: the executor's deployed and failed events carry durationMs and count;
+  // attempted events carry none and never count; without the field nothing counts.
+  assert.deepEqual(match(MigrationFilterPatterns.DURATION), ['9afc0c483ed3:deployed', '9afc0c483ed3:deployed', '0bb0c0ffee01:failed']);
+  for (const l of all) {
+    const d = detail(l);
+    assert.equal(typeof d.durationMs === 'number', d.event === 'deployed' || d.event === 'failed', `durationMs on ${d.event}`);
+  }
+  const without = all.map((l) => { const e = JSON.parse(l); delete e.detail.durationMs; return JSON.stringify(e); });
+  assert.deepEqual(without.filter(compileFilter(MigrationFilterPatterns.DURATION)), []);
   const asText = JSON.parse(all[1]);
   asText.detail.durationMs = '1234';
   assert.equal(compileFilter(MigrationFilterPatterns.DURATION)(JSON.stringify(asText)), false, 'a non-numeric durationMs is no duration');
