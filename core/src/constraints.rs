@@ -1015,7 +1015,8 @@ pub fn planner_unsupported(pkg: &Package, engine: Engine) -> Vec<Problem> {
             ),
         ));
     };
-    if pkg.enums.is_some() {
+    let postgres_engine = matches!(engine, Engine::Postgres | Engine::AuroraPostgresql);
+    if pkg.enums.is_some() && !postgres_engine {
         refuse(root.key("enums"), "enums", &mut out);
     }
     for (i, t) in pkg.tables.iter().enumerate() {
@@ -1047,7 +1048,7 @@ pub fn planner_unsupported(pkg: &Package, engine: Engine) -> Vec<Problem> {
             {
                 refuse(cp.key("identity"), "identity columns", &mut out);
             }
-            if c.json_storage.is_some() {
+            if c.json_storage.is_some() && !postgres_engine {
                 refuse(cp.key("jsonStorage"), "jsonStorage", &mut out);
             }
             // SQLite cannot ADD COLUMN with a non-constant default, and Snowflake not in
@@ -1067,7 +1068,7 @@ fn planned_type(t: ColumnType, engine: Engine) -> Option<()> {
     use ColumnType::*;
     let postgres = matches!(engine, Engine::Postgres | Engine::AuroraPostgresql);
     match t {
-        Array | Enum => None,
+        Array | Enum if !postgres => None,
         Interval if !postgres => None,
         Smallint | Real | Time | Char | Numeric if engine == Engine::Snowflake => None,
         _ => Some(()),

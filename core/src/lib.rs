@@ -32,6 +32,7 @@ pub mod load;
 pub mod model;
 pub mod plan;
 mod plan_constraints;
+mod plan_enums;
 mod plan_identity;
 pub mod summary;
 pub mod validate;

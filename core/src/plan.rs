@@ -139,7 +139,7 @@ impl Draft {
     fn key(&self) -> String {
         format!("{}:{}", self.kind, self.target)
     }
-    fn destructive(mut self) -> Draft {
+    pub(crate) fn destructive(mut self) -> Draft {
         self.destructive = true;
         self.destructive_changes = vec![self.key()];
         self
@@ -155,7 +155,7 @@ impl Draft {
 }
 
 pub(crate) const ACCESS_EXCLUSIVE: &str = "ACCESS EXCLUSIVE lock (brief)";
-const REWRITE: &str = "rewrites the table under an ACCESS EXCLUSIVE lock";
+pub(crate) const REWRITE: &str = "rewrites the table under an ACCESS EXCLUSIVE lock";
 pub(crate) const SCAN: &str = "scans the table under an ACCESS EXCLUSIVE lock";
 const SHARE: &str = "SHARE lock: blocks writes while the index builds";
 pub(crate) const SHARE_ROW_EXCLUSIVE: &str =
@@ -201,11 +201,17 @@ pub fn plan(
             problems: unsupported,
         });
     }
+    let enums =
+        crate::plan_enums::Enums::new(d, from, to).map_err(|problems| Invalid { problems })?;
+    // Enum renames carried into the old columns: a column whose enum is only renamed
+    // is unchanged.
+    let carried = from.and_then(|f| enums.carry_renames(f));
     let planner = Planner {
         d,
         schema: &dataset.schema,
+        enums: &enums,
     };
-    let drafts = planner.diff(from, to)?;
+    let drafts = planner.diff(carried.as_ref().or(from), to)?;
     let transactional = d.supports_transactional_ddl();
     let steps: Vec<Step> = drafts
         .into_iter()
@@ -314,6 +320,7 @@ pub fn plan_hash(plan: &Plan) -> String {
 pub(crate) struct Planner<'a> {
     pub(crate) d: &'static dyn Dialect,
     pub(crate) schema: &'a str,
+    pub(crate) enums: &'a crate::plan_enums::Enums<'a>,
 }
 
 fn same(d: &dyn Dialect, a: &str, b: &str) -> bool {
@@ -321,7 +328,7 @@ fn same(d: &dyn Dialect, a: &str, b: &str) -> bool {
 }
 
 /// Old items by their folded name.
-fn name_index<T>(
+pub(crate) fn name_index<T>(
     d: &dyn Dialect,
     old: &[T],
     name_of: impl Fn(&T) -> &str,
@@ -334,7 +341,7 @@ fn name_index<T>(
 }
 
 /// Resolves the old counterpart of a new item by name, then by rename hint.
-fn counterpart(
+pub(crate) fn counterpart(
     d: &dyn Dialect,
     new_name: &str,
     hints: Vec<&str>,
@@ -388,11 +395,9 @@ impl std::ops::Deref for Key<'_> {
     }
 }
 
-fn spec<'c>(d: &dyn Dialect, c: &'c Column, pk: &Key<'_>) -> ColumnSpec<'c> {
-    ColumnSpec {
-        column: c,
-        nullable: c.is_nullable(pk.has(d, &c.name)),
-    }
+/// A column's effective nullability (primary-key columns are never nullable).
+fn nullable(d: &dyn Dialect, c: &Column, pk: &Key<'_>) -> bool {
+    c.is_nullable(pk.has(d, &c.name))
 }
 
 /// How a type change behaves: safe widening, or lossy (destructive and may fail).
@@ -414,6 +419,20 @@ fn type_change_is_widening(old: &Column, new: &Column) -> bool {
                 let (p1, s1) = (new.precision.unwrap_or(38), new.scale.unwrap_or(0));
                 s1 >= s0 && p1 - s1.min(p1) >= p0 - s0.min(p0)
             }
+            // Element by element.
+            Array => {
+                let elem = |c: &Column| Column {
+                    column_type: c.items.unwrap_or(String),
+                    items: None,
+                    ..c.clone()
+                };
+                type_change_is_widening(&elem(old), &elem(new))
+            }
+            // Another enum may lack values of this one.
+            Enum => old.enum_name == new.enum_name,
+            // jsonb to json text keeps every value; json text to jsonb drops duplicate
+            // keys and formatting and refuses \u0000.
+            Json => old.json_storage.is_none() || new.json_storage.is_some(),
             _ => true,
         },
         (Int, Bigint)
@@ -448,6 +467,8 @@ fn postgres_type_change_rewrites(old: &Column, new: &Column) -> bool {
     match old.column_type {
         // char(n) values are stored padded, so a new length rewrites them.
         Char => true,
+        // Another element type, another enum, json text against jsonb: new values.
+        Array | Enum | Json => true,
         String => match (old.max_length, new.max_length) {
             (_, None) => false,
             (Some(a), Some(b)) => b < a,
@@ -473,12 +494,17 @@ fn has_direct_cast(from: ColumnType, to: ColumnType) -> bool {
         )
     };
     let temporal = |t| matches!(t, Date | Timestamp | Timestamptz);
+    // Two enums: through text.
+    if (from, to) == (Enum, Enum) {
+        return false;
+    }
     from == to
         || matches!(from, String | Char)
         || matches!(to, String | Char)
         || (numeric(from) && numeric(to))
         || (temporal(from) && temporal(to))
         || matches!((from, to), (Boolean, Int) | (Int, Boolean))
+        || matches!((from, to), (Json, Json))
 }
 
 /// Whether Postgres converts `from` to `to` by assignment (what `ALTER TYPE` without
@@ -493,6 +519,10 @@ fn has_assignment_cast(from: ColumnType, to: ColumnType) -> bool {
     };
     let temporal = |t| matches!(t, Date | Timestamp | Timestamptz);
     let text = |t| matches!(t, String | Char);
+    // Two enums (or arrays of other elements) have no cast between them: through text.
+    if matches!((from, to), (Enum, Enum) | (Array, Array)) {
+        return false;
+    }
     from == to
         || (text(from) && text(to))
         || to == String
@@ -506,6 +536,18 @@ impl Planner<'_> {
     }
     pub(crate) fn q(&self, name: &str) -> String {
         self.d.quote(name)
+    }
+    /// A column of the new package as the dialect writes it.
+    fn spec<'c>(&'c self, c: &'c Column, pk: &Key<'_>) -> ColumnSpec<'c> {
+        ColumnSpec {
+            column: c,
+            nullable: nullable(self.d, c, pk),
+            schema: self.schema,
+            enum_values: c
+                .enum_name
+                .as_deref()
+                .and_then(|n| self.enums.new_values(n)),
+        }
     }
 
     fn diff(&self, from: Option<&Package>, to: &Package) -> Result<Vec<Draft>, Invalid> {
@@ -673,6 +715,10 @@ impl Planner<'_> {
                 );
             }
         }
+        // Enum types: renamed, created, values added or the type rebuilt, before any
+        // column or table uses them.
+        self.enums
+            .early(self, old_tables, to, &pairs, &col_pairs, &mut drafts);
         // 3. Per kept table: rename, column changes.
         for (i, t) in to.tables.iter().enumerate() {
             let Some(o) = pairs[i].0.filter(|_| !unchanged[i]) else {
@@ -819,6 +865,8 @@ impl Planner<'_> {
         // 6. Unique constraints and checks of existing tables, then every foreign key
         //    (tables first, then keys).
         keys.adds(&mut drafts);
+        // 7. Enum types no column uses any more.
+        self.enums.late(self, &mut drafts);
         Ok(drafts)
     }
 
@@ -828,7 +876,7 @@ impl Planner<'_> {
         let mut defs: Vec<String> = t
             .columns
             .iter()
-            .map(|c| d.column_definition(spec(self.d, c, pk)))
+            .map(|c| d.column_definition(self.spec(c, pk)))
             .collect();
         if !pk.is_empty() {
             defs.push(format!(
@@ -914,8 +962,16 @@ impl Planner<'_> {
     fn column_differs(&self, o: &Column, n: &Column, opk: &Key<'_>, npk: &Key<'_>) -> bool {
         let d = self.d;
         d.column_type(o) != d.column_type(n)
-            || spec(self.d, o, opk).nullable != spec(self.d, n, npk).nullable
+            || nullable(self.d, o, opk) != nullable(self.d, n, npk)
             || o.default != n.default
+            || (!d.supports_enum_types()
+                && n.column_type == ColumnType::Enum
+                && n.enum_name
+                    .as_deref()
+                    .and_then(|e| self.enums.old_values(e))
+                    != n.enum_name
+                        .as_deref()
+                        .and_then(|e| self.enums.new_values(e)))
     }
 
     /// SQLite cannot alter columns or primary keys in place: rebuild the table.
@@ -937,7 +993,7 @@ impl Planner<'_> {
                 }
                 // ADD COLUMN cannot add a NOT NULL column without a default.
                 None => {
-                    if !spec(self.d, c, npk).nullable && c.default.is_none() {
+                    if !nullable(self.d, c, npk) && c.default.is_none() {
                         return true;
                     }
                     if npk.has(self.d, &c.name) {
@@ -958,7 +1014,7 @@ impl Planner<'_> {
         let mut defs: Vec<String> = t
             .columns
             .iter()
-            .map(|c| d.column_definition(spec(self.d, c, npk)))
+            .map(|c| d.column_definition(self.spec(c, npk)))
             .collect();
         if !npk.is_empty() {
             defs.push(format!(
@@ -973,7 +1029,7 @@ impl Planner<'_> {
         let mut may_fail = !self.pk_equal(old, t, pairs) && !npk.is_empty();
         for (j, c) in t.columns.iter().enumerate() {
             let Some(o) = self.old_col(old, pairs, j) else {
-                if !spec(self.d, c, npk).nullable && c.default.is_none() {
+                if !nullable(self.d, c, npk) && c.default.is_none() {
                     may_fail = true;
                 }
                 continue;
@@ -987,7 +1043,7 @@ impl Planner<'_> {
                 changes.push(format!("alterColumnType:{}.{}", t.name, c.name));
                 may_fail = true;
             }
-            if spec(self.d, o, opk).nullable && !spec(self.d, c, npk).nullable {
+            if nullable(self.d, o, opk) && !nullable(self.d, c, npk) {
                 if let Some(def) = &c.default {
                     src = format!("COALESCE({}, {})", src, d.literal(def, c));
                 } else {
@@ -1073,7 +1129,7 @@ impl Planner<'_> {
             if pairs[j].0.is_some() {
                 continue;
             }
-            let s = spec(self.d, c, npk);
+            let s = self.spec(c, npk);
             let may_fail = !s.nullable && c.default.is_none();
             let sql = vec![format!(
                 "ALTER TABLE {tt} ADD COLUMN {}",
@@ -1099,7 +1155,7 @@ impl Planner<'_> {
             let Some(k) = pairs[j].0 else { continue };
             let o = &old.columns[k];
             let cq = self.q(&c.name);
-            let (os, ns) = (spec(self.d, o, opk), spec(self.d, c, npk));
+            let (os, ns) = (self.spec(o, opk), self.spec(c, npk));
             let type_changed = d.column_type(o) != d.column_type(c);
             let default_changed = o.default != c.default;
             // Snowflake can neither SET DEFAULT to a constant nor reliably DROP DEFAULT (not
@@ -1113,15 +1169,18 @@ impl Planner<'_> {
                 let mut sql = vec![format!(
                     "ALTER TABLE {tt} ADD COLUMN IF NOT EXISTS {}",
                     d.column_definition(ColumnSpec {
-                        column: &Column {
-                            name: tmp.clone(),
-                            ..c.clone()
-                        },
-                        nullable: true
+                        nullable: true,
+                        ..self.spec(
+                            &Column {
+                                name: tmp.clone(),
+                                ..c.clone()
+                            },
+                            npk
+                        )
                     })
                 )];
                 let src = if type_changed {
-                    format!("CAST({} AS {})", cq, d.column_type(c))
+                    format!("CAST({} AS {})", cq, d.sql_type(self.schema, c))
                 } else {
                     cq.clone()
                 };
@@ -1173,7 +1232,7 @@ impl Planner<'_> {
                     if has_assignment_cast(o.column_type, c.column_type) {
                         sql.push(format!(
                             "ALTER TABLE {tt} ALTER COLUMN {cq} TYPE {}",
-                            d.column_type(c)
+                            d.sql_type(self.schema, c)
                         ));
                     } else {
                         let via = if has_direct_cast(o.column_type, c.column_type) {
@@ -1181,16 +1240,15 @@ impl Planner<'_> {
                         } else {
                             "::text".to_string()
                         };
+                        let ty = d.sql_type(self.schema, c);
                         sql.push(format!(
-                            "ALTER TABLE {tt} ALTER COLUMN {cq} TYPE {} USING {cq}{via}::{}",
-                            d.column_type(c),
-                            d.column_type(c)
+                            "ALTER TABLE {tt} ALTER COLUMN {cq} TYPE {ty} USING {cq}{via}::{ty}"
                         ));
                     }
                 } else {
                     sql.push(format!(
                         "ALTER TABLE {tt} ALTER COLUMN {cq} SET DATA TYPE {}",
-                        d.column_type(c)
+                        d.sql_type(self.schema, c)
                     ));
                 }
                 if let Some(def) = c

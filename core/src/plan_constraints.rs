@@ -151,7 +151,9 @@ impl<'a, 'p> Keys<'a, 'p> {
                         (None, _) => true,
                     }
                 });
+                // A rebuilt enum type re-parses the table's checks against the new type.
                 cols_stable
+                    && !t.columns.iter().any(|c| p.enums.rebuilt(c))
                     && p.pk_equal(old, t, &col_pairs[i])
                     && old.unique_constraints.as_deref().unwrap_or_default()
                         == t.unique_constraints.as_deref().unwrap_or_default()

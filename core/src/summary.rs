@@ -158,10 +158,10 @@ pub fn rename_warnings(plan: &Plan) -> Vec<String> {
         .iter()
         .filter(|s| s.kind.starts_with("rename"))
         .map(|s| {
-            let what = if s.kind == "renameTable" {
-                "table"
-            } else {
-                "column"
+            let what = match s.kind.as_str() {
+                "renameTable" => "table",
+                "renameEnum" => "enum",
+                _ => "column",
             };
             format!(
                 "{} ({}): from the renamedFrom hint in the package; check it is a rename and not a new {what}, or the old data moves under the new name",

@@ -435,17 +435,33 @@ fn structural_problems_in_new_members_are_all_listed() {
 }
 
 #[test]
-fn the_planner_refuses_what_it_does_not_migrate_yet() {
+fn postgres_plans_enums_before_the_tables_that_use_them() {
     let ds = load::parse_dataset(
         br#"{"environmentId":"e","datasetId":"d","engine":"postgres","schema":"shop"}"#,
     )
     .expect("ds");
     let pkg = load::parse_package(orders().to_string().as_bytes(), Some(Engine::Postgres))
         .expect("valid");
-    let err = depot_migrate_core::plan::plan(None, &pkg, &ds).expect_err("refused");
+    let p = depot_migrate_core::plan::plan(None, &pkg, &ds).expect("planned");
+    let kinds: Vec<&str> = p.steps.iter().map(|s| s.kind.as_str()).collect();
+    let enum_at = kinds
+        .iter()
+        .position(|k| *k == "createEnum")
+        .expect("createEnum");
+    let table_at = kinds
+        .iter()
+        .position(|k| *k == "createTable")
+        .expect("createTable");
+    assert!(enum_at < table_at, "{kinds:?}");
     assert!(
-        err.problems.iter().all(|p| p.code.as_str() == "DM2024"),
-        "{err:?}"
+        p.steps[enum_at].sql[0].starts_with(r#"CREATE TYPE "shop"."order_status" AS ENUM ('"#),
+        "{:?}",
+        p.steps[enum_at].sql
     );
-    assert!(err.problems.iter().any(|p| p.path == "$.enums"), "{err:?}");
+    // Columns of the enum name the schema-qualified type.
+    assert!(
+        p.sql_script().contains(r#""status" "shop"."order_status""#),
+        "{}",
+        p.sql_script()
+    );
 }

@@ -69,6 +69,15 @@ fn pg_catalog(client: &mut postgres::Client, schema: &str) -> BTreeSet<String> {
             r.get::<_, i64>(5)
         ));
     }
+    // Enum types with their values in order (and any other type left in the schema).
+    for r in q(client, "SELECT t.typname::text, t.typtype::text, coalesce((SELECT string_agg(e.enumlabel::text, ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid), '') FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = $1 AND t.typtype <> 'c' AND t.typcategory <> 'A'") {
+        out.insert(format!(
+            "type {} kind={} values={}",
+            r.get::<_, String>(0),
+            r.get::<_, String>(1),
+            r.get::<_, String>(2)
+        ));
+    }
     for r in q(
         client,
         "SELECT indexname::text, indexdef FROM pg_indexes WHERE schemaname = $1",
@@ -1127,6 +1136,286 @@ fn postgres_identity_continues_after_existing_rows() {
         id, 8,
         "the sequence continues after the largest existing id"
     );
+    client
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .expect("cleanup");
+}
+
+// ---- enums, arrays and jsonStorage (Postgres) ----------------------------------------
+
+fn enum_pkg(enums: Value, cols: Value, checks: Value) -> Value {
+    let mut t = json!({"name": "orders", "primaryKey": ["id"], "columns": [{"name": "id", "type": "bigint", "nullable": false}]});
+    for c in cols.as_array().expect("cols") {
+        t["columns"].as_array_mut().expect("cols").push(c.clone());
+    }
+    if checks != json!(null) {
+        t["checks"] = checks;
+    }
+    let mut p = json!({"namespace": "shop", "tables": [t]});
+    if enums != json!(null) {
+        p["enums"] = enums;
+    }
+    p
+}
+
+fn enum_evolutions() -> Vec<(&'static str, Value, Value)> {
+    let status = |values: Value| json!([{"name": "order_status", "values": values}]);
+    let col = |default: Option<&str>| {
+        let mut c =
+            json!({"name": "status", "type": "enum", "enum": "order_status", "nullable": false});
+        if let Some(d) = default {
+            c["default"] = json!(d);
+        }
+        c
+    };
+    let two = status(json!(["pending", "paid"]));
+    let five = status(json!(["new", "pending", "on_hold", "paid", "shipped"]));
+    vec![
+        (
+            "add an enum and a column of it",
+            enum_pkg(json!(null), json!([]), json!(null)),
+            enum_pkg(two.clone(), json!([col(Some("pending"))]), json!(null)),
+        ),
+        (
+            "add values at the start, in the middle and at the end (reversed: removal)",
+            enum_pkg(two.clone(), json!([col(Some("pending"))]), json!(null)),
+            enum_pkg(five.clone(), json!([col(Some("pending"))]), json!(null)),
+        ),
+        (
+            "reorder values",
+            enum_pkg(two.clone(), json!([col(Some("paid"))]), json!(null)),
+            enum_pkg(
+                status(json!(["paid", "pending"])),
+                json!([col(Some("paid"))]),
+                json!(null),
+            ),
+        ),
+        (
+            "an added value used as the default at once",
+            enum_pkg(two.clone(), json!([col(Some("pending"))]), json!(null)),
+            enum_pkg(five.clone(), json!([col(Some("new"))]), json!(null)),
+        ),
+        (
+            "rename the enum",
+            enum_pkg(two.clone(), json!([col(Some("pending"))]), json!(null)),
+            enum_pkg(
+                json!([{"name": "state", "values": ["pending", "paid"], "renamedFrom": "order_status"}]),
+                json!([{"name": "status", "type": "enum", "enum": "state", "nullable": false, "default": "pending"}]),
+                json!(null),
+            ),
+        ),
+        (
+            "enum column becomes text",
+            enum_pkg(two.clone(), json!([col(Some("pending"))]), json!(null)),
+            enum_pkg(
+                json!(null),
+                json!([{"name": "status", "type": "string", "nullable": false, "default": "pending"}]),
+                json!(null),
+            ),
+        ),
+        (
+            "a check over an enum column whose values change",
+            enum_pkg(
+                two.clone(),
+                json!([col(None)]),
+                json!([{"name": "orders_not_paid", "expression": "status <> 'paid'"}]),
+            ),
+            enum_pkg(
+                status(json!(["paid", "pending", "void"])),
+                json!([col(None)]),
+                json!([{"name": "orders_not_paid", "expression": "status <> 'paid'"}]),
+            ),
+        ),
+        (
+            "a check that uses an added value",
+            enum_pkg(two.clone(), json!([col(None)]), json!(null)),
+            enum_pkg(
+                five.clone(),
+                json!([col(None)]),
+                json!([{"name": "orders_not_new", "expression": "status <> 'new'"}]),
+            ),
+        ),
+        (
+            "two columns of one enum, one dropped",
+            enum_pkg(
+                two.clone(),
+                json!([col(None), {"name": "previous", "type": "enum", "enum": "order_status"}]),
+                json!(null),
+            ),
+            enum_pkg(
+                status(json!(["paid"])),
+                json!([{"name": "status", "type": "enum", "enum": "order_status", "nullable": false}]),
+                json!(null),
+            ),
+        ),
+        (
+            "arrays added",
+            enum_pkg(json!(null), json!([]), json!(null)),
+            enum_pkg(
+                json!(null),
+                json!([
+                    {"name": "tags", "type": "array", "items": "string"},
+                    {"name": "codes", "type": "array", "items": "char", "maxLength": 3},
+                    {"name": "qty", "type": "array", "items": "int", "nullable": false},
+                    {"name": "ids", "type": "array", "items": "uuid"}
+                ]),
+                json!(null),
+            ),
+        ),
+        (
+            "array element types change",
+            enum_pkg(
+                json!(null),
+                json!([
+                    {"name": "tags", "type": "array", "items": "string", "maxLength": 10},
+                    {"name": "qty", "type": "array", "items": "int"},
+                    {"name": "at", "type": "array", "items": "date"}
+                ]),
+                json!(null),
+            ),
+            enum_pkg(
+                json!(null),
+                json!([
+                    {"name": "tags", "type": "array", "items": "string"},
+                    {"name": "qty", "type": "array", "items": "bigint"},
+                    {"name": "at", "type": "array", "items": "timestamptz"}
+                ]),
+                json!(null),
+            ),
+        ),
+        (
+            "array becomes text",
+            enum_pkg(
+                json!(null),
+                json!([{"name": "tags", "type": "array", "items": "string"}]),
+                json!(null),
+            ),
+            enum_pkg(
+                json!(null),
+                json!([{"name": "tags", "type": "string"}]),
+                json!(null),
+            ),
+        ),
+        (
+            "jsonb to json text and a json text column added",
+            enum_pkg(
+                json!(null),
+                json!([{"name": "doc", "type": "json", "default": "{\"a\": 1}"}]),
+                json!(null),
+            ),
+            enum_pkg(
+                json!(null),
+                json!([
+                    {"name": "doc", "type": "json", "jsonStorage": "text", "default": "{\"a\": 1}"},
+                    {"name": "raw", "type": "json", "jsonStorage": "text"}
+                ]),
+                json!(null),
+            ),
+        ),
+        (
+            "explicit jsonb is the default storage",
+            enum_pkg(
+                json!(null),
+                json!([{"name": "doc", "type": "json"}]),
+                json!(null),
+            ),
+            enum_pkg(
+                json!(null),
+                json!([{"name": "doc", "type": "json", "jsonStorage": "jsonb"}]),
+                json!(null),
+            ),
+        ),
+    ]
+}
+
+#[test]
+fn enum_array_json_evolutions_converge_on_postgres() {
+    let mut client = postgres::Client::connect(&pg_url(), postgres::NoTls)
+        .expect("connect to the test PostgreSQL");
+    let mut failures = Vec::new();
+    for (name, a, b) in enum_evolutions() {
+        for (x, y, dir) in [(&a, &b, ""), (&b, &a, " (reversed)")] {
+            if let Err(e) = check_pg(&mut client, "conv_enum", x, y) {
+                failures.push(format!("{name}{dir}: {e}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn postgres_enum_value_added_is_usable_and_removed_value_fails_cleanly() {
+    let mut client = postgres::Client::connect(&pg_url(), postgres::NoTls)
+        .expect("connect to the test PostgreSQL");
+    let schema = "conv_enum_data";
+    let ds = dataset("postgres", schema);
+    let status = |values: Value| {
+        package(&enum_pkg(
+            json!([{"name": "order_status", "values": values}]),
+            json!([{"name": "status", "type": "enum", "enum": "order_status", "nullable": false, "default": "pending"}]),
+            json!(null),
+        ))
+    };
+    let (v1, v2) = (
+        status(json!(["pending", "paid"])),
+        status(json!(["pending", "paid", "refunded"])),
+    );
+    client
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .expect("reset");
+    pg_apply(
+        &mut client,
+        &statements(&plan(None, &v1, &ds).expect("plan")),
+    )
+    .expect("create");
+    client
+        .batch_execute(&format!(
+            "INSERT INTO {schema}.orders (id) VALUES (1); INSERT INTO {schema}.orders VALUES (2, 'paid')"
+        ))
+        .expect("rows");
+    let p = plan(Some(&v1), &v2, &ds).expect("plan");
+    let kinds: Vec<&str> = p.steps.iter().map(|s| s.kind.as_str()).collect();
+    assert_eq!(kinds, vec!["addEnumValue"], "{}", p.sql_script());
+    assert!(!p.destructive);
+    pg_apply(&mut client, &statements(&p)).expect("add value");
+    client
+        .batch_execute(&format!(
+            "INSERT INTO {schema}.orders VALUES (3, 'refunded')"
+        ))
+        .expect("the added value is usable after the migration");
+    // Removing a value that rows hold: a destructive rebuild that fails and rolls back.
+    let p = plan(Some(&v2), &v1, &ds).expect("plan");
+    let rebuild = p
+        .steps
+        .iter()
+        .find(|s| s.kind == "rebuildEnum")
+        .expect("rebuild step");
+    assert!(rebuild.destructive && rebuild.may_fail, "{rebuild:?}");
+    let err = pg_apply(&mut client, &statements(&p)).expect_err("a row holds the value");
+    assert!(err.contains("22P02"), "invalid enum input expected: {err}");
+    let values: String = client
+        .query_one(
+            "SELECT string_agg(e.enumlabel::text, ',' ORDER BY e.enumsortorder) FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = $1",
+            &[&schema],
+        )
+        .expect("values")
+        .get(0);
+    assert_eq!(
+        values, "pending,paid,refunded",
+        "the failed plan rolled back"
+    );
+    client
+        .batch_execute(&format!("DELETE FROM {schema}.orders WHERE id = 3"))
+        .expect("fix data");
+    pg_apply(&mut client, &statements(&p)).expect("rebuild without the value");
+    let n: i64 = client
+        .query_one(
+            &format!("SELECT count(*) FROM {schema}.orders WHERE status = 'paid'"),
+            &[],
+        )
+        .expect("count")
+        .get(0);
+    assert_eq!(n, 1, "rows kept their values through the rebuild");
     client
         .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
         .expect("cleanup");

@@ -21,6 +21,10 @@ pub struct ColumnSpec<'a> {
     pub column: &'a Column,
     /// Effective nullability.
     pub nullable: bool,
+    /// The schema the column's table lives in (enum types are qualified with it).
+    pub schema: &'a str,
+    /// For an `enum` column: the enum's values (SQLite writes them as a `CHECK`).
+    pub enum_values: Option<&'a [String]>,
 }
 
 /// What a dialect knows about its engine's SQL.
@@ -98,8 +102,18 @@ pub trait Dialect: Sync {
             self.quote(table)
         }
     }
-    /// The column type in this engine's SQL.
+    /// The column type in this engine's SQL, as the planner compares it.
     fn column_type(&self, column: &Column) -> String;
+    /// The column type as written in statements: [`Dialect::column_type`] with named
+    /// types (enums) qualified by the schema.
+    fn sql_type(&self, _schema: &str, column: &Column) -> String {
+        self.column_type(column)
+    }
+    /// Whether enums are types of their own (`CREATE TYPE … AS ENUM`); otherwise an
+    /// enum column is text.
+    fn supports_enum_types(&self) -> bool {
+        false
+    }
     /// A SQL string literal.
     fn string_literal(&self, s: &str) -> String {
         format!("'{}'", s.replace('\'', "''"))

@@ -52,7 +52,7 @@ impl Dialect for Postgres {
 
     fn column_definition(&self, spec: super::ColumnSpec<'_>) -> String {
         let c = spec.column;
-        let mut def = format!("{} {}", self.quote(&c.name), self.column_type(c));
+        let mut def = format!("{} {}", self.quote(&c.name), self.sql_type(spec.schema, c));
         if let Some(d) = &c.default {
             def.push_str(" DEFAULT ");
             def.push_str(&self.literal(d, c));
@@ -65,6 +65,19 @@ impl Dialect for Postgres {
             def.push_str(" NOT NULL");
         }
         def
+    }
+
+    fn supports_enum_types(&self) -> bool {
+        true
+    }
+
+    /// An enum is a type of the dataset's schema: qualified, since the executor does not
+    /// set `search_path`.
+    fn sql_type(&self, schema: &str, c: &Column) -> String {
+        match (c.column_type, c.enum_name.as_deref()) {
+            (ColumnType::Enum, Some(e)) => self.table(schema, e),
+            _ => self.column_type(c),
+        }
     }
 
     fn column_type(&self, c: &Column) -> String {
@@ -131,6 +144,9 @@ impl Dialect for Postgres {
                 format!("{}::bytea", self.string_literal(&hex))
             }
             (Literal::String(s), ColumnType::Bigint | ColumnType::Decimal) => s.clone(),
+            // The column's type turns the literal into the enum value (the catalog shows
+            // the same cast as for an explicit one); no unqualified type name in SQL.
+            (Literal::String(s), ColumnType::Enum) => self.string_literal(s),
             (Literal::String(s), _) => {
                 format!("{}::{}", self.string_literal(s), self.column_type(column))
             }
