@@ -483,8 +483,40 @@ pub(crate) struct Change<'a> {
     pub(crate) run_id: &'a str,
 }
 
+/// What a failure or a recovery adds to a change: the failure record (the `error` of a
+/// `failed` event) and the `recovery` object (carried by the event; its reason goes to
+/// history).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Because<'a> {
+    pub(crate) failure: Option<&'a FailureRecord>,
+    pub(crate) recovery: Option<&'a Value>,
+}
+
+impl<'a> Because<'a> {
+    /// A plain change: neither a failure nor a recovery.
+    pub(crate) const NOTHING: Because<'static> = Because {
+        failure: None,
+        recovery: None,
+    };
+
+    /// A change that records this failure.
+    pub(crate) fn failure(record: &'a FailureRecord) -> Self {
+        Because {
+            failure: Some(record),
+            recovery: None,
+        }
+    }
+
+    /// A change made by a recovery (when there is one).
+    pub(crate) fn recovery(recovery: Option<&'a Value>) -> Self {
+        Because {
+            failure: None,
+            recovery,
+        }
+    }
+}
+
 impl Change<'_> {
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn transition(
         &self,
         state: DatasetState,
@@ -492,9 +524,12 @@ impl Change<'_> {
         event: LifecycleEvent,
         version: &str,
         detail: Value,
-        error: Option<&FailureRecord>,
-        recovery: Option<&Value>,
+        because: Because<'_>,
     ) -> Transition {
+        let Because {
+            failure: error,
+            recovery,
+        } = because;
         let at = state.synced.clone().unwrap_or_else(now);
         let reason = recovery.and_then(|r| r["reason"].as_str().map(str::to_string));
         Transition {
@@ -524,18 +559,6 @@ impl Change<'_> {
     }
 }
 
-/// After a refusal to lock, publishes what detection may have recorded.
-fn publish_after_refusal(
-    store: &mut dyn Store,
-    sink: &mut dyn EventSink,
-    dataset_id: &str,
-    opts: &ApplyOptions,
-) {
-    if sink.enabled() {
-        let _ = publish_pending(store, sink, Some(dataset_id), opts.publish_budget);
-    }
-}
-
 /// Runs a synchronous apply.
 pub fn apply(
     store: &mut dyn Store,
@@ -548,23 +571,66 @@ pub fn apply(
     store.ensure_state_schema()?;
     let mut holder = lease_holder();
     holder.max_duration = opts.max_duration;
-    lock_detecting(
+    let lock = LockRequest {
+        dataset_id: &dataset.dataset_id,
+        holder,
+        wait: opts.lock_wait,
+        command: "apply",
+        publish_budget: opts.publish_budget,
+    };
+    under_dataset_lock(store, sink, &lock, |store, sink| {
+        apply_locked(store, sink, package, package_json, dataset, opts)
+    })?
+}
+
+/// A run under a dataset's lock: which dataset, who holds the lock, how long to wait for
+/// it, and who asks.
+pub struct LockRequest<'a> {
+    /// The dataset whose lock is taken.
+    pub dataset_id: &'a str,
+    /// The holder (its lease records the deadline a watchdog checks).
+    pub holder: LeaseHolder,
+    /// How long to wait for the lock.
+    pub wait: Duration,
+    /// The command asking, named in the record of a lost or hung run it detects.
+    pub command: &'static str,
+    /// How long to spend publishing pending events afterwards.
+    pub publish_budget: Duration,
+}
+
+/// The sequence every run of a dataset goes through, written once: take the dataset's
+/// lock ([`lock_detecting`]: a hung holder is recorded as failed first), record an
+/// earlier run that lost its lease ([`detect_lost_run`]), run `work`, unlock, and publish
+/// what is pending (bounded by the budget) — also when the lock could not be taken, since
+/// detection may have recorded a failure. The outer `Err` is the lock not taken (the
+/// work did not run); the inner result is the work's (or the lost-run detection's).
+pub fn under_dataset_lock<T>(
+    store: &mut dyn Store,
+    sink: &mut dyn EventSink,
+    lock: &LockRequest<'_>,
+    work: impl FnOnce(&mut dyn Store, &mut dyn EventSink) -> Result<T, ApplyError>,
+) -> Result<Result<T, ApplyError>, ApplyError> {
+    let publish = |store: &mut dyn Store, sink: &mut dyn EventSink| {
+        if sink.enabled() {
+            let _ = publish_pending(store, sink, Some(lock.dataset_id), lock.publish_budget);
+        }
+    };
+    if let Err(e) = lock_detecting(
         store,
         &*sink,
-        &dataset.dataset_id,
-        &holder,
-        opts.lock_wait,
-        "apply",
-    )
-    .inspect_err(|_| publish_after_refusal(store, sink, &dataset.dataset_id, opts))?;
-    let result = detect_lost_run(store, &*sink, &dataset.dataset_id, "apply")
-        .and_then(|_| apply_locked(store, sink, package, package_json, dataset, opts));
-    let _ = store.unlock(&dataset.dataset_id);
-    // Whatever happened, try to publish what is pending (bounded).
-    if sink.enabled() {
-        let _ = publish_pending(store, sink, Some(&dataset.dataset_id), opts.publish_budget);
+        lock.dataset_id,
+        &lock.holder,
+        lock.wait,
+        lock.command,
+    ) {
+        publish(store, sink);
+        return Err(e);
     }
-    result
+    let result = detect_lost_run(store, &*sink, lock.dataset_id, lock.command)
+        .and_then(|_| work(&mut *store, &mut *sink));
+    let _ = store.unlock(lock.dataset_id);
+    publish(store, sink);
+    Ok(result)
 }
 
 /// The checks before a new version is attempted or submitted, and its plan: refuses
@@ -669,12 +735,14 @@ fn apply_locked(
     execute(
         store,
         sink,
-        &sub,
-        &stored,
-        opts,
-        Start::Fresh,
-        true,
-        "synchronous",
+        RunRequest {
+            sub: &sub,
+            stored: &stored,
+            opts,
+            start: Start::Fresh,
+            write_submission: true,
+            mode: "synchronous",
+        },
     )
 }
 
@@ -693,19 +761,38 @@ pub enum Start {
     },
 }
 
+/// One run of a submission, as [`execute`] takes it.
+pub struct RunRequest<'a> {
+    /// What runs: the version, its plan, the dataset and the package.
+    pub sub: &'a Submission,
+    /// The state the run starts from (its revision is the compare-and-set's).
+    pub stored: &'a StoredState,
+    /// Lock, retry, publish and step-by-step options.
+    pub opts: &'a ApplyOptions,
+    /// A fresh attempt, or `recover --resolve retry` resuming at a step.
+    pub start: Start,
+    /// Store the submission with `attempted` (a synchronous apply; a worker's and a
+    /// retry's submission is stored already).
+    pub write_submission: bool,
+    /// The event's `migrationMode`: `synchronous` or `asynchronous`.
+    pub mode: &'a str,
+}
+
 /// Runs a submission: `attempted` (a compare-and-set on the stored revision), the steps,
 /// then `deployed`, or `failed` with its record.
-#[allow(clippy::too_many_arguments)]
 pub fn execute(
     store: &mut dyn Store,
     sink: &mut dyn EventSink,
-    sub: &Submission,
-    stored: &StoredState,
-    opts: &ApplyOptions,
-    start: Start,
-    write_submission: bool,
-    mode: &str,
+    run: RunRequest<'_>,
 ) -> Result<ApplyOutcome, ApplyError> {
+    let RunRequest {
+        sub,
+        stored,
+        opts,
+        start,
+        write_submission,
+        mode,
+    } = run;
     let ds = &sub.dataset;
     let s = &stored.state;
     let plan = &sub.plan;
@@ -753,8 +840,7 @@ pub fn execute(
         LifecycleEvent::Attempted,
         &to_version,
         detail1,
-        None,
-        recovery.as_ref(),
+        Because::recovery(recovery.as_ref()),
     );
     t1.run_id = Some(sub.run_id.clone());
     if write_submission {
@@ -777,8 +863,7 @@ pub fn execute(
             LifecycleEvent::Deployed,
             &to_version,
             summary.clone(),
-            None,
-            None,
+            Because::NOTHING,
         );
         t.deployed = Some((deployed_package.clone(), plan.plan_hash.clone()));
         t
@@ -869,8 +954,7 @@ pub fn execute(
                 LifecycleEvent::Failed,
                 &to_version,
                 json!({"plan": summary, "failure": record}),
-                Some(&record),
-                None,
+                Because::failure(&record),
             );
             write_failure(store, &t3)?;
             Err(ApplyError::Failed(Box::new(record)))
@@ -1050,8 +1134,7 @@ fn record_lost_run(
         LifecycleEvent::Failed,
         &version,
         json!({"failure": record, "detectedBy": detector}),
-        Some(record),
-        None,
+        Because::failure(record),
     );
     store.transition(&t)?;
     Ok(())
@@ -1277,23 +1360,16 @@ pub fn submit(
     store.ensure_state_schema()?;
     // The lock makes the check and the compare-and-set one step against a running
     // executor (a submission never lands under a run in progress).
-    let holder = lease_holder();
-    lock_detecting(
-        store,
-        &*sink,
-        &dataset.dataset_id,
-        &holder,
-        opts.lock_wait,
-        "submit",
-    )
-    .inspect_err(|_| publish_after_refusal(store, sink, &dataset.dataset_id, opts))?;
-    let result = detect_lost_run(store, &*sink, &dataset.dataset_id, "submit")
-        .and_then(|_| submit_locked(store, sink, package, &package_json, dataset, opts));
-    let _ = store.unlock(&dataset.dataset_id);
-    if sink.enabled() {
-        let _ = publish_pending(store, sink, Some(&dataset.dataset_id), opts.publish_budget);
-    }
-    result
+    let lock = LockRequest {
+        dataset_id: &dataset.dataset_id,
+        holder: lease_holder(),
+        wait: opts.lock_wait,
+        command: "submit",
+        publish_budget: opts.publish_budget,
+    };
+    under_dataset_lock(store, sink, &lock, |store, sink| {
+        submit_locked(store, sink, package, &package_json, dataset, opts)
+    })?
 }
 
 fn submit_locked(
@@ -1347,8 +1423,7 @@ fn submit_locked(
         LifecycleEvent::Desired,
         &to_version,
         json!({"planHash": sub.plan.plan_hash, "steps": sub.plan.steps.len(), "destructive": sub.plan.destructive, "from": s.deployed_version}),
-        None,
-        None,
+        Because::NOTHING,
     );
     t.submission = Some(json_text("the submission", &sub)?);
     t.scheduled = true;
@@ -1450,27 +1525,16 @@ pub fn recover(
     store.ensure_state_schema()?;
     let mut holder = lease_holder();
     holder.max_duration = opts.run.max_duration;
-    lock_detecting(
-        store,
-        &*sink,
-        &dataset.dataset_id,
-        &holder,
-        opts.run.lock_wait,
-        "recover",
-    )
-    .inspect_err(|_| publish_after_refusal(store, sink, &dataset.dataset_id, &opts.run))?;
-    let result = detect_lost_run(store, &*sink, &dataset.dataset_id, "recover")
-        .and_then(|_| recover_locked(store, sink, dataset, opts));
-    let _ = store.unlock(&dataset.dataset_id);
-    if sink.enabled() {
-        let _ = publish_pending(
-            store,
-            sink,
-            Some(&dataset.dataset_id),
-            opts.run.publish_budget,
-        );
-    }
-    result
+    let lock = LockRequest {
+        dataset_id: &dataset.dataset_id,
+        holder,
+        wait: opts.run.lock_wait,
+        command: "recover",
+        publish_budget: opts.run.publish_budget,
+    };
+    under_dataset_lock(store, sink, &lock, |store, sink| {
+        recover_locked(store, sink, dataset, opts)
+    })?
 }
 
 fn recover_locked(
@@ -1536,133 +1600,186 @@ fn recover_locked(
     });
     let from = deployed_package(&stored, dataset.engine)?;
     let to = sub.package()?;
+    let r = Recovering {
+        dataset,
+        opts,
+        stored: &stored,
+        sub: &sub,
+        recovery,
+        from,
+        to,
+    };
     match opts.resolve {
-        Resolve::Deployed | Resolve::RolledBack => {
-            let (version, package, pkg_json, plan_hash) = if opts.resolve == Resolve::Deployed {
-                (
-                    sub.version.clone(),
-                    Some(&to),
-                    json_text("the deployed package", &sub.package)?,
-                    sub.plan.plan_hash.clone(),
-                )
-            } else {
-                let Some(old) = s.deployed_version.clone() else {
-                    return Err(ApplyError::Refused(ErrorCode::NoPreviousVersion,
-                        "nothing was deployed before this run, so there is no old version to roll back to; use --resolve retry, or --resolve deployed once the change is in place".into(),
-                    ));
-                };
-                (
-                    old,
-                    from.as_ref(),
-                    stored.deployed_package.clone().unwrap_or_default(),
-                    stored.deployed_plan_hash.clone().unwrap_or_default(),
-                )
-            };
-            if !opts.force {
-                let actual = store.catalog(&dataset.schema)?;
-                let expected = expected_catalog(store, &sub.dataset, package, None)?;
-                if actual != expected {
-                    return Err(ApplyError::Refused(ErrorCode::CatalogMismatch, format!(
-                        "the database's catalog is not version {version}: {}; fix the database or choose another resolution (--force skips this check)",
-                        catalog_diff(&actual, &expected)
-                    )));
-                }
-            }
-            let events = Events::new(
-                sub.context(s.deployed_version.clone()),
-                &*sink,
-                &sub.dataset,
-            );
-            let change = Change {
-                ds: &sub.dataset,
-                events: &events,
-                run_id: &sub.run_id,
-            };
-            let mut st = s.clone();
-            st.revision = s.revision + 1;
-            st.synced = Some(now());
-            st.desired_version = Some(version.clone());
-            st.attempted_version = Some(version.clone());
-            st.deployed_version = Some(version.clone());
-            st.last_failure = None;
-            let mut t = change.transition(
-                st,
-                s.revision,
-                LifecycleEvent::Deployed,
-                &version,
-                json!({"recovery": recovery}),
-                None,
-                Some(&recovery),
-            );
-            t.deployed = Some((pkg_json, plan_hash));
-            store.transition(&t)?;
-            Ok(RecoverOutcome::Resolved(version))
+        Resolve::Deployed | Resolve::RolledBack => recover_in_place(store, sink, r),
+        Resolve::Retry => recover_retry(store, sink, r),
+    }
+}
+
+/// A failed run being recovered, checked: its state and submission, the `recovery`
+/// object, and the packages before (deployed) and after (submitted) the run.
+struct Recovering<'a> {
+    dataset: &'a DatasetConfig,
+    opts: &'a RecoverOptions,
+    stored: &'a StoredState,
+    sub: &'a Submission,
+    recovery: Value,
+    from: Option<Package>,
+    to: Package,
+}
+
+/// `--resolve deployed|rolled-back`: unless forced, the database must show the version
+/// chosen, which is then recorded as deployed; nothing runs.
+fn recover_in_place(
+    store: &mut dyn Store,
+    sink: &mut dyn EventSink,
+    r: Recovering<'_>,
+) -> Result<RecoverOutcome, ApplyError> {
+    let Recovering {
+        dataset,
+        opts,
+        stored,
+        sub,
+        recovery,
+        from,
+        to,
+    } = r;
+    let s = &stored.state;
+    let (version, package, pkg_json, plan_hash) = if opts.resolve == Resolve::Deployed {
+        (
+            sub.version.clone(),
+            Some(&to),
+            json_text("the deployed package", &sub.package)?,
+            sub.plan.plan_hash.clone(),
+        )
+    } else {
+        let Some(old) = s.deployed_version.clone() else {
+            return Err(ApplyError::Refused(ErrorCode::NoPreviousVersion,
+                "nothing was deployed before this run, so there is no old version to roll back to; use --resolve retry, or --resolve deployed once the change is in place".into(),
+            ));
+        };
+        (
+            old,
+            from.as_ref(),
+            stored.deployed_package.clone().unwrap_or_default(),
+            stored.deployed_plan_hash.clone().unwrap_or_default(),
+        )
+    };
+    if !opts.force {
+        let actual = store.catalog(&dataset.schema)?;
+        let expected = expected_catalog(store, &sub.dataset, package, None)?;
+        if actual != expected {
+            return Err(ApplyError::Refused(ErrorCode::CatalogMismatch, format!(
+                "the database's catalog is not version {version}: {}; fix the database or choose another resolution (--force skips this check)",
+                catalog_diff(&actual, &expected)
+            )));
         }
-        Resolve::Retry => {
-            let replan = plan(from.as_ref(), &to, &sub.dataset).map_err(|e| {
-                ApplyError::Refused(ErrorCode::CannotPlan, format!("cannot plan: {e}"))
-            })?;
-            if replan.plan_hash != sub.plan.plan_hash {
-                return Err(ApplyError::Refused(ErrorCode::StalePlan, format!(
-                    "stale plan: the stored plan ({}) is not the plan from the deployed version to the submitted package ({}); submit again",
-                    sub.plan.plan_hash, replan.plan_hash
+    }
+    let events = Events::new(
+        sub.context(s.deployed_version.clone()),
+        &*sink,
+        &sub.dataset,
+    );
+    let change = Change {
+        ds: &sub.dataset,
+        events: &events,
+        run_id: &sub.run_id,
+    };
+    let mut st = s.clone();
+    st.revision = s.revision + 1;
+    st.synced = Some(now());
+    st.desired_version = Some(version.clone());
+    st.attempted_version = Some(version.clone());
+    st.deployed_version = Some(version.clone());
+    st.last_failure = None;
+    let mut t = change.transition(
+        st,
+        s.revision,
+        LifecycleEvent::Deployed,
+        &version,
+        json!({"recovery": recovery}),
+        Because::recovery(Some(&recovery)),
+    );
+    t.deployed = Some((pkg_json, plan_hash));
+    store.transition(&t)?;
+    Ok(RecoverOutcome::Resolved(version))
+}
+
+/// `--resolve retry`: the same run again from the first step not journaled as done
+/// (unless forced, the database must show exactly the steps done).
+fn recover_retry(
+    store: &mut dyn Store,
+    sink: &mut dyn EventSink,
+    r: Recovering<'_>,
+) -> Result<RecoverOutcome, ApplyError> {
+    let Recovering {
+        dataset,
+        opts,
+        stored,
+        sub,
+        recovery,
+        from,
+        to,
+    } = r;
+    let replan = plan(from.as_ref(), &to, &sub.dataset)
+        .map_err(|e| ApplyError::Refused(ErrorCode::CannotPlan, format!("cannot plan: {e}")))?;
+    if replan.plan_hash != sub.plan.plan_hash {
+        return Err(ApplyError::Refused(ErrorCode::StalePlan, format!(
+            "stale plan: the stored plan ({}) is not the plan from the deployed version to the submitted package ({}); submit again",
+            sub.plan.plan_hash, replan.plan_hash
+        )));
+    }
+    let done = match &stored.run_id {
+        Some(run) => store.completed_steps(&dataset.dataset_id, run)?,
+        None => Vec::new(),
+    };
+    // The steps done must be a prefix of the plan.
+    let mut k = 0;
+    while done.contains(&k) {
+        k += 1;
+    }
+    let mut from_step = k;
+    if !opts.force {
+        let actual = store.catalog(&dataset.schema)?;
+        let expected = expected_catalog(store, &sub.dataset, from.as_ref(), Some((&to, k)))?;
+        if actual != expected {
+            // A non-transactional step may have run without its journal row.
+            let next = (k < sub.plan.steps.len())
+                .then(|| expected_catalog(store, &sub.dataset, from.as_ref(), Some((&to, k + 1))))
+                .transpose()?;
+            if next.as_ref() == Some(&actual) {
+                eprintln!("note: step {k} ran but was not journaled; resuming after it");
+                from_step = k + 1;
+            } else {
+                return Err(ApplyError::Refused(ErrorCode::CatalogMismatch, format!(
+                    "the {k} step(s) journaled as done are not what the database shows: {}; fix the database, or use --resolve deployed|rolled-back (--force resumes anyway)",
+                    catalog_diff(&actual, &expected)
                 )));
             }
-            let done = match &stored.run_id {
-                Some(run) => store.completed_steps(&dataset.dataset_id, run)?,
-                None => Vec::new(),
-            };
-            // The steps done must be a prefix of the plan.
-            let mut k = 0;
-            while done.contains(&k) {
-                k += 1;
-            }
-            let mut from_step = k;
-            if !opts.force {
-                let actual = store.catalog(&dataset.schema)?;
-                let expected =
-                    expected_catalog(store, &sub.dataset, from.as_ref(), Some((&to, k)))?;
-                if actual != expected {
-                    // A non-transactional step may have run without its journal row.
-                    let next = (k < sub.plan.steps.len())
-                        .then(|| {
-                            expected_catalog(store, &sub.dataset, from.as_ref(), Some((&to, k + 1)))
-                        })
-                        .transpose()?;
-                    if next.as_ref() == Some(&actual) {
-                        eprintln!("note: step {k} ran but was not journaled; resuming after it");
-                        from_step = k + 1;
-                    } else {
-                        return Err(ApplyError::Refused(ErrorCode::CatalogMismatch, format!(
-                            "the {k} step(s) journaled as done are not what the database shows: {}; fix the database, or use --resolve deployed|rolled-back (--force resumes anyway)",
-                            catalog_diff(&actual, &expected)
-                        )));
-                    }
-                }
-            }
-            let mut run_opts = opts.run.clone();
-            run_opts.expected_plan = None;
-            let mode = match sub.dataset.mode() {
-                MigrationMode::Synchronous => "synchronous",
-                MigrationMode::Asynchronous => "asynchronous",
-            };
-            match execute(
-                store,
-                sink,
-                &sub,
-                &stored,
-                &run_opts,
-                Start::Resume {
-                    from_step,
-                    recovery,
-                },
-                false,
-                mode,
-            )? {
-                ApplyOutcome::Deployed { version, .. } | ApplyOutcome::AlreadyDeployed(version) => {
-                    Ok(RecoverOutcome::Deployed(version))
-                }
-            }
+        }
+    }
+    let mut run_opts = opts.run.clone();
+    run_opts.expected_plan = None;
+    let mode = match sub.dataset.mode() {
+        MigrationMode::Synchronous => "synchronous",
+        MigrationMode::Asynchronous => "asynchronous",
+    };
+    match execute(
+        store,
+        sink,
+        RunRequest {
+            sub,
+            stored,
+            opts: &run_opts,
+            start: Start::Resume {
+                from_step,
+                recovery,
+            },
+            write_submission: false,
+            mode,
+        },
+    )? {
+        ApplyOutcome::Deployed { version, .. } | ApplyOutcome::AlreadyDeployed(version) => {
+            Ok(RecoverOutcome::Deployed(version))
         }
     }
 }

@@ -7,7 +7,7 @@
 //! Depot migrations observability page defines it. `recover --resolve retry` then runs it.
 
 use crate::events::EventSink;
-use crate::executor::{ApplyError, Change, Events, Submission, WatchdogFinding};
+use crate::executor::{ApplyError, Because, Change, Events, Submission, WatchdogFinding};
 use crate::run_clock;
 use crate::store::{Store, StoredState};
 use depot_migrate_core::lifecycle::{FailureClass, FailureRecord, LifecycleEvent};
@@ -82,8 +82,7 @@ pub fn check(
             &version,
             json!({"republishedBy": "watchdog", "scheduledSince": s.synced, "submittedAt": sub.submitted_at,
                    "planHash": sub.plan.plan_hash, "steps": sub.plan.steps.len(), "from": s.deployed_version}),
-            None,
-            None,
+            Because::NOTHING,
         );
         // The submission stays; the new revision is the one a worker may run.
         t.scheduled = true;
@@ -111,8 +110,7 @@ pub fn check(
         LifecycleEvent::Failed,
         &version,
         json!({"failure": record, "detectedBy": "watchdog", "submittedAt": sub.submitted_at}),
-        Some(&record),
-        None,
+        Because::failure(&record),
     );
     t.run_id = Some(sub.run_id.clone());
     store.transition(&t)?;

@@ -8,7 +8,7 @@
 //! hash was submitted again, A → B → A), is acknowledged and skipped. The run itself is
 //! the synchronous path's attempted → deployed / failed ([`executor::execute`]).
 
-use crate::events::{publish_pending, EventSink};
+use crate::events::EventSink;
 use crate::executor::{self, ApplyError, ApplyOptions, ApplyOutcome, Start, Submission};
 use crate::store::Store;
 use serde_json::{json, Value};
@@ -127,29 +127,23 @@ pub fn handle(
             }
         }
     }
-    match executor::lock_detecting(
-        store,
-        &*sink,
-        &d.dataset_id,
-        &holder,
-        Duration::from_secs(1),
-        "worker",
-    ) {
-        Ok(()) => {}
-        Err(ApplyError::Refused(..)) => {
-            if sink.enabled() {
-                let _ = publish_pending(store, sink, Some(&d.dataset_id), opts.publish_budget);
-            }
-            return Ok(Handled::Busy);
-        }
-        Err(e) => return Err(describe(e)),
+    let max_duration = holder.max_duration;
+    let lock = executor::LockRequest {
+        dataset_id: &d.dataset_id,
+        holder,
+        wait: Duration::from_secs(1),
+        command: "worker",
+        publish_budget: opts.publish_budget,
+    };
+    match executor::under_dataset_lock(store, sink, &lock, |store, sink| {
+        Ok(handle_locked(store, sink, d, opts, max_duration))
+    }) {
+        Ok(Ok(handled)) => handled,
+        // The lost-run detection's error (the work's own errors are its result).
+        Ok(Err(e)) => Err(describe(e)),
+        Err(ApplyError::Refused(..)) => Ok(Handled::Busy),
+        Err(e) => Err(describe(e)),
     }
-    let result = handle_locked(store, sink, d, opts, holder.max_duration);
-    let _ = store.unlock(&d.dataset_id);
-    if sink.enabled() {
-        let _ = publish_pending(store, sink, Some(&d.dataset_id), opts.publish_budget);
-    }
-    result
 }
 
 fn handle_locked(
@@ -159,7 +153,6 @@ fn handle_locked(
     opts: &ApplyOptions,
     max_duration: Option<Duration>,
 ) -> Result<Handled, String> {
-    executor::detect_lost_run(store, &*sink, &d.dataset_id, "worker").map_err(describe)?;
     let Some(stored) = store.read_state(&d.dataset_id).map_err(|e| e.to_string())? else {
         return Ok(Handled::Skipped(format!(
             "dataset {} has no state in this database",
@@ -203,12 +196,14 @@ fn handle_locked(
     match executor::execute(
         store,
         sink,
-        &sub,
-        &stored,
-        &run,
-        Start::Fresh,
-        false,
-        "asynchronous",
+        executor::RunRequest {
+            sub: &sub,
+            stored: &stored,
+            opts: &run,
+            start: Start::Fresh,
+            write_submission: false,
+            mode: "asynchronous",
+        },
     ) {
         Ok(ApplyOutcome::Deployed { version, .. } | ApplyOutcome::AlreadyDeployed(version)) => {
             Ok(Handled::Ran(Ok(version)))

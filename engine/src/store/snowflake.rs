@@ -453,18 +453,22 @@ impl SnowflakeStore {
         Ok(view)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// One journal row of `run`'s step: a statement (`statement_index` ≥ 0, with its
+    /// request id) or, at -1, the step as a whole.
     fn journal_write(
         &mut self,
-        dataset_id: &str,
-        run_id: &str,
-        attempt: i64,
+        run: &JournalRun<'_>,
         step: &Step,
-        statement_index: i64,
-        request_id: &str,
+        statement: (i64, &str),
         status: &str,
         code: Option<String>,
     ) -> Result<(), StoreError> {
+        let JournalRun {
+            dataset_id,
+            run_id,
+            attempt,
+        } = *run;
+        let (statement_index, request_id) = statement;
         self.seq += 1;
         let seq = (attempt << 32) + self.seq;
         self.q(
@@ -775,6 +779,11 @@ impl Store for SnowflakeStore {
             let v = &self.journals[&key];
             (v.attempt, v.done.clone(), v.unfinished.clone())
         };
+        let run = JournalRun {
+            dataset_id,
+            run_id,
+            attempt,
+        };
         let mut ran_here = false;
         for (i, statement) in step.sql.iter().enumerate() {
             if done.contains(&(step.index, i)) {
@@ -794,10 +803,8 @@ impl Store for SnowflakeStore {
                 Some(rid) => (rid.clone(), true),
                 None => (fresh_id.clone(), false),
             };
-            self.journal_write(
-                dataset_id, run_id, attempt, step, i as i64, &rid, "started", None,
-            )
-            .map_err(MigrateError::Store)?;
+            self.journal_write(&run, step, (i as i64, &rid), "started", None)
+                .map_err(MigrateError::Store)?;
             let mut renew_err: Option<StoreError> = None;
             let mut result = {
                 let lease = &mut self.lease;
@@ -845,26 +852,16 @@ impl Store for SnowflakeStore {
             match result {
                 Ok(_) => {
                     ran_here = true;
-                    self.journal_write(
-                        dataset_id, run_id, attempt, step, i as i64, &rid, "done", None,
-                    )
-                    .map_err(MigrateError::Store)?;
+                    self.journal_write(&run, step, (i as i64, &rid), "done", None)
+                        .map_err(MigrateError::Store)?;
                     if let Some(v) = self.journals.get_mut(&key) {
                         v.done.insert((step.index, i));
                         v.unfinished.remove(&(step.index, i));
                     }
                 }
                 Err(e) => {
-                    let _ = self.journal_write(
-                        dataset_id,
-                        run_id,
-                        attempt,
-                        step,
-                        i as i64,
-                        &rid,
-                        "failed",
-                        e.code.clone(),
-                    );
+                    let _ =
+                        self.journal_write(&run, step, (i as i64, &rid), "failed", e.code.clone());
                     if let Some(v) = self.journals.get_mut(&key) {
                         v.unfinished.remove(&(step.index, i));
                     }
@@ -879,7 +876,7 @@ impl Store for SnowflakeStore {
             self.renew(dataset_id, false).map_err(MigrateError::Store)?;
         }
         // The step as a whole: what `completed_steps` reads.
-        self.journal_write(dataset_id, run_id, attempt, step, -1, "", "done", None)
+        self.journal_write(&run, step, (-1, ""), "done", None)
             .map_err(MigrateError::Store)
     }
 
@@ -1134,6 +1131,13 @@ impl SnowflakeStore {
     }
 }
 
+/// Which run's journal a row belongs to: the dataset, the run and the attempt of it.
+#[derive(Clone, Copy)]
+struct JournalRun<'a> {
+    dataset_id: &'a str,
+    run_id: &'a str,
+    attempt: i64,
+}
 #[cfg(test)]
 mod tests {
     use super::*;
