@@ -1,5 +1,12 @@
 //! The one clock: the time the engine writes into state, history, journal, leases and
-//! events. Every "now" of the engine comes from here.
+//! events. Every "now" of the engine comes from here. Two readings of it:
+//!
+//! - [`now_rfc3339`] / [`now_unix`]: the system clock, for what is recorded (state,
+//!   history, journal, lease renewals).
+//! - [`run_now`]: the clock that measures runs and the watchdog's limits
+//!   (`durationMs`, a dataset scheduled for too long): the system clock, or for tests
+//!   the time in `DEPOT_TEST_NOW` (RFC 3339), so that a test can look 20 minutes ahead
+//!   without waiting.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -22,6 +29,26 @@ pub fn now_unix() -> i64 {
 pub fn unix_seconds(at: SystemTime) -> i64 {
     at.duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The clock of runs and of the watchdog: `DEPOT_TEST_NOW` when it is set and parses,
+/// else the system clock.
+pub fn run_now() -> SystemTime {
+    std::env::var("DEPOT_TEST_NOW")
+        .ok()
+        .and_then(|t| humantime::parse_rfc3339_weak(&t).ok())
+        .unwrap_or_else(SystemTime::now)
+}
+
+/// An RFC 3339 time as the state records it.
+pub fn parse(at: Option<&str>) -> Option<SystemTime> {
+    at.and_then(|t| humantime::parse_rfc3339_weak(t).ok())
+}
+
+/// Milliseconds from `started` to [`run_now`] (0 when the clock went back).
+pub fn elapsed_ms(started: Option<SystemTime>) -> Option<u64> {
+    let d = run_now().duration_since(started?).unwrap_or_default();
+    Some(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

@@ -462,7 +462,7 @@ impl Events {
         let mut detail = event_detail(
             &self.ctx, event, version, &event_id, revision, error, recovery,
         );
-        if let Some(ms) = crate::run_clock::elapsed_ms(self.started) {
+        if let Some(ms) = crate::clock::elapsed_ms(self.started) {
             depot_migrate_core::lifecycle::set_duration_ms(&mut detail, event, ms);
         }
         let account = std::env::var("DEPOT_AWS_ACCOUNT_ID").unwrap_or_default();
@@ -800,7 +800,7 @@ pub fn execute(
     let mut ctx = sub.context(s.deployed_version.clone());
     ctx.migration_mode = mode.to_string();
     let mut events = Events::new(ctx, &*sink, ds);
-    events.started = Some(crate::run_clock::now());
+    events.started = Some(crate::clock::run_now());
     let change = Change {
         ds,
         events: &events,
@@ -1117,7 +1117,7 @@ fn record_lost_run(
     let version = s.attempted_version.clone().unwrap_or_default();
     let mut events = Events::new(sub.context(s.deployed_version.clone()), sink, &sub.dataset);
     // The run started when it recorded `attempted`: the state's time then.
-    events.started = crate::run_clock::parse(s.synced.as_deref());
+    events.started = crate::clock::parse(s.synced.as_deref());
     let run_id = stored.run_id.clone().unwrap_or_else(|| sub.run_id.clone());
     let change = Change {
         ds: &sub.dataset,

@@ -11,7 +11,6 @@ pub mod executor;
 pub mod identity;
 pub mod input;
 pub mod memory_sink;
-pub mod run_clock;
 pub mod snowflake;
 pub mod store;
 pub mod stuck;

@@ -6,9 +6,9 @@
 //! class `notStarted` and emits the `failed` event: the failure has been detected, as the
 //! Depot migrations observability page defines it. `recover --resolve retry` then runs it.
 
+use crate::clock;
 use crate::events::EventSink;
 use crate::executor::{ApplyError, Because, Change, Events, Submission, WatchdogFinding};
-use crate::run_clock;
 use crate::store::{Store, StoredState};
 use depot_migrate_core::lifecycle::{FailureClass, FailureRecord, LifecycleEvent};
 use serde_json::json;
@@ -24,7 +24,7 @@ pub fn is_scheduled(stored: &StoredState) -> bool {
 }
 
 /// What the watchdog does about one scheduled dataset (see the module comment), at
-/// [`run_clock::now`].
+/// [`clock::run_now`].
 pub fn check(
     store: &mut dyn Store,
     sink: &dyn EventSink,
@@ -39,10 +39,10 @@ pub fn check(
         return Ok(None);
     };
     let limit = Duration::from_secs(u64::from(sub.dataset.scheduled_limit_minutes()) * 60);
-    let since = run_clock::parse(s.synced.as_deref())
-        .or_else(|| run_clock::parse(Some(&sub.submitted_at)))
+    let since = clock::parse(s.synced.as_deref())
+        .or_else(|| clock::parse(Some(&sub.submitted_at)))
         .unwrap_or(SystemTime::UNIX_EPOCH);
-    let now_t = run_clock::now();
+    let now_t = clock::run_now();
     let waited = now_t.duration_since(since).unwrap_or_default();
     let finding = |what: &str, failure: Option<FailureRecord>| {
         Some(WatchdogFinding {
@@ -63,7 +63,7 @@ pub fn check(
     let version = s.desired_version.clone().unwrap_or_default();
     let mut events = Events::new(sub.context(s.deployed_version.clone()), sink, &sub.dataset);
     // A `failed` event's durationMs: since the submission.
-    events.started = run_clock::parse(Some(&sub.submitted_at));
+    events.started = clock::parse(Some(&sub.submitted_at));
     let change = Change {
         ds: &sub.dataset,
         events: &events,
