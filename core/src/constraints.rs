@@ -1019,6 +1019,9 @@ pub fn planner_unsupported(pkg: &Package, engine: Engine) -> Vec<Problem> {
     if pkg.enums.is_some() && !postgres_engine {
         refuse(root.key("enums"), "enums", &mut out);
     }
+    if pkg.grants.is_some() {
+        refuse(root.key("grants"), "grants", &mut out);
+    }
     for (i, t) in pkg.tables.iter().enumerate() {
         let tp = root.key("tables").index(i);
         // Postgres plans all three; Snowflake declares unique constraints and foreign

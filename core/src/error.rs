@@ -84,11 +84,19 @@ pub enum Code {
     /// A name the dataset's engine reserves (Postgres system columns, SQLite's
     /// `sqlite_` prefix, Snowflake reserved keywords).
     EngineReservedName,
+    /// A view whose query does not parse, is not a single SELECT, reads something outside
+    /// the package or uses something outside the allow-list.
+    InvalidView,
+    /// A view name already used by another view, a table, an index, a constraint or an
+    /// enum.
+    DuplicateView,
+    /// Views that read each other in a cycle.
+    ViewCycle,
 }
 
 impl Code {
     /// Every code, in code order.
-    pub const ALL: [Code; 37] = [
+    pub const ALL: [Code; 40] = [
         Code::FileTooLarge,
         Code::NotUtf8,
         Code::MalformedJson,
@@ -126,6 +134,9 @@ impl Code {
         Code::InvalidCheck,
         Code::DuplicateConstraint,
         Code::UnsupportedOnEngine,
+        Code::InvalidView,
+        Code::DuplicateView,
+        Code::ViewCycle,
     ];
 
     /// The stable code string (`DM1003`).
@@ -168,6 +179,9 @@ impl Code {
             Code::InvalidCheck => "DM2022",
             Code::DuplicateConstraint => "DM2023",
             Code::UnsupportedOnEngine => "DM2024",
+            Code::InvalidView => "DM2045",
+            Code::DuplicateView => "DM2046",
+            Code::ViewCycle => "DM2047",
         }
     }
 

@@ -9,8 +9,8 @@
 
 use crate::jcs::{write_number, write_string};
 use crate::model::{
-    Check, Column, DatasetConfig, EnumType, ForeignKey, Index, Literal, Package, Table,
-    UniqueConstraint,
+    Check, Column, DatasetConfig, EnumType, ForeignKey, Grant, Index, Literal, Objects, Package,
+    Table, UniqueConstraint, View,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -151,10 +151,16 @@ fn write_hash_input(package: &Package, dataset: &DatasetConfig, sink: &mut HashS
     out.extend_from_slice(b",\"schema\":");
     write_string(&dataset.schema, out);
     out.extend_from_slice(b"},\"package\":{");
-    // enums, namespace, tables (an absent `enums` leaves the bytes as they always were).
+    // enums, grants, namespace, tables, views (an absent member leaves the bytes as they
+    // always were).
     if let Some(enums) = &package.enums {
         out.extend_from_slice(b"\"enums\":");
         write_list(enums, out, write_enum);
+        out.push(b',');
+    }
+    if let Some(grants) = &package.grants {
+        out.extend_from_slice(b"\"grants\":");
+        write_list(grants, out, write_grant);
         out.push(b',');
     }
     out.extend_from_slice(b"\"namespace\":");
@@ -167,7 +173,80 @@ fn write_hash_input(package: &Package, dataset: &DatasetConfig, sink: &mut HashS
         write_table(t, &mut sink.buf);
         sink.maybe_flush();
     }
-    sink.buf.extend_from_slice(b"]}}");
+    sink.buf.push(b']');
+    if let Some(views) = &package.views {
+        sink.buf.extend_from_slice(b",\"views\":");
+        write_list(views, &mut sink.buf, write_view);
+    }
+    sink.buf.extend_from_slice(b"}}");
+}
+
+fn write_view(v: &View, out: &mut Vec<u8>) {
+    // columns, comment, materialized, name, query (renamedFrom is not hashed).
+    out.push(b'{');
+    if let Some(cols) = &v.columns {
+        out.extend_from_slice(b"\"columns\":");
+        write_strings(cols, out);
+        out.push(b',');
+    }
+    if let Some(c) = &v.comment {
+        out.extend_from_slice(b"\"comment\":");
+        write_string(c, out);
+        out.push(b',');
+    }
+    if let Some(m) = v.materialized {
+        out.extend_from_slice(if m {
+            b"\"materialized\":true,"
+        } else {
+            b"\"materialized\":false,"
+        });
+    }
+    out.extend_from_slice(b"\"name\":");
+    write_string(&v.name, out);
+    out.extend_from_slice(b",\"query\":");
+    write_string(&v.query, out);
+    out.push(b'}');
+}
+
+fn write_objects(o: &Objects, out: &mut Vec<u8>) {
+    match o {
+        Objects::All(_) => out.extend_from_slice(b"\"all\""),
+        Objects::Names(n) => write_strings(n, out),
+    }
+}
+
+fn write_grant(g: &Grant, out: &mut Vec<u8>) {
+    // future, on{sequences, tables, views}, privileges, role.
+    out.push(b'{');
+    if let Some(f) = g.future {
+        out.extend_from_slice(if f {
+            b"\"future\":true,"
+        } else {
+            b"\"future\":false,"
+        });
+    }
+    out.extend_from_slice(b"\"on\":{");
+    let first = &mut true;
+    for (name, o) in [
+        (&b"sequences"[..], &g.on.sequences),
+        (b"tables", &g.on.tables),
+        (b"views", &g.on.views),
+    ] {
+        if let Some(o) = o {
+            member(out, first, name);
+            write_objects(o, out);
+        }
+    }
+    out.extend_from_slice(b"},\"privileges\":[");
+    for (i, p) in g.privileges.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_string(p.as_str(), out);
+    }
+    out.extend_from_slice(b"],\"role\":");
+    write_string(&g.role, out);
+    out.push(b'}');
 }
 
 /// Writes `"name":` with a leading comma when needed.
@@ -412,6 +491,42 @@ mod tests {
     use super::*;
     use crate::load;
     use serde_json::{json, Value};
+
+    /// Views and grants: the direct writer equals the generic canonicalization (view
+    /// `renamedFrom` removed), and a package without them hashes as before.
+    #[test]
+    fn views_and_grants_match_generic_jcs() {
+        let text = br#"{"namespace":"shop","tables":[{"name":"orders","columns":[{"name":"id","type":"bigint"},{"name":"total","type":"double"}]}],
+          "views":[{"name":"big","query":"SELECT id FROM orders WHERE total > 10","columns":["order_id"],"comment":"\u00e9","materialized":false,"renamedFrom":"large"},
+                   {"name":"m","query":"SELECT order_id FROM big","materialized":true}],
+          "grants":[{"role":"reporting","privileges":["select"],"on":{"tables":"all"},"future":true},
+                    {"role":"app","privileges":["insert","select"],"on":{"tables":["orders"]}},
+                    {"role":"app","privileges":["usage"],"on":{"sequences":"all"},"future":false},
+                    {"role":"reporting","privileges":["select"],"on":{"views":["big","m"]}}]}"#;
+        let pkg = load::parse_package(text, Some(crate::Engine::Postgres)).expect("valid");
+        let ds = load::parse_dataset(
+            br#"{"environmentId":"e","datasetId":"d","engine":"postgres","schema":"s"}"#,
+        )
+        .expect("valid");
+        let mut pv = serde_json::to_value(&pkg).expect("serializable");
+        for v in pv["views"].as_array_mut().expect("views") {
+            v.as_object_mut().expect("obj").remove("renamedFrom");
+        }
+        let doc: Value = json!({"dataset": {"environmentId": "e", "datasetId": "d", "engine": "postgres", "schema": "s"}, "package": pv});
+        assert_eq!(
+            String::from_utf8(canonical_hash_input(&pkg, &ds)).expect("utf8"),
+            String::from_utf8(crate::jcs::canonicalize(&doc)).expect("utf8")
+        );
+        let mut plain = pkg.clone();
+        plain.views = None;
+        plain.grants = None;
+        let bytes = String::from_utf8(canonical_hash_input(&plain, &ds)).expect("utf8");
+        assert!(
+            !bytes.contains("views") && !bytes.contains("grants"),
+            "{bytes}"
+        );
+        assert!(bytes.ends_with("]}}"), "{bytes}");
+    }
 
     /// The direct writer equals the generic canonicalization of the serialized model
     /// with `renamedFrom` removed.

@@ -34,8 +34,10 @@ pub mod plan;
 mod plan_constraints;
 mod plan_enums;
 mod plan_identity;
+mod plan_views;
 pub mod summary;
 pub mod validate;
+pub mod views;
 
 pub use error::{Code, Invalid, JsonPath, Problem};
 pub use hash::{version_hash, VersionHash};

@@ -319,6 +319,11 @@ enum Kind {
     Deferrable,
     DefaultFunction,
     SafeInt,
+    Views,
+    Grants,
+    GrantOn,
+    Objects,
+    Privileges,
 }
 
 struct Field {
@@ -346,6 +351,27 @@ const PACKAGE_FIELDS: &[Field] = &[
     req("namespace", Kind::Str),
     opt("enums", Kind::Enums),
     req("tables", Kind::Tables),
+    opt("views", Kind::Views),
+    opt("grants", Kind::Grants),
+];
+const VIEW_FIELDS: &[Field] = &[
+    req("name", Kind::Str),
+    req("query", Kind::Str),
+    opt("columns", Kind::StrList),
+    opt("materialized", Kind::Bool),
+    opt("comment", Kind::Str),
+    opt("renamedFrom", Kind::StrOrStrList),
+];
+const GRANT_FIELDS: &[Field] = &[
+    req("role", Kind::Str),
+    req("privileges", Kind::Privileges),
+    req("on", Kind::GrantOn),
+    opt("future", Kind::Bool),
+];
+const GRANT_ON_FIELDS: &[Field] = &[
+    opt("tables", Kind::Objects),
+    opt("views", Kind::Objects),
+    opt("sequences", Kind::Objects),
 ];
 const ENUM_FIELDS: &[Field] = &[
     req("name", Kind::Str),
@@ -611,6 +637,43 @@ fn walk_kind(v: &Value, path: &JsonPath, kind: Kind, problems: &mut Vec<Problem>
         Kind::ForeignKeys => walk_array(v, path, "foreign key", FOREIGN_KEY_FIELDS, problems),
         Kind::References => walk_object(v, path, "references", REFERENCES_FIELDS, problems),
         Kind::Checks => walk_array(v, path, "check", CHECK_FIELDS, problems),
+        Kind::Views => walk_array(v, path, "view", VIEW_FIELDS, problems),
+        Kind::Grants => walk_array(v, path, "grant", GRANT_FIELDS, problems),
+        Kind::GrantOn => {
+            walk_object(v, path, "grant target", GRANT_ON_FIELDS, problems);
+            if let Some(map) = v.as_object() {
+                if map.is_empty() {
+                    problems.push(Problem::new(
+                        Code::MissingField,
+                        path,
+                        "a grant target needs one of \"tables\", \"views\" or \"sequences\"; add it",
+                    ));
+                }
+            }
+        }
+        Kind::Objects => match v {
+            Value::String(s) if s == "all" => {}
+            Value::Array(items) => walk_str_items(items, path, problems),
+            _ => problems.push(wrong_type(path, "\"all\" or a list of names", v)),
+        },
+        Kind::Privileges => match v {
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    enum_value(
+                        item,
+                        &path.index(i),
+                        "privilege",
+                        &crate::model::Privilege::ALL.map(|p| p.as_str()),
+                        problems,
+                    );
+                }
+            }
+            _ => problems.push(wrong_type(
+                path,
+                "a list of privileges like [\"select\"]",
+                v,
+            )),
+        },
         Kind::StrOrStrList => match v {
             Value::String(_) => {}
             Value::Array(items) => walk_str_items(items, path, problems),
@@ -754,6 +817,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 fn partial_package(value: &Value) -> (Package, validate::Paths) {
     let mut package = Package {
         enums: None,
+        grants: None,
+        views: None,
         namespace: value
             .get("namespace")
             .and_then(Value::as_str)
@@ -768,6 +833,18 @@ fn partial_package(value: &Value) -> (Package, validate::Paths) {
     if let Some(enums) = value.get("enums") {
         match serde_json::from_value::<Vec<crate::model::EnumType>>(enums.clone()) {
             Ok(e) => package.enums = Some(e),
+            Err(_) => paths.incomplete = true,
+        }
+    }
+    if let Some(views) = value.get("views") {
+        match serde_json::from_value::<Vec<crate::model::View>>(views.clone()) {
+            Ok(v) => package.views = Some(v),
+            Err(_) => paths.incomplete = true,
+        }
+    }
+    if let Some(grants) = value.get("grants") {
+        match serde_json::from_value::<Vec<crate::model::Grant>>(grants.clone()) {
+            Ok(g) => package.grants = Some(g),
             Err(_) => paths.incomplete = true,
         }
     }

@@ -32,9 +32,233 @@ pub struct Package {
         deserialize_with = "optional_objects"
     )]
     pub enums: Option<Vec<EnumType>>,
+    /// Privileges granted to database roles on the dataset's tables, views and
+    /// sequences (docs/views-and-grants.md). Not on SQLite.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "optional_objects"
+    )]
+    pub grants: Option<Vec<Grant>>,
     /// The tables of the dataset, in the order they should be created.
     #[serde(deserialize_with = "objects")]
     pub tables: Vec<Table>,
+    /// Views over the package's tables and other views (docs/views-and-grants.md).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "optional_objects"
+    )]
+    pub views: Option<Vec<View>>,
+}
+
+/// A view: a named `SELECT` over the package's tables and views. The query is SQL text,
+/// parsed for the dataset's engine, restricted to an allow-list and emitted re-printed
+/// from the parse tree (docs/views-and-grants.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct View {
+    /// View name (an identifier), unique among the schema's tables, views, indexes and
+    /// constraints.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"))
+    )]
+    pub name: String,
+    /// One `SELECT` (or a `UNION`/`INTERSECT`/`EXCEPT` of them) reading only the
+    /// package's tables and views, named without a schema.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 16384)))]
+    pub query: String,
+    /// The view's column names, in order (default: the names the query gives them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
+    pub columns: Option<Vec<String>>,
+    /// A materialized view (Postgres and Snowflake): its rows are stored and refreshed
+    /// by the plan. Defaults to `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub materialized: Option<bool>,
+    /// View comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Earlier name(s) of this view, most recent first. Not part of the version hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<RenamedFrom>,
+}
+
+impl View {
+    /// Whether the view is materialized.
+    pub fn is_materialized(&self) -> bool {
+        self.materialized == Some(true)
+    }
+}
+
+/// Privileges granted to one role on some of the dataset's objects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Grant {
+    /// The database role (an identifier; it must exist before the plan runs).
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"))
+    )]
+    pub role: String,
+    /// The privileges: on tables `select`, `insert`, `update`, `delete`, `truncate`,
+    /// `references`; on views `select`; on sequences `usage`, `select`, `update`.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
+    pub privileges: Vec<Privilege>,
+    /// The objects.
+    pub on: GrantOn,
+    /// Also grant the privileges on objects of this kind created later (Postgres
+    /// `ALTER DEFAULT PRIVILEGES`, Snowflake `FUTURE` grants); only with `"all"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub future: Option<bool>,
+}
+
+/// The objects a grant applies to: exactly one member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GrantOn {
+    /// `"all"` (every table of the package) or a list of table names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tables: Option<Objects>,
+    /// `"all"` (every view of the package) or a list of view names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub views: Option<Objects>,
+    /// `"all"`: every sequence of the schema (the identity columns' sequences).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequences: Option<Objects>,
+}
+
+/// `"all"` or a list of names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(untagged)]
+pub enum Objects {
+    /// `"all"`.
+    All(AllObjects),
+    /// The named objects.
+    Names(Vec<String>),
+}
+
+/// The word `all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum AllObjects {
+    /// Every object of the kind.
+    All,
+}
+
+/// What kind of object a grant is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GrantKind {
+    /// Tables.
+    Tables,
+    /// Views (and materialized views).
+    Views,
+    /// Sequences.
+    Sequences,
+}
+
+impl GrantKind {
+    /// The member name in package files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantKind::Tables => "tables",
+            GrantKind::Views => "views",
+            GrantKind::Sequences => "sequences",
+        }
+    }
+}
+
+impl GrantOn {
+    /// The members given, in file order (exactly one in a valid grant).
+    pub fn given(&self) -> Vec<(GrantKind, &Objects)> {
+        let mut out = Vec::new();
+        if let Some(o) = &self.tables {
+            out.push((GrantKind::Tables, o));
+        }
+        if let Some(o) = &self.views {
+            out.push((GrantKind::Views, o));
+        }
+        if let Some(o) = &self.sequences {
+            out.push((GrantKind::Sequences, o));
+        }
+        out
+    }
+}
+
+/// A privilege a grant gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum Privilege {
+    /// Read rows.
+    Select,
+    /// Insert rows.
+    Insert,
+    /// Update rows.
+    Update,
+    /// Delete rows.
+    Delete,
+    /// Empty the table.
+    Truncate,
+    /// Refer to the table from a foreign key.
+    References,
+    /// Use a sequence (`nextval`).
+    Usage,
+}
+
+impl Privilege {
+    /// Every privilege, in documentation order.
+    pub const ALL: [Privilege; 7] = [
+        Privilege::Select,
+        Privilege::Insert,
+        Privilege::Update,
+        Privilege::Delete,
+        Privilege::Truncate,
+        Privilege::References,
+        Privilege::Usage,
+    ];
+    /// The name used in package files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Privilege::Select => "select",
+            Privilege::Insert => "insert",
+            Privilege::Update => "update",
+            Privilege::Delete => "delete",
+            Privilege::Truncate => "truncate",
+            Privilege::References => "references",
+            Privilege::Usage => "usage",
+        }
+    }
+    /// The SQL keyword.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Privilege::Select => "SELECT",
+            Privilege::Insert => "INSERT",
+            Privilege::Update => "UPDATE",
+            Privilege::Delete => "DELETE",
+            Privilege::Truncate => "TRUNCATE",
+            Privilege::References => "REFERENCES",
+            Privilege::Usage => "USAGE",
+        }
+    }
+    /// Whether the privilege applies to objects of this kind.
+    pub fn applies_to(self, kind: GrantKind) -> bool {
+        use Privilege::*;
+        match kind {
+            GrantKind::Tables => matches!(
+                self,
+                Select | Insert | Update | Delete | Truncate | References
+            ),
+            GrantKind::Views => self == Select,
+            GrantKind::Sequences => matches!(self, Usage | Select | Update),
+        }
+    }
 }
 
 /// A package-level enum type: a closed, ordered set of text values.

@@ -622,6 +622,18 @@ impl Planner<'_> {
             ));
         }
         let kept: HashSet<usize> = pairs.iter().filter_map(|p| p.0).collect();
+        // Views that read what changes are dropped first and created again at the end.
+        let views = {
+            let rebuilt = |i: usize| {
+                pairs[i].0.is_some_and(|o| {
+                    self.needs_rebuild(&old_tables[o], &to.tables[i], &col_pairs[i])
+                })
+            };
+            let changed =
+                |i: usize| !matches!(pairs[i], (Some(o), false) if old_tables[o] == to.tables[i]);
+            crate::plan_views::plan(self, from, to, &pairs, &col_pairs, &rebuilt, &changed)?
+        };
+        drafts.extend(views.before);
         // Tables identical to their counterpart (the common case) need no work.
         let unchanged: Vec<bool> = to
             .tables
@@ -867,6 +879,8 @@ impl Planner<'_> {
         keys.adds(&mut drafts);
         // 7. Enum types no column uses any more.
         self.enums.late(self, &mut drafts);
+        // 8. Views: renamed, commented, created again or new, refreshed.
+        drafts.extend(views.after);
         Ok(drafts)
     }
 

@@ -238,6 +238,10 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
     }
     // Enums, identity, unique constraints, foreign keys and checks.
     crate::constraints::validate(pkg, engine, folding, &table_path, paths, &mut problems);
+    // Views and grants.
+    if !paths.is_some_and(|p| p.incomplete) {
+        crate::views::validate(pkg, engine, folding, &mut problems);
+    }
     // Table rename hints must not name another current table.
     for (i, t) in pkg.tables.iter().enumerate() {
         if let Some(hint) = &t.renamed_from {
@@ -1197,6 +1201,13 @@ const ONE_PART_KINDS: &[&str] = &[
     "dropTable",
     "rebuildTable",
     "renameTable",
+    "createView",
+    "dropView",
+    "renameView",
+    "commentView",
+    "createMaterializedView",
+    "dropMaterializedView",
+    "refreshMaterializedView",
 ];
 
 /// Why a key of the step-key form names no step a plan can have: an unknown kind (with

@@ -204,6 +204,79 @@ pub trait Dialect: Sync {
             self.quote(column)
         )
     }
+    /// Whether materialized views exist.
+    fn supports_materialized_views(&self) -> bool {
+        true
+    }
+    /// Whether a materialized view is refreshed by a statement (otherwise the engine
+    /// keeps it current itself).
+    fn refreshes_materialized_views(&self) -> bool {
+        true
+    }
+    /// Whether a view can be renamed in place (otherwise it is dropped and created).
+    fn supports_view_rename(&self) -> bool {
+        true
+    }
+    /// `VIEW` or `MATERIALIZED VIEW`.
+    fn view_word(&self, materialized: bool) -> &'static str {
+        if materialized {
+            "MATERIALIZED VIEW"
+        } else {
+            "VIEW"
+        }
+    }
+    /// Creates a view from its re-printed query.
+    fn create_view(
+        &self,
+        schema: &str,
+        name: &str,
+        columns: Option<&[String]>,
+        query: &str,
+        materialized: bool,
+    ) -> String {
+        let cols = columns.map_or(String::new(), |c| format!(" {}", self.column_list(c)));
+        format!(
+            "CREATE {} {}{cols} AS {query}",
+            self.view_word(materialized),
+            self.table(schema, name)
+        )
+    }
+    /// Drops a view.
+    fn drop_view(&self, schema: &str, name: &str, materialized: bool) -> String {
+        format!(
+            "DROP {} {}",
+            self.view_word(materialized),
+            self.table(schema, name)
+        )
+    }
+    /// Renames a view.
+    fn rename_view(&self, schema: &str, old: &str, new: &str, materialized: bool) -> String {
+        format!(
+            "ALTER {} {} RENAME TO {}",
+            self.view_word(materialized),
+            self.table(schema, old),
+            self.quote(new)
+        )
+    }
+    /// Sets or removes (`None`) a view comment.
+    fn comment_view(
+        &self,
+        schema: &str,
+        name: &str,
+        materialized: bool,
+        comment: Option<&str>,
+    ) -> String {
+        let value = comment.map_or("NULL".to_string(), |c| self.string_literal(c));
+        format!(
+            "COMMENT ON {} {} IS {value}",
+            self.view_word(materialized),
+            self.table(schema, name)
+        )
+    }
+    /// Recomputes a materialized view's rows.
+    fn refresh_materialized_view(&self, schema: &str, name: &str) -> String {
+        format!("REFRESH MATERIALIZED VIEW {}", self.table(schema, name))
+    }
     /// Drops an index.
     fn drop_index(&self, schema: &str, _table: &str, name: &str, _unique: bool) -> Vec<String> {
         vec![format!("DROP INDEX {}", self.table(schema, name))]

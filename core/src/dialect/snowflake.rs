@@ -138,6 +138,23 @@ impl Dialect for Snowflake {
         }
     }
 
+    fn refreshes_materialized_views(&self) -> bool {
+        false
+    }
+    fn comment_view(
+        &self,
+        schema: &str,
+        name: &str,
+        materialized: bool,
+        comment: Option<&str>,
+    ) -> String {
+        let word = self.view_word(materialized);
+        let view = self.table(schema, name);
+        match comment {
+            Some(c) => format!("COMMENT ON {word} {view} IS {}", self.string_literal(c)),
+            None => format!("ALTER {word} {view} UNSET COMMENT"),
+        }
+    }
     fn comment_column(
         &self,
         schema: &str,

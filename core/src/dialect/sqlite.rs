@@ -22,6 +22,12 @@ impl Dialect for Sqlite {
     fn supports_schemas(&self) -> bool {
         false
     }
+    fn supports_materialized_views(&self) -> bool {
+        false
+    }
+    fn supports_view_rename(&self) -> bool {
+        false
+    }
     fn supports_comments(&self) -> bool {
         false
     }
