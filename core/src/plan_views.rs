@@ -93,8 +93,7 @@ fn enum_changes(
             .find(|e| e.name == name)
             .map(|e| e.values.clone())
     };
-    oc.column_type == crate::model::ColumnType::Enum
-        && values(from, oc) != values(Some(to), nc)
+    oc.column_type == crate::model::ColumnType::Enum && values(from, oc) != values(Some(to), nc)
 }
 
 /// The views read by each view (indexes into the same package's views).

@@ -348,11 +348,7 @@ impl Walker<'_> {
     }
 
     /// The output names of a set expression and, for a plain SELECT, its scope.
-    fn set(
-        &mut self,
-        s: &mut SetExpr,
-        depth: usize,
-    ) -> Result<SetOutput, String> {
+    fn set(&mut self, s: &mut SetExpr, depth: usize) -> Result<SetOutput, String> {
         if depth > 16 {
             return Err("the query is nested too deeply; simplify it".to_string());
         }
