@@ -309,7 +309,9 @@ pub struct StepFailure {
 
 /// What an executor needs from a database.
 pub trait Store {
-    /// Creates or upgrades the state tables (idempotent; versioned).
+    /// Creates or upgrades the state tables (idempotent; versioned). Checked once per
+    /// store: after the first success a call does nothing, so the lifecycle operations
+    /// that need the tables can each ask for them without a round trip.
     fn ensure_state_schema(&mut self) -> Result<(), StoreError>;
     /// Takes the dataset's executor lock, waiting up to `wait`.
     fn lock(

@@ -33,6 +33,9 @@ pub struct PostgresStore {
     /// The outbox has no `destination` column (layout 2, seen by a read that must not
     /// upgrade it).
     legacy_outbox: bool,
+    /// The state tables are known to be at this layout (checked or created once per
+    /// store: every later [`Store::ensure_state_schema`] is free).
+    schema_ready: bool,
 }
 
 /// The second advisory-lock key of a dataset.
@@ -79,6 +82,7 @@ impl PostgresStore {
             url: url.to_string(),
             token: None,
             legacy_outbox: false,
+            schema_ready: false,
         })
     }
 
@@ -399,6 +403,9 @@ fn write_transition(
 
 impl Store for PostgresStore {
     fn ensure_state_schema(&mut self) -> Result<(), StoreError> {
+        if self.schema_ready {
+            return Ok(());
+        }
         let mut tx = self
             .client
             .transaction()
@@ -433,6 +440,7 @@ impl Store for PostgresStore {
         }
         tx.commit().map_err(|e| StoreError::Db(pg_message(&e)))?;
         self.legacy_outbox = false;
+        self.schema_ready = true;
         Ok(())
     }
 

@@ -110,6 +110,9 @@ pub struct SnowflakeStore {
     /// The outbox has no `DESTINATION` column (layout 2, seen by a read that must not
     /// upgrade it).
     legacy_outbox: bool,
+    /// The state tables are known to be at this layout (checked or created once per
+    /// store: every later [`Store::ensure_state_schema`] is free).
+    schema_ready: bool,
 }
 
 impl SnowflakeStore {
@@ -123,6 +126,7 @@ impl SnowflakeStore {
             journals: BTreeMap::new(),
             seq: 0,
             legacy_outbox: false,
+            schema_ready: false,
         })
     }
 
@@ -590,6 +594,9 @@ impl SnowflakeStore {
 
 impl Store for SnowflakeStore {
     fn ensure_state_schema(&mut self) -> Result<(), StoreError> {
+        if self.schema_ready {
+            return Ok(());
+        }
         let current = match self.api.run(
             r#"SELECT "VALUE" FROM "DEPOT_MIGRATE"."META" WHERE "KEY" = 'schema_version'"#,
             &[],
@@ -620,6 +627,7 @@ impl Store for SnowflakeStore {
             &[STATE_SCHEMA_VERSION.to_string().into()],
         )?;
         self.legacy_outbox = false;
+        self.schema_ready = true;
         Ok(())
     }
 

@@ -22,6 +22,9 @@ pub struct SqliteStore {
     /// The outbox has no `destination` column (layout 2, seen by a read that must not
     /// upgrade it).
     legacy_outbox: bool,
+    /// The state tables are known to be at this layout (checked or created once per
+    /// store: every later [`Store::ensure_state_schema`] is free).
+    schema_ready: bool,
 }
 
 fn db(e: rusqlite::Error) -> StoreError {
@@ -62,6 +65,7 @@ impl SqliteStore {
             conn,
             token: None,
             legacy_outbox: false,
+            schema_ready: false,
         })
     }
 
@@ -161,6 +165,9 @@ fn holder_is_dead(holder: &Value, this_host: &str) -> bool {
 
 impl Store for SqliteStore {
     fn ensure_state_schema(&mut self) -> Result<(), StoreError> {
+        if self.schema_ready {
+            return Ok(());
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -213,6 +220,7 @@ impl Store for SqliteStore {
         }
         tx.commit().map_err(db)?;
         self.legacy_outbox = false;
+        self.schema_ready = true;
         Ok(())
     }
 
