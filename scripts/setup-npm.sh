@@ -24,6 +24,12 @@ fi
 # The same aws-cdk-lib as npm/package.json's devDependency (PyPI has the same versions).
 CDK_VERSION="$(node -p "require('./npm/package.json').devDependencies['aws-cdk-lib']")"
 VENV=target/cdk-py-venv
+# A venv copied from another checkout (a seeded target/) keeps that checkout's paths in
+# its scripts: its pip would install into the other venv. Such a venv is made anew.
+if [[ -f "$VENV/bin/pip" ]] && ! head -1 "$VENV/bin/pip" | grep -qF "$(pwd)/$VENV/bin/"; then
+  log "$VENV was made for another checkout ($(head -1 "$VENV/bin/pip")): making it anew"
+  rm -rf "$VENV"
+fi
 if [[ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("aws-cdk-lib"))' 2>/dev/null || true)" != "$CDK_VERSION" ]]; then
   log "python venv $VENV with aws-cdk-lib==$CDK_VERSION"
   rm -rf "$VENV"

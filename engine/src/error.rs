@@ -49,11 +49,24 @@ pub enum ErrorCode {
     EventsPending,
     /// The worker could not read its queue or handle signals.
     Worker,
+    /// The runner's configuration does not allow the operation.
+    OperationNotAllowed,
+    /// An operator request of a version the runner does not speak.
+    OperatorVersion,
+    /// An operator request naming an operation there is not.
+    UnknownOperation,
+    /// An operator request whose arguments do not read.
+    InvalidOperatorRequest,
+    /// The runner could not be invoked, or did not answer as a runner does.
+    RunnerInvoke,
+    /// The caller's identity is unknown (STS failed, or a request that changes state
+    /// does not say who asks).
+    CallerIdentity,
 }
 
 impl ErrorCode {
     /// Every code, in the order `docs/errors.md` lists them.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 26] = [
         ErrorCode::LockHeld,
         ErrorCode::StateChanged,
         ErrorCode::StalePlan,
@@ -74,6 +87,12 @@ impl ErrorCode {
         ErrorCode::WaitTimeout,
         ErrorCode::EventsPending,
         ErrorCode::Worker,
+        ErrorCode::OperationNotAllowed,
+        ErrorCode::OperatorVersion,
+        ErrorCode::UnknownOperation,
+        ErrorCode::InvalidOperatorRequest,
+        ErrorCode::RunnerInvoke,
+        ErrorCode::CallerIdentity,
     ];
 
     /// The code (`DR1001`).
@@ -99,6 +118,12 @@ impl ErrorCode {
             ErrorCode::WaitTimeout => "DR1018",
             ErrorCode::EventsPending => "DR1019",
             ErrorCode::Worker => "DR1020",
+            ErrorCode::OperationNotAllowed => "DR1520",
+            ErrorCode::OperatorVersion => "DR1521",
+            ErrorCode::UnknownOperation => "DR1522",
+            ErrorCode::InvalidOperatorRequest => "DR1523",
+            ErrorCode::RunnerInvoke => "DR1524",
+            ErrorCode::CallerIdentity => "DR1525",
         }
     }
 
@@ -125,7 +150,18 @@ impl ErrorCode {
             ErrorCode::WaitTimeout => "WaitTimeout",
             ErrorCode::EventsPending => "EventsPending",
             ErrorCode::Worker => "Worker",
+            ErrorCode::OperationNotAllowed => "OperationNotAllowed",
+            ErrorCode::OperatorVersion => "OperatorVersion",
+            ErrorCode::UnknownOperation => "UnknownOperation",
+            ErrorCode::InvalidOperatorRequest => "InvalidOperatorRequest",
+            ErrorCode::RunnerInvoke => "RunnerInvoke",
+            ErrorCode::CallerIdentity => "CallerIdentity",
         }
+    }
+
+    /// The code of its text (`DR1001`), when this build knows it.
+    pub fn from_code(s: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.as_str() == s)
     }
 }
 
@@ -140,14 +176,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_unique_documented_and_below_the_other_ranges() {
+    fn codes_are_unique_documented_and_in_their_ranges() {
         let docs = include_str!("../../docs/errors.md");
         let mut seen = std::collections::HashSet::new();
         for c in ErrorCode::ALL {
             assert!(seen.insert(c.as_str()), "{} used twice", c.as_str());
             let n: u32 = c.as_str()[2..].parse().expect("DR and four digits");
             assert!(
-                c.as_str().starts_with("DR") && (1001..1500).contains(&n),
+                c.as_str().starts_with("DR")
+                    && ((1001..1500).contains(&n) || (1520..1540).contains(&n)),
                 "{c}"
             );
             assert!(
@@ -157,5 +194,13 @@ mod tests {
                 c.name()
             );
         }
+    }
+
+    #[test]
+    fn codes_read_back_from_their_text() {
+        for c in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_code(c.as_str()), Some(c));
+        }
+        assert_eq!(ErrorCode::from_code("DR9999"), None);
     }
 }

@@ -3,13 +3,39 @@
 //! UUID is minted to learn the host name.
 
 use crate::store::LeaseHolder;
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
-/// Who is acting, as history records it: `DEPOT_MIGRATE_ACTOR` when set (taken as is),
+thread_local! {
+    /// The actor of [`acting_as`], while its closure runs on this thread.
+    static ACTING_AS: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with [`actor`] answering `who` on this thread: the runner records the
+/// caller of an operator request (its STS identity and the Lambda request id) instead of
+/// the function's own user and host. The previous actor comes back afterwards, also when
+/// `f` panics.
+pub fn acting_as<T>(who: String, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<String>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let prev = self.0.take();
+            ACTING_AS.with(|a| *a.borrow_mut() = prev);
+        }
+    }
+    let _restore = Restore(ACTING_AS.with(|a| a.borrow_mut().replace(who)));
+    f()
+}
+
+/// Who is acting, as history records it: the caller given to [`acting_as`] while it
+/// runs, else `DEPOT_MIGRATE_ACTOR` when set (taken as is),
 /// else the CI system's user (`GITHUB_ACTOR`, `GITLAB_USER_LOGIN`, `CODEBUILD_INITIATOR`,
 /// `BUILD_USER_ID`), else the OS user (`USER`, `USERNAME`, then the process's uid looked
 /// up in /etc/passwd), as user@host plus the CI job when known.
 pub fn actor() -> String {
+    if let Some(who) = ACTING_AS.with(|a| a.borrow().clone()) {
+        return who;
+    }
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     if let Some(a) = var("DEPOT_MIGRATE_ACTOR") {
         return a;
@@ -101,5 +127,20 @@ mod tests {
         assert_eq!(a.pid, std::process::id());
         assert_ne!(a.token, b.token, "each lock gets its own token");
         assert!(actor().contains('@') || std::env::var("DEPOT_MIGRATE_ACTOR").is_ok());
+    }
+
+    #[test]
+    fn acting_as_overrides_the_actor_on_this_thread_only_and_is_restored() {
+        let own = actor();
+        let who = "arn:aws:sts::123456789012:assumed-role/OnCall/alice".to_string();
+        let (inside, nested, other_thread) = acting_as(who.clone(), || {
+            let nested = acting_as("bob".into(), actor);
+            let other = std::thread::spawn(actor).join().expect("thread");
+            (actor(), nested, other)
+        });
+        assert_eq!(inside, who);
+        assert_eq!(nested, "bob");
+        assert_eq!(other_thread, own, "another thread keeps its own actor");
+        assert_eq!(actor(), own, "restored afterwards");
     }
 }

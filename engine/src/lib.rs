@@ -11,6 +11,7 @@ pub mod executor;
 pub mod identity;
 pub mod input;
 pub mod memory_sink;
+pub mod operator;
 pub mod snowflake;
 pub mod store;
 pub mod stuck;

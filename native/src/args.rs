@@ -100,6 +100,11 @@ pub struct DbArgs {
 impl DbArgs {
     /// `--db`, else `DEPOT_DATABASE_URL` when it is set and not empty. The only place the
     /// command line reads that variable.
+    /// Whether `--db` was given (not the environment's `DEPOT_DATABASE_URL`).
+    pub fn given(&self) -> bool {
+        self.db.is_some()
+    }
+
     pub fn url(&self) -> Option<String> {
         self.db.clone().or_else(|| {
             std::env::var("DEPOT_DATABASE_URL")

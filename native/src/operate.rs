@@ -1,206 +1,170 @@
-//! The reads an operator runs (`status`, `history`, `snapshot`, `list`), by dataset file or
-//! recorded id: each builds the JSON document `--output json` prints; `text` renders them
-//! for people.
+//! The operator commands (`status`, `history`, `snapshot`, `list`, `wait`, `recover`,
+//! `events flush`, `watchdog`) run in one place, the engine's
+//! `depot_migrate_engine::operator::execute`: here in the process, or with `--runner
+//! FUNCTION` in the `MigrationRunner` Lambda function (an operator request through the
+//! Lambda Invoke API; `depot_migrate_aws::runner`). Either way the command gets a
+//! [`Reply`] and prints it the same way ([`present`]).
 
-use crate::dataset_ref::{self, DatasetRef};
-use crate::db::{open_existing, target_name, target_of_url};
-use crate::output::{store_failure, Failure};
+use crate::args::{DbArgs, Output};
+use crate::dataset_ref::DatasetRef;
+use crate::output::Failure;
+use depot_migrate_aws::{runner, sinks};
 use depot_migrate_engine::error::ErrorCode;
-use depot_migrate_engine::{executor, store};
-use serde_json::{json, Value};
+use depot_migrate_engine::events::{self, json_safe, EventSink};
+use depot_migrate_engine::operator::{self, Operation, Reply, Request, Sinks};
 
-/// What a read found: the store and the dataset's recorded state, or `None` when the
-/// database holds no state tables (said on stderr for a file; refused for an id).
-pub type Found = Option<(Box<dyn store::Store>, Option<store::StoredState>)>;
-
-/// A read: creates and changes nothing. A recorded identity other than the one named is
-/// refused (exit 3).
-pub fn read(dref: &DatasetRef, db: Option<&str>) -> Result<Found, Failure> {
-    let target = dref.target(db)?;
-    let no_state = || match dref {
-        DatasetRef::File(_) => {
-            eprintln!(
-                "note: no depot-migrate state in {}: nothing has been applied or submitted there (is --db the right database?)",
-                target_name(&target)
-            );
-            Ok(None)
-        }
-        DatasetRef::Id { id, .. } => Err(Failure::Refused(
-            ErrorCode::NoState,
-            format!(
-                "no depot-migrate state in {}, so no dataset {id:?} (is --db the right database?)",
-                target_name(&target)
-            ),
-        )),
-    };
-    let Some(mut store) = open_existing(&target)? else {
-        return no_state();
-    };
-    if !store.has_state().map_err(store_failure)? {
-        return no_state();
-    }
-    let stored = store.read_state(dref.id()).map_err(store_failure)?;
-    match &stored {
-        Some(s) => dref.check(s)?,
-        None => dref.unrecorded(store.as_mut())?,
-    }
-    Ok(Some((store, stored)))
+/// `--runner` and `--profile`, on every operator command.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct RunnerArgs {
+    /// Run the command in the `MigrationRunner` Lambda function (its name or ARN), inside
+    /// its VPC with its own database credentials, instead of against --db. The answer is
+    /// printed as the local command prints it. AWS credentials and region come the AWS
+    /// SDK's usual way (environment, `AWS_PROFILE`, SSO, instance role); `recover` and
+    /// `events flush` send the caller's identity (STS `GetCallerIdentity`), which history
+    /// records.
+    #[arg(long, value_name = "FUNCTION")]
+    pub runner: Option<String>,
+    /// With --runner: the AWS profile (from ~/.aws/config) to invoke it as.
+    #[arg(long, value_name = "NAME", requires = "runner")]
+    pub profile: Option<String>,
 }
 
-/// Pending outbox events of a dataset: `{count, destinations: {dest: n}}`.
-fn pending_json(store: &mut dyn store::Store, id: &str) -> Result<Value, Failure> {
-    let pending = store
-        .pending_events(Some(id), 10_000)
-        .map_err(store_failure)?;
-    let mut by_destination = serde_json::Map::new();
-    for (_, d, _) in &pending {
-        let key = d.clone().unwrap_or_else(|| "unrecorded".into());
-        let n = by_destination
-            .get(&key)
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0);
-        by_destination.insert(key, json!(n + 1));
-    }
-    Ok(json!({"count": pending.len(), "destinations": by_destination}))
-}
-
-/// What `status` shows beyond its JSON document (text output only).
+/// Where the events of an operator command run here go: `--events` (recover, watchdog),
+/// `--event-bus`, and for `events flush` the optional `--events` redirect.
 #[derive(Default)]
-pub struct StatusExtra {
-    /// The environment recorded (or configured).
-    pub environment_id: Option<String>,
-    /// The lease holder, while a run is in progress: the stored holder and since when.
-    pub lease: Option<store::LeaseInfo>,
+pub struct LocalSinks {
+    /// `--events` of `recover` and `watchdog` (default `stdout`).
+    pub events: Option<String>,
+    /// `--event-bus`.
+    pub event_bus: Option<String>,
+    /// `events flush --events`.
+    pub flush_to: Option<String>,
+    /// `--output json` (then `stdout` events go to stderr).
+    pub json_output: bool,
 }
 
-/// `status`: the `get-dataset` shape plus `phase` and `pendingEvents` (the JSON document),
-/// and what the text block adds.
-pub fn status(dref: &DatasetRef, db: Option<&str>) -> Result<(Value, StatusExtra), Failure> {
-    let Some((mut store, stored)) = read(dref, db)? else {
-        // No state tables (only for a file): the dataset is new here.
-        let ds = dref.config(None)?;
-        let mut doc = executor::status_json(&ds, None, false);
-        doc["pendingEvents"] = json!({"count": 0, "destinations": {}});
-        let extra = StatusExtra {
-            environment_id: Some(ds.environment_id),
-            lease: None,
-        };
-        return Ok((doc, extra));
+impl LocalSinks {
+    fn sink(&self, dataset_bus: Option<&str>) -> Result<Box<dyn EventSink>, String> {
+        let arg = self.events.as_deref().unwrap_or("stdout");
+        let sink = sinks::sink_with_override(arg, dataset_bus, self.event_bus.as_deref())?;
+        Ok(json_safe(arg, sink, self.json_output))
+    }
+}
+
+impl Sinks for LocalSinks {
+    fn dataset_sink(&self, dataset_bus: Option<&str>) -> Result<Box<dyn EventSink>, String> {
+        self.sink(dataset_bus)
+    }
+    fn watchdog_sink(&self) -> Result<Box<dyn EventSink>, String> {
+        self.sink(None)
+    }
+    fn flush_sink(&self) -> Result<(Box<dyn EventSink>, bool), String> {
+        Ok(match &self.flush_to {
+            Some(arg) => {
+                let sink = sinks::sink_with_override(arg, None, self.event_bus.as_deref())?;
+                (
+                    Box::new(events::Redirected::new(json_safe(
+                        arg,
+                        sink,
+                        self.json_output,
+                    ))),
+                    true,
+                )
+            }
+            None => (
+                Box::new(events::RecordedDestinations::new(
+                    sinks::sink_with_override,
+                    self.event_bus.as_deref(),
+                    self.json_output,
+                )),
+                false,
+            ),
+        })
+    }
+}
+
+/// Runs an operator command here, or in the runner with `--runner`. `local_only` names
+/// the options given that only mean something here (`--events`, `--event-bus`): with
+/// `--runner` they are refused, since the runner publishes where its configuration says.
+pub fn call(
+    operation: Operation,
+    dataset: Option<DatasetRef>,
+    db: &DbArgs,
+    runner: &RunnerArgs,
+    sinks: LocalSinks,
+    local_only: &[&str],
+) -> Result<Reply, Failure> {
+    let Some(function) = &runner.runner else {
+        return Ok(operator::execute(
+            &operation,
+            dataset.as_ref(),
+            db.url().as_deref(),
+            &sinks,
+        ));
     };
-    let ds = match dref {
-        DatasetRef::File(ds) => (**ds).clone(),
-        DatasetRef::Id { id, .. } => match &stored {
-            Some(s) => dataset_ref::config_from_state(id, s)?,
-            None => unreachable_unrecorded(id)?,
-        },
+    if db.given() {
+        return Err(Failure::Usage(
+            "--runner runs the command on the runner's own database: drop --db".into(),
+        ));
+    }
+    if let Some(flag) = local_only.first() {
+        return Err(Failure::Usage(format!(
+            "--runner publishes events where the runner's configuration says: drop {flag}"
+        )));
+    }
+    let (dataset_id, environment_id) = match &dataset {
+        None => (None, None),
+        Some(DatasetRef::File(ds)) => {
+            (Some(ds.dataset_id.clone()), Some(ds.environment_id.clone()))
+        }
+        Some(DatasetRef::Id { id, environment_id }) => (Some(id.clone()), environment_id.clone()),
     };
-    let held = store
-        .lock_held_elsewhere(dref.id())
-        .map_err(store_failure)?;
-    let mut doc = executor::status_json(&ds, stored.as_ref(), held);
-    doc["pendingEvents"] = pending_json(store.as_mut(), dref.id())?;
-    let lease = if held {
-        store.lease(dref.id()).map_err(store_failure)?
+    let client = runner::Runner::new(function, runner.profile.as_deref())
+        .map_err(|m| Failure::Failed(ErrorCode::RunnerInvoke, m))?;
+    let caller = if operation.mutating() {
+        Some(
+            client
+                .caller_identity()
+                .map_err(|m| Failure::Failed(ErrorCode::CallerIdentity, m))?,
+        )
     } else {
         None
     };
-    let environment_id = stored
-        .as_ref()
-        .map(|s| s.identity.environment_id.clone())
-        .filter(|e| !e.is_empty())
-        .or(Some(ds.environment_id));
-    Ok((
-        doc,
-        StatusExtra {
-            environment_id,
-            lease,
-        },
-    ))
-}
-
-/// [`read`] refuses an id that is not recorded; this keeps that promise visible.
-fn unreachable_unrecorded<T>(id: &str) -> Result<T, Failure> {
-    Err(Failure::Refused(
-        ErrorCode::NoState,
-        format!("no dataset {id:?} is recorded in this database"),
-    ))
-}
-
-/// `history`: the dataset's transitions, oldest first.
-pub fn history(dref: &DatasetRef, db: Option<&str>) -> Result<Vec<Value>, Failure> {
-    match read(dref, db)? {
-        Some((mut store, _)) => store.history(dref.id()).map_err(store_failure),
-        None => Ok(Vec::new()),
-    }
-}
-
-/// `snapshot`: the package deployed now.
-pub fn snapshot(dref: &DatasetRef, db: Option<&str>) -> Result<Value, Failure> {
-    let stored = read(dref, db)?.and_then(|(_, s)| s);
-    match stored.and_then(|s| s.deployed_package) {
-        Some(text) => serde_json::from_str(&text).map_err(|e| {
-            Failure::Failed(
-                ErrorCode::Store,
-                format!(
-                    "the stored deployed package of dataset {} is not JSON: {e}",
-                    dref.id()
-                ),
-            )
-        }),
-        None => Err(Failure::Refused(
-            ErrorCode::NoState,
-            format!(
-                "dataset {} has nothing deployed yet: there is no snapshot to print",
-                dref.id()
-            ),
-        )),
-    }
-}
-
-/// `list`: every dataset the store records, in id order: `{id, alias, environmentId,
-/// engine, schema, phase, desiredVersion, attemptedVersion, deployedVersion, since,
-/// pendingEvents, lastFailureClass}`.
-pub fn list(db: Option<String>) -> Result<Vec<Value>, Failure> {
-    let url = dataset_ref::store_url(db)?;
-    let target = target_of_url(&url)?;
-    let Some(mut store) = open_existing(&target)? else {
-        eprintln!(
-            "note: no depot-migrate state in {}: no dataset is recorded there",
-            target_name(&target)
-        );
-        return Ok(Vec::new());
+    let request = Request {
+        version: operator::VERSION,
+        operation,
+        dataset_id,
+        environment_id,
+        caller,
     };
-    if !store.has_state().map_err(store_failure)? {
-        eprintln!(
-            "note: no depot-migrate state in {}: no dataset is recorded there",
-            target_name(&target)
-        );
-        return Ok(Vec::new());
+    let answer = client
+        .invoke(&request.to_json())
+        .map_err(|m| Failure::Failed(ErrorCode::RunnerInvoke, m))?;
+    eprintln!(
+        "runner {function}: Lambda request {}",
+        answer.request_id.as_deref().unwrap_or("(no id)")
+    );
+    Ok(answer.into_reply())
+}
+
+/// Prints a reply: its notes on stderr, then its document as `render` says (on success),
+/// or its error as the command's failure (one line on stderr, the exit code, and with
+/// `--output json` the error document).
+pub fn present(reply: Reply, render: impl FnOnce(&Reply)) -> Result<(), Failure> {
+    for line in &reply.notes {
+        eprintln!("{line}");
     }
-    let mut ids = store.dataset_ids().map_err(store_failure)?;
-    ids.sort();
-    let mut rows = Vec::with_capacity(ids.len());
-    for id in ids {
-        let Some(s) = store.read_state(&id).map_err(store_failure)? else {
-            continue;
-        };
-        let held = store.lock_held_elsewhere(&id).map_err(store_failure)?;
-        let phase = depot_migrate_core::lifecycle::phase(&s.state, held);
-        let pending = pending_json(store.as_mut(), &id)?;
-        rows.push(json!({
-            "id": id,
-            "alias": s.state.alias,
-            "environmentId": s.identity.environment_id,
-            "engine": s.identity.engine,
-            "schema": s.identity.schema,
-            "phase": phase,
-            "desiredVersion": s.state.desired_version,
-            "attemptedVersion": s.state.attempted_version,
-            "deployedVersion": s.state.deployed_version,
-            "since": s.state.synced,
-            "pendingEvents": pending["count"],
-            "lastFailureClass": s.state.last_failure.as_ref().map(|f| f.class),
-        }));
+    if let Some(e) = reply.error {
+        return Err(Failure::from(e));
     }
-    Ok(rows)
+    render(&reply);
+    Ok(())
+}
+
+/// The output format's choice of text or JSON rendering.
+pub fn render_json_or(output: Output, reply: &Reply, text: impl FnOnce(&Reply) -> String) {
+    match output {
+        Output::Json => crate::output::print_json(&reply.output),
+        Output::Text => crate::output::print_line(&text(reply)),
+    }
 }

@@ -143,6 +143,21 @@ pub fn store_failure(e: store::StoreError) -> Failure {
     }
 }
 
+impl From<depot_migrate_engine::operator::OpError> for Failure {
+    /// An operator command's error (here or from the runner) as the same failure.
+    fn from(e: depot_migrate_engine::operator::OpError) -> Failure {
+        use depot_migrate_engine::operator::ErrorKind;
+        // A code this build does not know (from a newer runner) arrives as none.
+        let code = e.code.unwrap_or(ErrorCode::RunnerInvoke);
+        match e.kind {
+            ErrorKind::Usage => Failure::Usage(e.message),
+            ErrorKind::Refused => Failure::Refused(code, e.message),
+            ErrorKind::Failed => Failure::Failed(code, e.message),
+            ErrorKind::Timeout => Failure::Timeout(e.message),
+        }
+    }
+}
+
 /// An apply / submit / recover error as a command failure.
 pub fn apply_failure(e: executor::ApplyError) -> Failure {
     match e {

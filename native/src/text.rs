@@ -2,7 +2,6 @@
 //! (comfy-table, fitted to the terminal's width, or to `COLUMNS` when set). Each renders
 //! the JSON document the command prints with `--output json`, so both say the same.
 
-use crate::operate::StatusExtra;
 use comfy_table::{presets, ColumnConstraint, ContentArrangement, Table};
 use serde_json::Value;
 
@@ -83,7 +82,9 @@ fn ago(at: &str, now: std::time::SystemTime) -> String {
 }
 
 /// The `status` block: what a person needs at a glance.
-pub fn status_block(doc: &Value, extra: &StatusExtra, now: std::time::SystemTime) -> String {
+/// `extra` is what the JSON document does not carry: `environmentId` and, while a run
+/// is in progress, `lease` (`holder`, `started`).
+pub fn status_block(doc: &Value, extra: &Value, now: std::time::SystemTime) -> String {
     let mut out = String::new();
     let mut line = |label: &str, value: String| {
         out.push_str(&format!("{label:<15}{value}\n"));
@@ -92,7 +93,7 @@ pub fn status_block(doc: &Value, extra: &StatusExtra, now: std::time::SystemTime
     if let Some(a) = doc["alias"].as_str() {
         name.push_str(&format!(" ({a})"));
     }
-    if let Some(e) = &extra.environment_id {
+    if let Some(e) = extra["environmentId"].as_str() {
         name.push_str(&format!(", environment {e}"));
     }
     line("dataset", name);
@@ -142,8 +143,9 @@ pub fn status_block(doc: &Value, extra: &StatusExtra, now: std::time::SystemTime
             );
         }
     }
-    if let Some(lease) = &extra.lease {
-        let h = &lease.holder;
+    let lease = &extra["lease"];
+    if lease.is_object() {
+        let h = &lease["holder"];
         let mut who = format!(
             "pid {} on host {}",
             text(&h["pid"]),
@@ -152,7 +154,7 @@ pub fn status_block(doc: &Value, extra: &StatusExtra, now: std::time::SystemTime
         if let Some(job) = h["ciJob"].as_str() {
             who.push_str(&format!(", CI job {job}"));
         }
-        who.push_str(&format!(", since {}", lease.started));
+        who.push_str(&format!(", since {}", text(&lease["started"])));
         line("lease", who);
     }
     let pending = &doc["pendingEvents"];
@@ -298,7 +300,7 @@ mod tests {
             "pendingEvents": {"count": 2, "destinations": {"stdout": 2}}, "recorded": true,
         });
         let now = humantime::parse_rfc3339("2026-01-01T00:05:00Z").expect("time");
-        let s = status_block(&doc, &StatusExtra::default(), now);
+        let s = status_block(&doc, &Value::Null, now);
         assert!(s.contains("dogs (dogs-prod)"), "{s}");
         assert!(s.contains("failed: the last run did not deploy"), "{s}");
         assert!(

@@ -1,12 +1,10 @@
 //! `depot-migrate recover` (the arguments, then the command).
 
 use crate::args::{parse_duration, DbArgs, LockArgs, LockTimeoutArgs, Output, SinkArgs};
-use crate::commands::sink_for;
-use crate::dataset_ref::open_for;
-use crate::output::{apply_failure, print_json, Failure};
+use crate::operate::{self, LocalSinks, RunnerArgs};
+use crate::output::{print_json, Failure};
 use clap::{Args, ValueEnum};
-use depot_migrate_engine::executor;
-use serde_json::json;
+use depot_migrate_engine::operator::{Operation, Resolve};
 
 #[derive(Args, Debug)]
 pub struct RecoverArgs {
@@ -32,6 +30,8 @@ pub struct RecoverArgs {
     /// How long the retried run may take.
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     pub max_duration: std::time::Duration,
+    #[command(flatten)]
+    pub runner: RunnerArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -55,44 +55,51 @@ pub fn run(args: RecoverArgs, output: Output) -> Result<(), Failure> {
         lock_wait: LockArgs { lock_wait },
         lock_timeout: LockTimeoutArgs { lock_timeout },
         max_duration,
+        runner,
     } = args;
     if reason.trim().is_empty() {
         return Err(Failure::Usage(
             "--reason must say why (it is recorded in history)".into(),
         ));
     }
-    let (ds, mut store) = open_for(&dataset.resolve()?, db.url().as_deref())?;
-    let mut sink = sink_for(&events, ds.event_bus_name.as_deref(), None, output)?;
-    let opts = executor::RecoverOptions {
+    let op = Operation::Recover {
         resolve: match resolve {
-            ResolveArg::Deployed => executor::Resolve::Deployed,
-            ResolveArg::RolledBack => executor::Resolve::RolledBack,
-            ResolveArg::Retry => executor::Resolve::Retry,
+            ResolveArg::Deployed => Resolve::Deployed,
+            ResolveArg::RolledBack => Resolve::RolledBack,
+            ResolveArg::Retry => Resolve::Retry,
         },
         reason,
         force,
-        run: executor::ApplyOptions {
-            lock_wait,
-            lock_timeout,
-            max_duration: Some(max_duration),
-            ..executor::ApplyOptions::default()
-        },
+        lock_wait_ms: millis(lock_wait),
+        lock_timeout_ms: millis(lock_timeout),
+        max_duration_ms: millis(max_duration),
     };
-    let (result, version) = match executor::recover(store.as_mut(), sink.as_mut(), &ds, &opts)
-        .map_err(apply_failure)?
-    {
-        executor::RecoverOutcome::Resolved(v) => ("resolved", v),
-        executor::RecoverOutcome::Deployed(v) => ("deployed", v),
+    let local_only: &[&str] = if events != "stdout" {
+        &["--events"]
+    } else {
+        &[]
     };
-    eprintln!(
-        "dataset {}: recovered ({}); deployed version {version}",
-        ds.dataset_id,
-        opts.resolve.as_str()
-    );
-    if output == Output::Json {
-        print_json(
-            &json!({"ok": true, "result": result, "resolve": opts.resolve.as_str(), "deployedVersion": version}),
-        );
-    }
-    Ok(())
+    let sinks = LocalSinks {
+        events: Some(events),
+        json_output: output == Output::Json,
+        ..LocalSinks::default()
+    };
+    let reply = operate::call(
+        op,
+        Some(dataset.resolve()?),
+        &db,
+        &runner,
+        sinks,
+        local_only,
+    )?;
+    operate::present(reply, |r| {
+        if output == Output::Json {
+            print_json(&r.output);
+        }
+    })
+}
+
+/// A duration in whole milliseconds (the operator request's unit).
+pub fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

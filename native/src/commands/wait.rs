@@ -1,12 +1,12 @@
 //! `depot-migrate wait` (the arguments, then the command).
 
 use crate::args::{parse_duration, DbArgs, Output};
-use crate::dataset_ref::{DatasetArg, DatasetRef};
-use crate::output::{apply_failure, one_line, print_json, store_failure, Failure};
+use crate::commands::recover::millis;
+use crate::dataset_ref::DatasetArg;
+use crate::operate::{self, LocalSinks, RunnerArgs};
+use crate::output::{one_line, print_json, Failure};
 use clap::Args;
-use depot_migrate_engine::error::ErrorCode;
-use depot_migrate_engine::wait::{WaitError, WaitOutcome};
-use serde_json::json;
+use depot_migrate_engine::operator::{check_version_hash, Operation};
 
 #[derive(Args, Debug)]
 pub struct WaitArgs {
@@ -23,6 +23,8 @@ pub struct WaitArgs {
     pub interval: std::time::Duration,
     #[command(flatten)]
     pub db: DbArgs,
+    #[command(flatten)]
+    pub runner: RunnerArgs,
 }
 
 pub fn run(args: WaitArgs, output: Output) -> Result<(), Failure> {
@@ -32,53 +34,38 @@ pub fn run(args: WaitArgs, output: Output) -> Result<(), Failure> {
         timeout,
         interval,
         db,
+        runner,
     } = args;
-    if version.len() != 64
-        || !version
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        return Err(Failure::Usage(format!(
-            "--version {version:?} is not a version hash; pass the 64 lowercase hex digits `depot-migrate hash` prints"
-        )));
-    }
-    let dref = dataset.resolve()?;
-    let target = dref.target(db.url().as_deref())?;
-    let ds = match &dref {
-        DatasetRef::File(ds) => (**ds).clone(),
-        // By id: the dataset must be recorded already (its config comes from the record).
-        DatasetRef::Id { .. } => {
-            let (ds, _) = crate::dataset_ref::open_for(&dref, db.url().as_deref())?;
-            ds
-        }
+    check_version_hash(&version, "--version")?;
+    let op = Operation::Wait {
+        version_hash: version,
+        timeout_ms: millis(timeout),
+        interval_ms: millis(interval),
     };
-    let outcome = depot_migrate_engine::wait::wait(&target, &ds, &version, timeout, interval)
-        .map_err(|e| match e {
-            WaitError::Store(e) => store_failure(e),
-            WaitError::Identity(e) => apply_failure(e),
-        })?;
-    match outcome {
-        WaitOutcome::Deployed => {
-            eprintln!("dataset {}: {version} is deployed", ds.dataset_id);
-            if output == Output::Json {
-                print_json(&json!({"ok": true, "result": "deployed", "version": version}));
-            }
-            Ok(())
-        }
-        WaitOutcome::Failed(m) => Err(Failure::Failed(ErrorCode::MigrationFailed, m)),
-        WaitOutcome::Superseded(m) => {
-            eprintln!("superseded: {}", one_line(&m));
-            if output == Output::Json {
-                print_json(
-                    &json!({"ok": false, "result": "superseded", "version": version, "message": m}),
-                );
-            }
-            Err(Failure::Exit1Quiet)
-        }
-        WaitOutcome::TimedOut => Err(Failure::Timeout(format!(
-            "dataset {}: {version} is not deployed after {}; see `depot-migrate status`",
-            ds.dataset_id,
-            humantime::format_duration(timeout)
-        ))),
+    let reply = operate::call(
+        op,
+        Some(dataset.resolve()?),
+        &db,
+        &runner,
+        LocalSinks::default(),
+        &[],
+    )?;
+    // A superseded version is an answer, not an error: its document is printed, the
+    // exit code is 1.
+    let superseded = reply.error.is_none() && reply.output["result"] == "superseded";
+    if superseded {
+        eprintln!(
+            "superseded: {}",
+            one_line(reply.output["message"].as_str().unwrap_or_default())
+        );
     }
+    operate::present(reply, |r| {
+        if output == Output::Json {
+            print_json(&r.output);
+        }
+    })?;
+    if superseded {
+        return Err(Failure::Exit1Quiet);
+    }
+    Ok(())
 }

@@ -1,12 +1,10 @@
 //! `depot-migrate watchdog` (the arguments, then the command).
 
 use crate::args::{DbArgs, EventBusArgs, Output, SinkArgs};
-use crate::commands::sink_for;
-use crate::db::open_db_existing;
-use crate::output::{apply_failure, print_json, Failure};
+use crate::operate::{self, LocalSinks, RunnerArgs};
+use crate::output::{print_json, Failure};
 use clap::Args;
-use depot_migrate_engine::executor;
-use serde_json::json;
+use depot_migrate_engine::operator::Operation;
 
 #[derive(Args, Debug)]
 pub struct WatchdogArgs {
@@ -16,6 +14,8 @@ pub struct WatchdogArgs {
     pub events: SinkArgs,
     #[command(flatten)]
     pub event_bus: EventBusArgs,
+    #[command(flatten)]
+    pub runner: RunnerArgs,
 }
 
 pub fn run(args: WatchdogArgs, output: Output) -> Result<(), Failure> {
@@ -23,28 +23,32 @@ pub fn run(args: WatchdogArgs, output: Output) -> Result<(), Failure> {
         db,
         events: SinkArgs { events },
         event_bus: EventBusArgs { event_bus },
+        runner,
     } = args;
-    let mut store = open_db_existing(db.url())?;
-    let mut sink = sink_for(&events, None, event_bus.as_deref(), output)?;
-    let findings = executor::watchdog(
-        store.as_mut(),
-        sink.as_mut(),
-        std::time::Duration::from_secs(10),
-    )
-    .map_err(apply_failure)?;
-    for f in &findings {
-        eprintln!(
-            "watchdog: dataset {}: {}{}",
-            f.dataset_id,
-            f.finding,
-            f.failure
-                .as_ref()
-                .map(|r| format!(" (recorded as failed: {})", r.class))
-                .unwrap_or_default()
-        );
+    let mut local_only = Vec::new();
+    if events != "stdout" {
+        local_only.push("--events");
     }
-    if output == Output::Json {
-        print_json(&json!({"ok": true, "findings": findings}));
+    if event_bus.is_some() {
+        local_only.push("--event-bus");
     }
-    Ok(())
+    let sinks = LocalSinks {
+        events: Some(events),
+        event_bus,
+        json_output: output == Output::Json,
+        ..LocalSinks::default()
+    };
+    let reply = operate::call(
+        Operation::Watchdog {},
+        None,
+        &db,
+        &runner,
+        sinks,
+        &local_only,
+    )?;
+    operate::present(reply, |r| {
+        if output == Output::Json {
+            print_json(&r.output);
+        }
+    })
 }

@@ -10,7 +10,12 @@
 //! - CloudFormation custom-resource events from the CDK Provider framework
 //!   ([`custom_resource`]): synchronous datasets migrate during `cdk deploy`;
 //! - SQS batches of `desired` events ([`sqs`]): asynchronous datasets;
-//! - the watchdog schedule ([`dispatch`]: an EventBridge `Scheduled Event`).
+//! - the watchdog schedule ([`dispatch`]: an EventBridge `Scheduled Event`);
+//! - operator requests from `depot-migrate … --runner FUNCTION` ([`operator`]:
+//!   `{"depotMigrate": "operator", "version": 1, "operation": …}`, the request of
+//!   `engine/src/operator/mod.rs`): `status`, `history`, `snapshot`, `list`, `wait`,
+//!   `recover`, `events flush` and `watchdog`, run here on the function's own database
+//!   and answered in the shape of the command's `--output json`.
 //!
 //! Configuration (environment variables, set by the `MigrationRunner` construct; none of
 //! them holds a credential):
@@ -23,9 +28,11 @@
 //! | `DEPOT_EVENTS` | event sink: `eventbridge` (default), `stdout`, `none` |
 //! | `DEPOT_EVENT_BUS` | the watchdog's bus, and the worker's when the dataset names none (default `default`) |
 //! | `DEPOT_MAX_DURATION` | a run's `maxDuration` (default `15m`) |
+//! | `DEPOT_RUNNER_OPERATIONS` | the operator operations allowed, comma-separated (default the reads: `status,history,snapshot,list,wait`; `grantOperate` adds `recover,eventsFlush,watchdog`) |
 
 pub mod aws;
 pub mod custom_resource;
+pub mod operator;
 pub mod sqs;
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
@@ -46,7 +53,12 @@ pub fn run() -> Result<(), String> {
         .map_err(|e| format!("cannot start the Lambda runtime: {e}"))?;
     rt.block_on(async {
         lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
-            dispatch(event.payload, event.context.deadline).await
+            dispatch(
+                event.payload,
+                event.context.deadline,
+                &event.context.request_id,
+            )
+            .await
         }))
         .await
         .map_err(|e| format!("the Lambda runtime loop stopped: {e}"))
@@ -62,10 +74,15 @@ pub enum Invocation {
     Sqs,
     /// The watchdog schedule.
     Watchdog,
+    /// An operator request (`depot-migrate … --runner`).
+    Operator,
 }
 
 /// Tells the kinds of invocation apart by their shape.
 pub fn classify(event: &Value) -> Option<Invocation> {
+    if depot_migrate_engine::operator::Request::is_request(event) {
+        return Some(Invocation::Operator);
+    }
     if event.get("RequestType").is_some() && event.get("ResourceProperties").is_some() {
         return Some(Invocation::CustomResource);
     }
@@ -87,7 +104,13 @@ pub fn classify(event: &Value) -> Option<Invocation> {
 
 /// Handles one invocation. An error becomes the invocation's error response: for a
 /// custom resource the Provider framework puts its message in the CloudFormation reason.
-pub async fn dispatch(event: Value, deadline_ms: u64) -> Result<Value, Diagnostic> {
+/// An operator request is always answered (its refusals and failures are in the
+/// answer, for the command line to print and map to its exit code).
+pub async fn dispatch(
+    event: Value,
+    deadline_ms: u64,
+    request_id: &str,
+) -> Result<Value, Diagnostic> {
     match classify(&event) {
         Some(Invocation::CustomResource) => custom_resource::handle(event)
             .await
@@ -98,35 +121,36 @@ pub async fn dispatch(event: Value, deadline_ms: u64) -> Result<Value, Diagnosti
         Some(Invocation::Watchdog) => watchdog()
             .await
             .map_err(|m| diagnostic("WatchdogFailed", m)),
+        Some(Invocation::Operator) => Ok(operator::handle(event, deadline_ms, request_id).await),
         None => Err(diagnostic(
             "UnknownEvent",
-            "unknown event: expected a CloudFormation custom-resource request, an SQS batch or a scheduled event".into(),
+            "unknown event: expected a CloudFormation custom-resource request, an SQS batch, a scheduled event or an operator request".into(),
         )),
     }
 }
 
 /// The watchdog over every dataset of the function's database: lost leases and runs past
-/// their `maxDuration` are recorded as failed (with their `failed` events).
+/// their `maxDuration` are recorded as failed (with their `failed` events). The same
+/// operation as an operator's `watchdog` ([`operator::run`]), without its permission
+/// check: the schedule is the function's own.
 async fn watchdog() -> Result<Value, String> {
     let url = database_url(depot_migrate_core::Engine::Postgres).await?;
-    blocking(move || {
-        let mut store = depot_migrate_engine::executor::open_store(
-            &depot_migrate_engine::executor::DbTarget::Postgres(url),
-        )
-        .map_err(|e| e.to_string())?;
-        let mut sink = depot_migrate_aws::sinks::sink_from_arg(&events_sink(), Some(&event_bus()))?;
-        let findings = depot_migrate_engine::executor::watchdog(
-            store.as_mut(),
-            sink.as_mut(),
-            Duration::from_secs(10),
-        )
-        .map_err(|e| e.to_string())?;
-        for f in &findings {
-            eprintln!("watchdog: dataset {}: {}", f.dataset_id, f.finding);
-        }
-        Ok(serde_json::json!({ "findings": findings }))
+    let reply = blocking(move || {
+        Ok(depot_migrate_engine::operator::execute(
+            &depot_migrate_engine::operator::Operation::Watchdog {},
+            None,
+            Some(&url),
+            &operator::RunnerSinks,
+        ))
     })
-    .await
+    .await?;
+    for line in &reply.notes {
+        eprintln!("{line}");
+    }
+    match reply.error {
+        Some(e) => Err(e.message),
+        None => Ok(serde_json::json!({ "findings": reply.output["findings"] })),
+    }
 }
 
 /// The database URL of the function's configuration (Secrets Manager).
@@ -207,5 +231,10 @@ mod tests {
         let mixed = json!({"Records": [{"eventSource": "aws:sqs"}, {"eventSource": "aws:s3"}]});
         assert_eq!(classify(&mixed), None);
         assert_eq!(classify(&json!({"hello": 1})), None);
+        let op = json!({"depotMigrate": "operator", "version": 1, "operation": "status"});
+        assert_eq!(classify(&op), Some(Invocation::Operator));
+        // Any version: the operator handler answers an unknown one with a refusal.
+        let newer = json!({"depotMigrate": "operator", "version": 7});
+        assert_eq!(classify(&newer), Some(Invocation::Operator));
     }
 }
