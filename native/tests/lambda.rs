@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 use support::{pg_connect, Ctx, Engine, BIN};
 
 const REGION: &str = "eu-west-1";
+/// The runner function's name (its `AWS_LAMBDA_FUNCTION_NAME`).
+const FUNCTION: &str = "depot-migrate-runner";
 /// The secret's password: the test server trusts every local connection, so any value
 /// works, and a distinctive one shows whether it leaks into logs or answers.
 const PASSWORD: &str = "Pw-d0-not-LEAK-7f3";
@@ -100,9 +102,17 @@ struct Lambda {
 
 impl Lambda {
     fn start(ctx: &Ctx, secret_arn: &str) -> Lambda {
+        Lambda::start_with(ctx, secret_arn, &[])
+    }
+
+    /// [`Lambda::start`] with more environment for the function (its configuration). The
+    /// runtime API also serves its stand-in of the Lambda Invoke API, checking SigV4 with
+    /// the test's secret key (`testing`).
+    fn start_with(ctx: &Ctx, secret_arn: &str, env: &[(&str, &str)]) -> Lambda {
         let mut api = Command::new("python3")
             .arg(repo().join("tests/lambda-runtime/runtime_api.py"))
             .args(["--port", "0", "--function-timeout", "120"])
+            .args(["--invoke-secret", "testing", "--invoke-function", FUNCTION])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -122,11 +132,12 @@ impl Lambda {
         // DEPOT_LAMBDA_BOOTSTRAP runs these tests against another build of the binary,
         // e.g. the static one of scripts/build-lambda.sh.
         let bootstrap = std::env::var("DEPOT_LAMBDA_BOOTSTRAP").unwrap_or_else(|_| BIN.into());
-        let function = Command::new(&bootstrap)
+        let mut function = Command::new(&bootstrap);
+        function
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", &addr)
-            .env("AWS_LAMBDA_FUNCTION_NAME", "depot-migrate-runner")
+            .env("AWS_LAMBDA_FUNCTION_NAME", FUNCTION)
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_REGION", REGION)
@@ -140,9 +151,11 @@ impl Lambda {
             .current_dir(&ctx.dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("start the function");
+            .stderr(stderr);
+        for (k, v) in env {
+            function.env(k, v);
+        }
+        let function = function.spawn().expect("start the function");
         Lambda {
             api,
             function,
@@ -665,4 +678,282 @@ fn sqs_batches_run_desired_events_once_and_report_only_what_must_come_back() {
     assert_eq!(kind, "response", "{answer} {}", lambda.stderr());
     assert_eq!(answer["findings"], json!([]));
     assert!(!lambda.stderr().contains(PASSWORD));
+}
+
+/// `depot-migrate … --runner FUNCTION` with the AWS side pointed at the test's stand-ins:
+/// STS (GetCallerIdentity) on moto, the Lambda Invoke API on the runtime API's stand-in
+/// (it stands in for AWS, which cannot run here: it checks the signed Invoke request and
+/// hands its payload to the runtime API the real bootstrap polls).
+fn runner_cli(ctx: &Ctx, lambda: &Lambda, function: &str, args: &[&str]) -> support::Run {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--runner", function]);
+    let invoke_api = format!("http://{}", lambda.addr);
+    let moto = endpoint();
+    ctx.cli_env(
+        &all,
+        &[
+            ("AWS_ENDPOINT_URL", moto.as_str()),
+            ("AWS_ENDPOINT_URL_LAMBDA", invoke_api.as_str()),
+            ("AWS_REGION", REGION),
+            ("AWS_ACCESS_KEY_ID", "AKIDTESTOPERATOR"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("COLUMNS", "160"),
+        ],
+    )
+}
+
+/// A dataset whose last migration failed (a unique index over duplicate names): v1
+/// deployed, the failure on record, the database at v1.
+fn failed_pg_dataset(ctx: &Ctx) -> String {
+    let ds = ctx.dataset("d.dataset.json", json!({}));
+    ctx.apply(
+        &support::example("dogs.v1.package.json"),
+        &ds,
+        &["--events", "none"],
+    )
+    .ok();
+    ctx.sql(&format!(
+        "INSERT INTO {} (id, name) VALUES (1, 'Rex'), (2, 'Rex')",
+        ctx.q("dog")
+    ));
+    let mut uq = example("dogs.v1.package.json");
+    uq["tables"][0]["indexes"] =
+        json!([{"name": "dog_name_uq", "columns": ["name"], "unique": true}]);
+    let uq = ctx.write_json("uq.package.json", &uq);
+    ctx.apply(&uq, &ds, &["--events", "none"]).expect_code(1);
+    ds
+}
+
+#[test]
+fn operator_requests_through_the_invoke_api_read_refuse_and_recover_as_the_caller() {
+    let ctx = Ctx::new(Engine::Postgres, "lambda_operator");
+    let aws = Aws::new(&ctx);
+    let ds = failed_pg_dataset(&ctx);
+    let id = ctx.dataset_id.clone();
+    let local = |cmd: &str, extra: &[&str]| {
+        let mut args = vec![cmd, "--dataset-id", &id, "--db", &ctx.url];
+        args.extend_from_slice(extra);
+        ctx.cli_env(&args, &[("COLUMNS", "160")])
+    };
+
+    // The runner's configuration allows the reads only (no DEPOT_RUNNER_OPERATIONS).
+    let mut lambda = Lambda::start(&ctx, &aws.secret_arn);
+
+    // A read: the same JSON document as the local command, and the same text.
+    let remote = runner_cli(
+        &ctx,
+        &lambda,
+        FUNCTION,
+        &["status", "--dataset-id", &id, "--output", "json"],
+    );
+    remote.ok();
+    let here = local("status", &["--output", "json"]);
+    here.ok();
+    assert_eq!(
+        remote.json(),
+        here.json(),
+        "status through the runner = local status"
+    );
+    assert_eq!(remote.json()["phase"], "failed");
+    assert!(
+        remote
+            .stderr
+            .contains(&format!("runner {FUNCTION}: Lambda request ")),
+        "{}",
+        remote.stderr
+    );
+    let text = runner_cli(&ctx, &lambda, FUNCTION, &["status", "--dataset-id", &id]);
+    text.ok();
+    let local_text = local("status", &[]);
+    let without_since = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| !l.starts_with("since"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        without_since(&text.stdout),
+        without_since(&local_text.stdout)
+    );
+    assert!(text.stdout.contains("class step"), "{}", text.stdout);
+    // history and list, by ARN (the name in the path is URL-encoded, and signed so).
+    let arn = format!("arn:aws:lambda:{REGION}:123456789012:function:{FUNCTION}");
+    let h = runner_cli(
+        &ctx,
+        &lambda,
+        &arn,
+        &["history", "--dataset-id", &id, "--output", "json"],
+    );
+    h.ok();
+    assert_eq!(h.json(), local("history", &["--output", "json"]).json());
+    let l = runner_cli(&ctx, &lambda, FUNCTION, &["list", "--output", "json"]);
+    l.ok();
+    let l_here = ctx.cli(&["list", "--db", &ctx.url, "--output", "json"]);
+    assert_eq!(l.json(), l_here.json());
+    // A refusal travels as the local one: exit 3, its code, its message.
+    let missing = runner_cli(
+        &ctx,
+        &lambda,
+        FUNCTION,
+        &["status", "--dataset-id", "nope", "--output", "json"],
+    );
+    missing.expect_code(3);
+    assert_eq!(missing.json()["code"], "DR1013", "{}", missing.stdout);
+
+    // A mutating operation the configuration does not allow: refused, nothing changed.
+    let before = ctx.status(&ds);
+    let r = runner_cli(
+        &ctx,
+        &lambda,
+        FUNCTION,
+        &[
+            "recover",
+            "--dataset-id",
+            &id,
+            "--resolve",
+            "rolled-back",
+            "--reason",
+            "duplicates stay",
+            "--output",
+            "json",
+        ],
+    );
+    r.expect_code(3);
+    assert_eq!(r.json()["code"], "DR1520", "{}", r.stdout);
+    assert!(
+        r.stderr.contains(&format!(
+            "refused: the runner {FUNCTION} does not allow recover"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        ctx.status(&ds),
+        before,
+        "a refused operation changes nothing"
+    );
+    // Requests the CLI would never send are refused by the runner, with their codes.
+    let (kind, answer) = lambda.invoke(
+        &json!({"depotMigrate": "operator", "version": 2, "operation": "status", "datasetId": id}),
+    );
+    assert_eq!(kind, "response");
+    assert_eq!(answer["ok"], false);
+    assert_eq!(answer["error"]["code"], "DR1521", "{answer}");
+    let (_, answer) = lambda
+        .invoke(&json!({"depotMigrate": "operator", "version": 1, "operation": "dropEverything"}));
+    assert_eq!(answer["error"]["code"], "DR1522", "{answer}");
+    let (_, answer) = lambda.invoke(&json!({"depotMigrate": "operator", "version": 1, "operation": "status", "datasetId": id, "db": "postgres://elsewhere"}));
+    assert_eq!(answer["error"]["code"], "DR1523", "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("db"),
+        "{answer}"
+    );
+    drop(lambda);
+
+    // The stack granted operate (DEPOT_RUNNER_OPERATIONS): recover runs in the runner,
+    // acting as the caller.
+    let lambda = Lambda::start_with(
+        &ctx,
+        &aws.secret_arn,
+        &[
+            (
+                "DEPOT_RUNNER_OPERATIONS",
+                "status,history,snapshot,list,wait,recover,eventsFlush,watchdog",
+            ),
+            ("DEPOT_EVENTS", "none"),
+        ],
+    );
+    let caller = fixture(&["caller-identity"]);
+    let arn_of_caller = caller["arn"].as_str().expect("an ARN");
+    let r = runner_cli(
+        &ctx,
+        &lambda,
+        FUNCTION,
+        &[
+            "recover",
+            "--dataset-id",
+            &id,
+            "--resolve",
+            "rolled-back",
+            "--reason",
+            "duplicates stay",
+            "--output",
+            "json",
+        ],
+    );
+    r.ok();
+    assert_eq!(r.json()["ok"], true, "{}", r.stdout);
+    assert_eq!(r.json()["resolve"], "rolled-back");
+    assert_eq!(ctx.status(&ds)["phase"], "stable");
+    let request_id = r
+        .stderr
+        .lines()
+        .find_map(|l| l.split("Lambda request ").nth(1))
+        .expect("the request id on stderr")
+        .trim()
+        .to_string();
+    let history = ctx.history(&ds);
+    let last = history.last().expect("history");
+    assert_eq!(last["reason"], "duplicates stay", "{last}");
+    let actor = last["actor"].as_str().unwrap_or_default();
+    assert_eq!(
+        actor,
+        format!("{arn_of_caller} via runner {FUNCTION} (Lambda request {request_id})"),
+        "history records the caller's identity beside the Lambda request id"
+    );
+    // The stand-in saw signed RequestResponse invocations of the runner, and nothing else.
+    let stats = lambda.http("GET", "/stats", "");
+    let calls = stats["invokeApiCalls"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(!calls.is_empty());
+    for c in &calls {
+        assert_eq!(c["problem"], Value::Null, "{c}");
+        assert_eq!(c["invocationType"], "RequestResponse", "{c}");
+        assert_eq!(c["authorization"], "AWS4-HMAC-SHA256", "{c}");
+    }
+    assert!(calls.iter().any(|c| c["requestId"] == json!(request_id)));
+    assert!(!lambda.stderr().contains(PASSWORD));
+    assert!(
+        lambda.stderr().contains("operator: recover by "),
+        "{}",
+        lambda.stderr()
+    );
+}
+
+#[test]
+fn a_badly_signed_invoke_is_refused_by_the_stand_in_and_nothing_runs() {
+    let ctx = Ctx::new(Engine::Postgres, "lambda_badsig");
+    let aws = Aws::new(&ctx);
+    let lambda = Lambda::start(&ctx, &aws.secret_arn);
+    let invoke_api = format!("http://{}", lambda.addr);
+    let moto = endpoint();
+    let r = ctx.cli_env(
+        &["list", "--runner", FUNCTION, "--output", "json"],
+        &[
+            ("AWS_ENDPOINT_URL", moto.as_str()),
+            ("AWS_ENDPOINT_URL_LAMBDA", invoke_api.as_str()),
+            ("AWS_REGION", REGION),
+            ("AWS_ACCESS_KEY_ID", "AKIDTESTOPERATOR"),
+            ("AWS_SECRET_ACCESS_KEY", "not-the-secret"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    );
+    r.expect_code(1);
+    assert_eq!(r.json()["code"], "DR1524", "{}", r.stdout);
+    assert!(
+        r.stderr.contains("InvalidSignatureException"),
+        "{}",
+        r.stderr
+    );
+    let stats = lambda.http("GET", "/stats", "");
+    assert_eq!(
+        stats["nextCalls"], 1,
+        "the function got no invocation: {stats}"
+    );
 }

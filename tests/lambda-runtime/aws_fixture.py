@@ -13,6 +13,7 @@ installs). Every subcommand prints one JSON document.
                                                      SQS event source mapping would pass (other
                                                      messages received meanwhile are deleted)
     aws_fixture.py visibility QUEUE_URL              -> {"visible", "inFlight"} message counts
+    aws_fixture.py caller-identity                   STS GetCallerIdentity -> {"arn", "account", "userId"}
 
 The endpoint is AWS_ENDPOINT_URL (moto_server); credentials are dummies.
 """
@@ -40,6 +41,9 @@ def client(name):
 
 def main(argv):
     cmd, args = argv[0], argv[1:]
+    if cmd == "caller-identity":
+        out = client("sts").get_caller_identity()
+        return {"arn": out["Arn"], "account": out["Account"], "userId": out["UserId"]}
     if cmd == "put-object":
         bucket, key, path = args
         s3 = client("s3")
