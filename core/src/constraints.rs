@@ -1015,8 +1015,7 @@ pub fn planner_unsupported(pkg: &Package, engine: Engine) -> Vec<Problem> {
             ),
         ));
     };
-    let postgres_engine = matches!(engine, Engine::Postgres | Engine::AuroraPostgresql);
-    if pkg.enums.is_some() && !postgres_engine {
+    if pkg.enums.is_some() && engine == Engine::Snowflake {
         refuse(root.key("enums"), "enums", &mut out);
     }
     if pkg.grants.is_some() {
@@ -1024,18 +1023,10 @@ pub fn planner_unsupported(pkg: &Package, engine: Engine) -> Vec<Problem> {
     }
     for (i, t) in pkg.tables.iter().enumerate() {
         let tp = root.key("tables").index(i);
-        // Postgres plans all three; Snowflake declares unique constraints and foreign
-        // keys (checks are refused by validation there).
-        let postgres = engine != Engine::Sqlite;
-        for (member, present) in [
-            ("uniqueConstraints", t.unique_constraints.is_some()),
-            ("foreignKeys", t.foreign_keys.is_some()),
-            ("checks", t.checks.is_some()),
-        ] {
-            let planned = postgres && !(member == "checks" && engine == Engine::Snowflake);
-            if present && !planned {
-                refuse(tp.key(member), member, &mut out);
-            }
+        // Postgres and SQLite plan all three; Snowflake declares unique constraints and
+        // foreign keys (checks are refused by validation there).
+        if t.checks.is_some() && engine == Engine::Snowflake {
+            refuse(tp.key("checks"), "checks", &mut out);
         }
         for (j, c) in t.columns.iter().enumerate() {
             let cp = tp.key("columns").index(j);
@@ -1046,19 +1037,13 @@ pub fn planner_unsupported(pkg: &Package, engine: Engine) -> Vec<Problem> {
                     &mut out,
                 );
             }
-            if c.identity.is_some()
-                && !matches!(engine, Engine::Postgres | Engine::AuroraPostgresql)
-            {
+            if c.identity.is_some() && engine == Engine::Snowflake {
                 refuse(cp.key("identity"), "identity columns", &mut out);
             }
-            if c.json_storage.is_some() && !postgres_engine {
+            if c.json_storage.is_some() && engine == Engine::Snowflake {
                 refuse(cp.key("jsonStorage"), "jsonStorage", &mut out);
             }
-            // SQLite cannot ADD COLUMN with a non-constant default, and Snowflake not in
-            // every case: only Postgres plans function defaults so far.
-            if matches!(c.default, Some(Literal::Function(_)))
-                && !matches!(engine, Engine::Postgres | Engine::AuroraPostgresql)
-            {
+            if matches!(c.default, Some(Literal::Function(_))) && engine == Engine::Snowflake {
                 refuse(cp.key("default"), "function defaults", &mut out);
             }
         }
@@ -1071,7 +1056,7 @@ fn planned_type(t: ColumnType, engine: Engine) -> Option<()> {
     use ColumnType::*;
     let postgres = matches!(engine, Engine::Postgres | Engine::AuroraPostgresql);
     match t {
-        Array | Enum if !postgres => None,
+        Array | Enum if engine == Engine::Snowflake => None,
         Interval if !postgres => None,
         Smallint | Real | Time | Char | Numeric if engine == Engine::Snowflake => None,
         _ => Some(()),

@@ -639,7 +639,11 @@ impl Planner<'_> {
             .tables
             .iter()
             .zip(&pairs)
-            .map(|(t, p)| matches!(p, (Some(o), false) if old_tables[*o] == *t))
+            .map(|(t, p)| {
+                matches!(p, (Some(o), false) if old_tables[*o] == *t
+                    && (d.supports_enum_types()
+                        || !t.columns.iter().any(|c| self.enum_check_differs(c, c))))
+            })
             .collect();
 
         // 0. Drop foreign keys, checks and unique constraints that go away or change,
@@ -881,6 +885,11 @@ impl Planner<'_> {
         self.enums.late(self, &mut drafts);
         // 8. Views: renamed, commented, created again or new, refreshed.
         drafts.extend(views.after);
+        // 9. Where tables are rebuilt under their foreign keys (SQLite), check every key
+        //    before the plan commits.
+        if from.is_some() && drafts.iter().any(|dr| dr.kind == "rebuildTable") {
+            crate::plan_constraints::foreign_key_check(self, to, &mut drafts);
+        }
         Ok(drafts)
     }
 
@@ -978,14 +987,23 @@ impl Planner<'_> {
         d.column_type(o) != d.column_type(n)
             || nullable(self.d, o, opk) != nullable(self.d, n, npk)
             || o.default != n.default
-            || (!d.supports_enum_types()
-                && n.column_type == ColumnType::Enum
-                && n.enum_name
-                    .as_deref()
-                    .and_then(|e| self.enums.old_values(e))
-                    != n.enum_name
-                        .as_deref()
-                        .and_then(|e| self.enums.new_values(e)))
+            || (!d.supports_enum_types() && self.enum_check_differs(o, n))
+    }
+
+    /// Where an enum is a CHECK of its values (SQLite): whether that check differs.
+    fn enum_check_differs(&self, o: &Column, n: &Column) -> bool {
+        let values = |c: &Column, new: bool| {
+            let e = c
+                .enum_name
+                .as_deref()
+                .filter(|_| c.column_type == ColumnType::Enum)?;
+            if new {
+                self.enums.new_values(e)
+            } else {
+                self.enums.old_values(e)
+            }
+        };
+        values(o, false) != values(n, true)
     }
 
     /// SQLite cannot alter columns or primary keys in place: rebuild the table.
@@ -998,6 +1016,16 @@ impl Planner<'_> {
         if !self.pk_equal(old, new, pairs) {
             return true;
         }
+        // Constraints live in CREATE TABLE; a renamed column is renamed in them by a
+        // rebuild rather than by SQLite's rewrite of the stored definition.
+        let has_constraints = |t: &Table| {
+            t.unique_constraints.is_some() || t.checks.is_some() || t.foreign_keys.is_some()
+        };
+        if crate::plan_constraints::constraints_differ(old, new)
+            || (has_constraints(new) && pairs.iter().any(|p| p.1))
+        {
+            return true;
+        }
         for (j, c) in new.columns.iter().enumerate() {
             match self.old_col(old, pairs, j) {
                 Some(o) => {
@@ -1008,6 +1036,10 @@ impl Planner<'_> {
                 // ADD COLUMN cannot add a NOT NULL column without a default.
                 None => {
                     if !nullable(self.d, c, npk) && c.default.is_none() {
+                        return true;
+                    }
+                    // Nor a column with a non-constant default (CURRENT_TIMESTAMP).
+                    if matches!(c.default, Some(crate::model::Literal::Function(_))) {
                         return true;
                     }
                     if npk.has(self.d, &c.name) {
@@ -1037,10 +1069,40 @@ impl Planner<'_> {
                 d.column_list(npk)
             ));
         }
+        defs.extend(crate::plan_constraints::inline_constraints(self, t));
         let mut targets = Vec::new();
         let mut sources = Vec::new();
         let mut changes = Vec::new();
         let mut may_fail = !self.pk_equal(old, t, pairs) && !npk.is_empty();
+        // New or changed constraints, and enum values that go away, are checked as the
+        // rows are copied.
+        fn added<T: PartialEq>(o: &Option<Vec<T>>, n: &Option<Vec<T>>) -> bool {
+            n.iter()
+                .flatten()
+                .any(|x| !o.iter().flatten().any(|y| y == x))
+        }
+        may_fail |= added(&old.unique_constraints, &t.unique_constraints)
+            || added(&old.checks, &t.checks)
+            || added(&old.foreign_keys, &t.foreign_keys);
+        may_fail |= t.columns.iter().enumerate().any(|(j, c)| {
+            let Some(o) = self.old_col(old, pairs, j) else {
+                return false;
+            };
+            let values = |c: &Column, new: bool| {
+                c.enum_name.as_deref().and_then(|e| {
+                    if new {
+                        self.enums.new_values(e)
+                    } else {
+                        self.enums.old_values(e)
+                    }
+                })
+            };
+            match (values(o, false), values(c, true)) {
+                (Some(a), Some(b)) => a.iter().any(|v| !b.contains(v)),
+                (None, Some(_)) => true,
+                _ => false,
+            }
+        });
         for (j, c) in t.columns.iter().enumerate() {
             let Some(o) = self.old_col(old, pairs, j) else {
                 if !nullable(self.d, c, npk) && c.default.is_none() {

@@ -78,11 +78,12 @@ fn foreign_key_def(p: &Planner<'_>, fk: &ForeignKey) -> String {
     def
 }
 
-/// Unique constraints and checks written inside `CREATE TABLE` (the table is empty).
+/// Constraints written inside `CREATE TABLE`: unique constraints and checks (the table
+/// is empty; foreign keys follow once every table exists). Where constraints cannot be
+/// added later (SQLite) every constraint is written here, foreign keys too: SQLite
+/// accepts a reference to a table that does not exist yet, and a table rebuild writes
+/// the table's whole definition.
 pub(crate) fn inline_constraints(p: &Planner<'_>, t: &Table) -> Vec<String> {
-    if !plans_constraints(p) {
-        return Vec::new();
-    }
     let mut defs: Vec<String> = t
         .unique_constraints
         .iter()
@@ -90,7 +91,22 @@ pub(crate) fn inline_constraints(p: &Planner<'_>, t: &Table) -> Vec<String> {
         .map(|u| unique_def(p, &u.name, &u.columns))
         .collect();
     defs.extend(t.checks.iter().flatten().map(|c| check_def(p, t, c)));
+    if !plans_constraints(p) {
+        defs.extend(
+            t.foreign_keys
+                .iter()
+                .flatten()
+                .map(|f| foreign_key_def(p, f)),
+        );
+    }
     defs
+}
+
+/// Whether a table's constraints differ between the packages (SQLite rebuilds then).
+pub(crate) fn constraints_differ(old: &Table, t: &Table) -> bool {
+    old.unique_constraints != t.unique_constraints
+        || old.checks != t.checks
+        || old.foreign_keys != t.foreign_keys
 }
 
 /// Which constraints a plan keeps, drops and adds.
@@ -114,21 +130,19 @@ impl<'a, 'p> Keys<'a, 'p> {
     ) -> Result<Self, Invalid> {
         let d = p.d;
         let mut problems = Vec::new();
-        if plans_constraints(p) {
-            for (i, t) in to.tables.iter().enumerate() {
-                for (k, c) in t.checks.iter().flatten().enumerate() {
-                    if let Err(why) = check_expression(p, t, c) {
-                        problems.push(Problem::new(
-                            Code::InvalidCheck,
-                            JsonPath::root()
-                                .key("tables")
-                                .index(i)
-                                .key("checks")
-                                .index(k)
-                                .key("expression"),
-                            why,
-                        ));
-                    }
+        for (i, t) in to.tables.iter().enumerate() {
+            for (k, c) in t.checks.iter().flatten().enumerate() {
+                if let Err(why) = check_expression(p, t, c) {
+                    problems.push(Problem::new(
+                        Code::InvalidCheck,
+                        JsonPath::root()
+                            .key("tables")
+                            .index(i)
+                            .key("checks")
+                            .index(k)
+                            .key("expression"),
+                        why,
+                    ));
                 }
             }
         }
@@ -386,4 +400,36 @@ impl<'a, 'p> Keys<'a, 'p> {
         .may_fail(true)
         .locks(VALIDATE)
     }
+}
+
+/// The name of the temporary table whose check fails when a foreign key is broken.
+const FK_CHECK_TABLE: &str = "_depot_foreign_key_check";
+
+/// SQLite: after tables were rebuilt (with `foreign_keys` off, as the store runs), one
+/// step that fails when `PRAGMA foreign_key_check` reports a row, so the plan rolls back
+/// rather than commit rows a key does not allow. Written as SQL so that it runs inside
+/// the plan's transaction whatever runs the plan.
+pub(crate) fn foreign_key_check(p: &Planner<'_>, to: &Package, drafts: &mut Vec<Draft>) {
+    if plans_constraints(p) || !to.tables.iter().any(|t| t.foreign_keys.is_some()) {
+        return;
+    }
+    let tmp = format!("temp.{}", p.q(FK_CHECK_TABLE));
+    drafts.push(
+        Draft::new(
+            "checkForeignKeys",
+            "",
+            "foreignKeys".to_string(),
+            "check every foreign key over the rebuilt tables (fails if rows break one)"
+                .to_string(),
+            vec![
+                format!(
+                    "CREATE TEMP TABLE {} (\"orphan_rows\" INTEGER CONSTRAINT \"rows_break_a_foreign_key\" CHECK (\"orphan_rows\" = 0))",
+                    p.q(FK_CHECK_TABLE)
+                ),
+                format!("INSERT INTO {tmp} SELECT count(*) FROM pragma_foreign_key_check"),
+                format!("DROP TABLE {tmp}"),
+            ],
+        )
+        .may_fail(true),
+    );
 }

@@ -93,23 +93,54 @@ fn added_types() {
 }
 
 #[test]
-fn snowflake_and_sqlite_refuse_what_they_do_not_plan_yet() {
-    for (name, path) in [
-        ("snowflake", "$.tables[0].checks"),
-        ("sqlite", "$.tables[1].foreignKeys"),
-    ] {
-        let ds = strict_dataset(name);
-        let p: Package = serde_json::from_value(shop(true)).expect("model");
-        let err = plan(None, &p, &ds).expect_err("refused");
-        assert!(
-            err.problems.iter().all(|p| p.code.as_str() == "DM2024"),
-            "{err:?}"
-        );
-        assert!(
-            err.problems.iter().any(|p| p.path == path),
-            "{name}: {err:?}"
-        );
-    }
+fn snowflake_refuses_checks() {
+    let ds = strict_dataset("snowflake");
+    let p: Package = serde_json::from_value(shop(true)).expect("model");
+    let err = plan(None, &p, &ds).expect_err("refused");
+    assert!(
+        err.problems.iter().all(|p| p.code.as_str() == "DM2024"),
+        "{err:?}"
+    );
+    assert!(
+        err.problems.iter().any(|p| p.path == "$.tables[0].checks"),
+        "{err:?}"
+    );
+}
+
+/// The shop for SQLite: no UUID generator there (refused by validation).
+fn shop_sqlite(keys: bool) -> Value {
+    let mut v = shop(keys);
+    v["tables"][0]["columns"][3]
+        .as_object_mut()
+        .expect("column")
+        .remove("default");
+    v
+}
+
+#[test]
+fn sqlite_constraints_in_create_table_and_rebuilds() {
+    let ds = strict_dataset("sqlite");
+    let (base, keyed) = (
+        pkg(&shop_sqlite(false), Engine::Sqlite),
+        pkg(&shop_sqlite(true), Engine::Sqlite),
+    );
+    insta::assert_snapshot!(
+        "sqlite_create_with_keys",
+        render(&plan(None, &keyed, &ds).expect("plan"))
+    );
+    let add = plan(Some(&base), &keyed, &ds).expect("plan");
+    let kinds: Vec<&str> = add.steps.iter().map(|s| s.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["rebuildTable", "rebuildTable", "checkForeignKeys"],
+        "{}",
+        add.sql_script()
+    );
+    insta::assert_snapshot!("sqlite_add_keys", render(&add));
+    assert!(plan(Some(&keyed), &keyed, &ds)
+        .expect("plan")
+        .steps
+        .is_empty());
 }
 
 fn shop_snowflake(keys: bool) -> Value {

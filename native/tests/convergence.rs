@@ -161,6 +161,26 @@ fn sqlite_catalog(conn: &rusqlite::Connection) -> BTreeSet<String> {
         .collect();
     for t in &tables {
         out.insert(format!("table {t}"));
+        // Each column definition and table constraint as stored (checks, enum CHECKs,
+        // foreign keys with their actions, unique constraints), in any order.
+        let sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [t],
+                |r| r.get(0),
+            )
+            .expect("table sql");
+        for part in definition_parts(&sql) {
+            // SQLite never reports a primary key's constraint name, and a renamed table
+            // keeps the old one (docs/service-schemas.md): compare the key without it.
+            let part = match part.split_once(" PRIMARY KEY ") {
+                Some((name, cols)) if name.starts_with("CONSTRAINT ") => {
+                    format!("PRIMARY KEY {cols}")
+                }
+                _ => part,
+            };
+            out.insert(format!("definition {t}: {part}"));
+        }
         let mut st = conn
             .prepare(&format!("SELECT name, type, \"notnull\", coalesce(dflt_value, ''), pk FROM pragma_table_info('{t}')"))
             .expect("prepare");
@@ -211,6 +231,33 @@ fn sqlite_catalog(conn: &rusqlite::Connection) -> BTreeSet<String> {
     out
 }
 
+/// The comma-separated parts of a `CREATE TABLE` body (outside parentheses and quotes).
+fn definition_parts(sql: &str) -> Vec<String> {
+    let (Some(open), Some(close)) = (sql.find('('), sql.rfind(')')) else {
+        return vec![sql.to_string()];
+    };
+    let body = &sql[open + 1..close];
+    let (mut parts, mut cur, mut depth, mut quote) = (Vec::new(), String::new(), 0, None);
+    for ch in body.chars() {
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(ch),
+            (None, '(') => depth += 1,
+            (None, ')') => depth -= 1,
+            (None, ',') if depth == 0 => {
+                parts.push(cur.trim().to_string());
+                cur.clear();
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(ch);
+    }
+    parts.push(cur.trim().to_string());
+    parts
+}
+
 fn sqlite_apply(conn: &mut rusqlite::Connection, sql: &[String]) -> Result<(), String> {
     let tx = conn.transaction().map_err(|e| e.to_string())?;
     for s in sql {
@@ -219,10 +266,19 @@ fn sqlite_apply(conn: &mut rusqlite::Connection, sql: &[String]) -> Result<(), S
     tx.commit().map_err(|e| e.to_string())
 }
 
+/// An in-memory database as the SQLite store opens one: foreign keys off (the bundled
+/// SQLite turns them on by default).
+fn sqlite_memory() -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open_in_memory().expect("sqlite");
+    conn.execute_batch("PRAGMA foreign_keys = OFF")
+        .expect("pragma");
+    conn
+}
+
 fn check_sqlite(a: &Value, b: &Value) -> Result<(), String> {
     let ds = dataset("sqlite", "main");
     let (pa, pb) = (package(a), package(b));
-    let mut m = rusqlite::Connection::open_in_memory().expect("sqlite");
+    let mut m = sqlite_memory();
     sqlite_apply(
         &mut m,
         &statements(&plan(None, &pa, &ds).map_err(|e| format!("{e:?}"))?),
@@ -230,7 +286,7 @@ fn check_sqlite(a: &Value, b: &Value) -> Result<(), String> {
     let step = plan(Some(&pa), &pb, &ds).map_err(|e| format!("{e:?}"))?;
     sqlite_apply(&mut m, &statements(&step))
         .map_err(|e| format!("plan(A,B) failed: {e}\nplan: {}", step.sql_script()))?;
-    let mut f = rusqlite::Connection::open_in_memory().expect("sqlite");
+    let mut f = sqlite_memory();
     sqlite_apply(
         &mut f,
         &statements(&plan(None, &pb, &ds).map_err(|e| format!("{e:?}"))?),
@@ -1419,4 +1475,169 @@ fn postgres_enum_value_added_is_usable_and_removed_value_fails_cleanly() {
     client
         .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
         .expect("cleanup");
+}
+
+// ---- the service-schema members on SQLite ---------------------------------------------
+
+/// The package without what SQLite refuses by validation (no UUID generator).
+fn for_sqlite(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, x)| {
+                    !(k.as_str() == "default" && x.get("function") == Some(&json!("genRandomUuid")))
+                })
+                .map(|(k, x)| (k.clone(), for_sqlite(x)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(for_sqlite).collect()),
+        other => other.clone(),
+    }
+}
+
+fn sqlite_identity_evolutions() -> Vec<(&'static str, Value, Value)> {
+    let t = |id: Value| json!({"namespace": "n", "tables": [{"name": "item", "primaryKey": ["id"], "columns": [id, {"name": "label", "type": "string"}]}]});
+    let plain = t(json!({"name": "id", "type": "bigint", "nullable": false}));
+    let ident = t(json!({"name": "id", "type": "bigint", "identity": "byDefault"}));
+    vec![
+        ("add identity to an existing column", plain, ident.clone()),
+        (
+            "new table with an identity column",
+            json!({"namespace": "n", "tables": []}),
+            ident.clone(),
+        ),
+        (
+            "int identity becomes bigint identity",
+            t(json!({"name": "id", "type": "int", "identity": "byDefault"})),
+            ident,
+        ),
+    ]
+}
+
+#[test]
+fn service_members_converge_on_sqlite() {
+    let mut failures = Vec::new();
+    let cases = service_evolutions()
+        .into_iter()
+        .chain(enum_evolutions())
+        .chain(sqlite_identity_evolutions())
+        .map(|(n, a, b)| (n, for_sqlite(&a), for_sqlite(&b)));
+    for (name, a, b) in cases {
+        for (x, y, dir) in [(&a, &b, ""), (&b, &a, " (reversed)")] {
+            if let Err(e) = check_sqlite(x, y) {
+                failures.push(format!("{name}{dir}: {e}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+fn sqlite_run(conn: &rusqlite::Connection, sql: &str) {
+    conn.execute_batch(sql)
+        .unwrap_or_else(|e| panic!("{e}\n{sql}"));
+}
+
+#[test]
+fn sqlite_foreign_key_over_orphans_fails_cleanly_identity_continues_enum_value_usable() {
+    let ds = dataset("sqlite", "main");
+    let base = package(&for_sqlite(&shop(json!([
+        customers(json!({})),
+        orders(json!({}))
+    ]))));
+    let with_fk = package(&for_sqlite(&shop(json!([
+        customers(json!({})),
+        orders(json!({"foreignKeys": [fk("orders_customer_fk", None)]}))
+    ]))));
+    // The store's connection: foreign keys off (SQLite's default, which the store sets).
+    let mut conn = sqlite_memory();
+    sqlite_run(&conn, "PRAGMA foreign_keys = OFF");
+    sqlite_apply(
+        &mut conn,
+        &statements(&plan(None, &base, &ds).expect("plan")),
+    )
+    .expect("create");
+    sqlite_run(
+        &conn,
+        "INSERT INTO customers (id, email) VALUES (1, 'a@x');
+         INSERT INTO orders (id, customer_id, amount) VALUES (10, 1, 5), (11, 99, 500)",
+    );
+    let created: String = conn
+        .query_row("SELECT created_at FROM customers", [], |r| r.get(0))
+        .expect("row");
+    assert_eq!(
+        created.len(),
+        19,
+        "CURRENT_TIMESTAMP filled the default: {created}"
+    );
+    let p = plan(Some(&base), &with_fk, &ds).expect("plan");
+    let kinds: Vec<&str> = p.steps.iter().map(|s| s.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        vec!["rebuildTable", "checkForeignKeys"],
+        "{}",
+        p.sql_script()
+    );
+    assert!(p.steps.iter().all(|s| s.may_fail), "{:?}", p.steps);
+    let err = sqlite_apply(&mut conn, &statements(&p)).expect_err("an orphan row");
+    assert!(err.contains("rows_break_a_foreign_key"), "{err}");
+    let fks: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_foreign_key_list('orders')",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(fks, 0, "the failed plan rolled back");
+    let rows: i64 = conn
+        .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(rows, 2, "rows untouched");
+    sqlite_run(&conn, "DELETE FROM orders WHERE id = 11");
+    sqlite_apply(&mut conn, &statements(&p)).expect("the key applies without the orphan");
+    sqlite_run(&conn, "PRAGMA foreign_keys = ON");
+    let err = conn
+        .execute_batch("INSERT INTO orders (id, customer_id) VALUES (12, 42)")
+        .expect_err("enforced where the application turns keys on");
+    assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
+    sqlite_run(&conn, "PRAGMA foreign_keys = OFF");
+
+    // Identity added to a filled column continues after the largest value.
+    let t = |id: Value, values: Value| {
+        package(
+            &json!({"namespace": "n", "enums": [{"name": "kind", "values": values}], "tables": [{"name": "item", "primaryKey": ["id"], "columns": [id, {"name": "k", "type": "enum", "enum": "kind"}]}]}),
+        )
+    };
+    let plain = t(
+        json!({"name": "id", "type": "bigint", "nullable": false}),
+        json!(["a", "b"]),
+    );
+    let ident = t(
+        json!({"name": "id", "type": "bigint", "identity": "byDefault"}),
+        json!(["a", "b", "c"]),
+    );
+    let mut conn = sqlite_memory();
+    sqlite_apply(
+        &mut conn,
+        &statements(&plan(None, &plain, &ds).expect("plan")),
+    )
+    .expect("create");
+    sqlite_run(
+        &conn,
+        "INSERT INTO item VALUES (1, 'a'), (7, 'b'), (3, NULL)",
+    );
+    let err = conn
+        .execute_batch("INSERT INTO item VALUES (8, 'c')")
+        .expect_err("not a value yet");
+    assert!(err.to_string().contains("CHECK"), "{err}");
+    sqlite_apply(
+        &mut conn,
+        &statements(&plan(Some(&plain), &ident, &ds).expect("plan")),
+    )
+    .expect("migrate");
+    let id: i64 = conn
+        .query_row("INSERT INTO item (k) VALUES ('c') RETURNING id", [], |r| {
+            r.get(0)
+        })
+        .expect("the added enum value is usable and the id generated");
+    assert_eq!(id, 8, "the rowid continues after the largest existing id");
 }

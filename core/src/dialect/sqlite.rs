@@ -1,6 +1,8 @@
 //! SQLite, the embedded default. It has no schemas and no comments, and its `ALTER TABLE`
-//! cannot change a column's type, nullability or default or the primary key: the planner
-//! rebuilds the table for those (create new, copy, drop, rename, in one transaction).
+//! cannot change a column's type, nullability or default, the primary key or a
+//! constraint: the planner rebuilds the table for those (create new, copy, drop, rename,
+//! in one transaction, with foreign keys checked before commit). Constraints live in
+//! `CREATE TABLE`; enums are TEXT with a `CHECK` of the values, arrays JSON text.
 
 use super::Dialect;
 use crate::model::{Column, ColumnType, Engine};
@@ -44,6 +46,11 @@ impl Dialect for Sqlite {
     /// Declared types keep the logical type visible in the catalog; SQLite's type
     /// affinity follows from them (VARCHAR → TEXT, NUMERIC, INTEGER, REAL, BLOB).
     fn column_type(&self, c: &Column) -> String {
+        // An identity column is the table's only primary-key column (validation): as
+        // INTEGER it is the rowid, numbered from the largest value plus one.
+        if c.identity.is_some() {
+            return "INTEGER".into();
+        }
         match c.column_type {
             ColumnType::Smallint => "SMALLINT".into(),
             ColumnType::Real => "REAL".into(),
@@ -75,6 +82,28 @@ impl Dialect for Sqlite {
             ColumnType::Uuid => "UUID".into(),
             ColumnType::Binary => "BLOB".into(),
         }
+    }
+
+    /// An enum column is TEXT with a `CHECK` of its values.
+    fn column_definition(&self, spec: super::ColumnSpec<'_>) -> String {
+        let c = spec.column;
+        let mut def = format!("{} {}", self.quote(&c.name), self.column_type(c));
+        if let Some(d) = &c.default {
+            def.push_str(" DEFAULT ");
+            def.push_str(&self.literal(d, c));
+        }
+        if !spec.nullable {
+            def.push_str(" NOT NULL");
+        }
+        if let Some(values) = spec.enum_values {
+            let quoted: Vec<String> = values.iter().map(|v| self.string_literal(v)).collect();
+            def.push_str(&format!(
+                " CHECK ({} IN ({}))",
+                self.quote(&c.name),
+                quoted.join(", ")
+            ));
+        }
+        def
     }
 
     fn literal(&self, value: &crate::model::Literal, column: &Column) -> String {

@@ -61,6 +61,12 @@ impl SqliteStore {
     pub fn open(path: &str) -> Result<SqliteStore, StoreError> {
         let conn = Connection::open(path).map_err(db)?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(db)?;
+        // Foreign keys off (the bundled SQLite turns them on by default): a plan rebuilds a table
+        // by dropping it and renaming a copy, which with keys on would delete or refuse
+        // the rows that refer to it. The plan's last step checks every key with
+        // `pragma_foreign_key_check` before it commits (core/src/plan_constraints.rs).
+        conn.execute_batch("PRAGMA foreign_keys = OFF")
+            .map_err(db)?;
         Ok(SqliteStore {
             conn,
             token: None,
