@@ -29,6 +29,7 @@
 
 pub mod postgres;
 pub mod snowflake;
+pub(crate) mod sql;
 pub mod sqlite;
 
 use depot_migrate_core::lifecycle::{DatasetState, FailureClass, FailureRecord};

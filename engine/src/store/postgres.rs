@@ -5,15 +5,17 @@
 //! transaction checks before it commits. The DDL and the new `deployedVersion` commit
 //! atomically.
 
-use super::{DestinationFilter, Identity, PendingRow};
+use super::sql;
+use super::{DestinationFilter, PendingRow};
 use super::{
-    HistoryEntry, LeaseHolder, LeaseInfo, MigrateError, Store, StoreError, StoredState, Transition,
+    LeaseHolder, LeaseInfo, MigrateError, Store, StoreError, StoredState, Transition,
     STATE_SCHEMA_VERSION,
 };
 use crate::clock::{now_rfc3339, now_unix};
-use depot_migrate_core::lifecycle::{DatasetState, FailureClass, FailureRecord};
+use depot_migrate_core::lifecycle::FailureClass;
 use depot_migrate_core::plan::Step;
-use postgres::{Client, NoTls};
+use postgres::types::ToSql;
+use postgres::{Client, GenericClient, NoTls};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
@@ -150,6 +152,14 @@ impl PostgresStore {
             .batch_execute(SESSION_SETTINGS)
             .map_err(connect_err)?;
         Ok(client)
+    }
+
+    /// The shared state statements on this store's client.
+    fn shared(&mut self) -> Pg<'_, Client> {
+        Pg {
+            client: &mut self.client,
+            url: &self.url,
+        }
     }
 
     fn err(&self, e: postgres::Error) -> StoreError {
@@ -336,69 +346,91 @@ fn storable(v: Value) -> Value {
     }
 }
 
-/// Writes a transition; `Ok(false)` when the compare-and-set found another revision.
-fn write_transition(
-    tx: &mut postgres::Transaction<'_>,
-    t: &Transition,
-) -> Result<bool, postgres::Error> {
-    let s = &t.state;
-    let failure = s
-        .last_failure
-        .as_ref()
-        .map(|f| storable(serde_json::to_value(f).unwrap_or(Value::Null)));
-    let synced = s.synced.clone().unwrap_or_default();
-    let changed = if t.expected_revision == 0 {
-        tx.execute(
-            "INSERT INTO depot_migrate.state (dataset_id, environment_id, alias, engine, schema_name, revision, synced, desired_version, attempted_version, deployed_version, last_failure)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (dataset_id) DO NOTHING",
-            &[&s.dataset_id, &t.environment_id, &s.alias, &t.engine, &t.schema, &s.revision, &synced, &s.desired_version, &s.attempted_version, &s.deployed_version, &failure.map(postgres::types::Json)],
-        )?
-    } else {
-        tx.execute(
-            "UPDATE depot_migrate.state SET alias = $2, revision = $3, synced = $4, desired_version = $5, attempted_version = $6, deployed_version = $7, last_failure = $8
-             WHERE dataset_id = $1 AND revision = $9",
-            &[&s.dataset_id, &s.alias, &s.revision, &synced, &s.desired_version, &s.attempted_version, &s.deployed_version, &failure.map(postgres::types::Json), &t.expected_revision],
-        )?
+/// The shared state statements ([`super::sql`]) over a client or an open transaction.
+struct Pg<'a, C: GenericClient> {
+    client: &'a mut C,
+    /// For scrubbing the password out of errors.
+    url: &'a str,
+}
+
+impl<C: GenericClient> Pg<'_, C> {
+    fn err(&self, e: postgres::Error) -> StoreError {
+        StoreError::Db(super::scrub(&pg_message(&e), self.url))
+    }
+}
+
+/// A shared statement's parameter as the driver binds it.
+fn bind<'a>(p: &'a sql::Param<'a>) -> Box<dyn ToSql + Sync + 'a> {
+    match p {
+        sql::Param::Text(t) => Box::new(*t),
+        sql::Param::Int(i) => Box::new(*i),
+        sql::Param::Json(v) => Box::new(v.as_ref().map(postgres::types::Json)),
+    }
+}
+
+impl<C: GenericClient> sql::Driver for Pg<'_, C> {
+    fn tables(&self) -> &'static str {
+        "depot_migrate."
+    }
+
+    fn execute(&mut self, template: &str, params: &[sql::Param<'_>]) -> Result<u64, StoreError> {
+        let text = sql::render(template, self.tables(), '$');
+        let bound: Vec<_> = params.iter().map(bind).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| &**b as _).collect();
+        self.client
+            .execute(text.as_str(), &refs)
+            .map_err(|e| self.err(e))
+    }
+
+    fn query(
+        &mut self,
+        template: &str,
+        params: &[sql::Param<'_>],
+        kinds: &[sql::Kind],
+    ) -> Result<Vec<Vec<sql::Cell>>, StoreError> {
+        let text = sql::render(template, self.tables(), '$');
+        let bound: Vec<_> = params.iter().map(bind).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| &**b as _).collect();
+        let rows = self
+            .client
+            .query(text.as_str(), &refs)
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut cells = Vec::with_capacity(kinds.len());
+            for (i, kind) in kinds.iter().enumerate() {
+                cells.push(cell(row, i, *kind).map_err(|e| self.err(e))?);
+            }
+            out.push(cells);
+        }
+        Ok(out)
+    }
+
+    fn storable(&self, v: Value) -> Value {
+        storable(v)
+    }
+
+    fn storable_text(&self, s: &str) -> String {
+        storable_text(s)
+    }
+}
+
+/// A column as the shared statements read it.
+fn cell(row: &postgres::Row, i: usize, kind: sql::Kind) -> Result<sql::Cell, postgres::Error> {
+    use postgres::types::Type;
+    let cell = match kind {
+        sql::Kind::Text => row.try_get::<_, Option<String>>(i)?.map(sql::Cell::Text),
+        sql::Kind::Int => match *row.columns()[i].type_() {
+            Type::INT4 => row.try_get::<_, Option<i32>>(i)?.map(i64::from),
+            Type::INT2 => row.try_get::<_, Option<i16>>(i)?.map(i64::from),
+            _ => row.try_get::<_, Option<i64>>(i)?,
+        }
+        .map(sql::Cell::Int),
+        sql::Kind::Json => row
+            .try_get::<_, Option<postgres::types::Json<Value>>>(i)?
+            .map(|j| sql::Cell::Json(j.0)),
     };
-    if changed != 1 {
-        return Ok(false);
-    }
-    if let Some((package, plan_hash)) = &t.deployed {
-        tx.execute(
-            "UPDATE depot_migrate.state SET deployed_package = $2, deployed_plan_hash = $3 WHERE dataset_id = $1",
-            &[&s.dataset_id, package, plan_hash],
-        )?;
-    }
-    if let Some(submission) = &t.submission {
-        tx.execute(
-            "UPDATE depot_migrate.state SET submission = $2 WHERE dataset_id = $1",
-            &[&s.dataset_id, submission],
-        )?;
-    }
-    if t.scheduled {
-        tx.execute(
-            "UPDATE depot_migrate.state SET submitted_revision = revision WHERE dataset_id = $1",
-            &[&s.dataset_id],
-        )?;
-    }
-    if let Some(run_id) = &t.run_id {
-        tx.execute(
-            "UPDATE depot_migrate.state SET run_id = $2 WHERE dataset_id = $1",
-            &[&s.dataset_id, run_id],
-        )?;
-    }
-    let h: &HistoryEntry = &t.history;
-    tx.execute(
-        "INSERT INTO depot_migrate.history (dataset_id, revision, at, event, version, run_id, actor, reason, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        &[&s.dataset_id, &s.revision, &h.at, &h.event, &h.version, &h.run_id, &h.actor, &h.reason.as_deref().map(storable_text), &postgres::types::Json(storable(h.detail.clone()))],
-    )?;
-    if let Some((event_id, envelope)) = &t.outbox {
-        tx.execute(
-            "INSERT INTO depot_migrate.outbox (dataset_id, event_id, created_at, envelope, destination) VALUES ($1, $2, $3, $4, $5)",
-            &[&s.dataset_id, event_id, &h.at, &postgres::types::Json(storable(envelope.clone())), &t.outbox_destination],
-        )?;
-    }
-    Ok(true)
+    Ok(cell.unwrap_or(sql::Cell::Null))
 }
 
 impl Store for PostgresStore {
@@ -542,51 +574,21 @@ impl Store for PostgresStore {
     }
 
     fn read_state(&mut self, dataset_id: &str) -> Result<Option<StoredState>, StoreError> {
-        let row = self
-            .client
-            .query_opt(
-                "SELECT alias, revision, synced, desired_version, attempted_version, deployed_version, last_failure, deployed_package, deployed_plan_hash, submission, submitted_revision, run_id, environment_id, engine, schema_name FROM depot_migrate.state WHERE dataset_id = $1",
-                &[&dataset_id],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(row.map(|r| {
-            let failure: Option<postgres::types::Json<Value>> = r.get(6);
-            StoredState {
-                state: DatasetState {
-                    dataset_id: dataset_id.to_string(),
-                    alias: r.get(0),
-                    revision: r.get(1),
-                    synced: r.get(2),
-                    desired_version: r.get(3),
-                    attempted_version: r.get(4),
-                    deployed_version: r.get(5),
-                    last_failure: failure
-                        .and_then(|f| serde_json::from_value::<FailureRecord>(f.0).ok()),
-                },
-                deployed_package: r.get(7),
-                deployed_plan_hash: r.get(8),
-                submission: r.get(9),
-                submitted_revision: r.get(10),
-                run_id: r.get(11),
-                identity: Identity {
-                    environment_id: r.get(12),
-                    engine: r.get(13),
-                    schema: r.get(14),
-                },
-            }
-        }))
+        sql::read_state(&mut self.shared(), dataset_id)
     }
 
     fn transition(&mut self, t: &Transition) -> Result<(), StoreError> {
         let url = self.url.clone();
-        let mut tx = self
-            .client
-            .transaction()
-            .map_err(|e| StoreError::Db(super::scrub(&pg_message(&e), &url)))?;
-        let this = PostgresStoreRef { url: &url };
-        this.transition_in(&mut tx, t)?;
-        tx.commit()
-            .map_err(|e| StoreError::Db(super::scrub(&pg_message(&e), &url)))
+        let err = |e: postgres::Error| StoreError::Db(super::scrub(&pg_message(&e), &url));
+        let mut tx = self.client.transaction().map_err(err)?;
+        sql::write_transition(
+            &mut Pg {
+                client: &mut tx,
+                url: &url,
+            },
+            t,
+        )?;
+        tx.commit().map_err(err)
     }
 
     fn migrate(
@@ -600,7 +602,6 @@ impl Store for PostgresStore {
     ) -> Result<(), MigrateError> {
         let url = self.url.clone();
         let token = self.token.clone();
-        let this = PostgresStoreRef { url: &url };
         let store_err = |e: postgres::Error| {
             MigrateError::Store(StoreError::Db(super::scrub(&pg_message(&e), &url)))
         };
@@ -656,22 +657,16 @@ impl Store for PostgresStore {
             )
             .map_err(store_err)?;
         }
-        // Fencing: commit only while our lease is still ours.
-        let ours: i64 = tx
-            .query_one(
-                "SELECT count(*) FROM depot_migrate.lease WHERE dataset_id = $1 AND token = $2",
-                &[&dataset_id, &token],
-            )
-            .map_err(store_err)?
-            .get(0);
-        if ours != 1 {
-            return Err(MigrateError::Store(StoreError::LockHeld {
-                dataset: dataset_id.to_string(),
-                holder: " (our lease was taken over)".into(),
-            }));
-        }
-        this.transition_in(&mut tx, then)
-            .map_err(MigrateError::Store)?;
+        sql::fenced_transition(
+            &mut Pg {
+                client: &mut tx,
+                url: &url,
+            },
+            dataset_id,
+            token.as_deref(),
+            then,
+        )
+        .map_err(MigrateError::Store)?;
         tx.commit().map_err(store_err)
     }
 
@@ -680,28 +675,8 @@ impl Store for PostgresStore {
         dataset_id: Option<&str>,
         limit: usize,
     ) -> Result<Vec<PendingRow>, StoreError> {
-        let destination = if self.legacy_outbox {
-            "NULL::text"
-        } else {
-            "destination"
-        };
-        let rows = self
-            .client
-            .query(
-                &format!("SELECT id, envelope, {destination} FROM depot_migrate.outbox WHERE published_at IS NULL AND ($1::text IS NULL OR dataset_id = $1) ORDER BY id LIMIT $2"),
-                &[&dataset_id, &(limit as i64)],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                (
-                    r.get::<_, i64>(0),
-                    r.get::<_, Option<String>>(2),
-                    r.get::<_, postgres::types::Json<Value>>(1).0,
-                )
-            })
-            .collect())
+        let legacy = self.legacy_outbox;
+        sql::pending_events(&mut self.shared(), dataset_id, limit, legacy)
     }
 
     fn publish_claimed(
@@ -867,34 +842,11 @@ impl Store for PostgresStore {
         dataset_id: &str,
         run_id: &str,
     ) -> Result<Vec<usize>, StoreError> {
-        let rows = self
-            .client
-            .query(
-                "SELECT DISTINCT step_index FROM depot_migrate.journal WHERE dataset_id = $1 AND run_id = $2 AND status = 'done' ORDER BY step_index",
-                &[&dataset_id, &run_id],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| usize::try_from(r.get::<_, i32>(0)).ok())
-            .collect())
+        sql::completed_steps(&mut self.shared(), dataset_id, run_id)
     }
 
     fn lease(&mut self, dataset_id: &str) -> Result<Option<LeaseInfo>, StoreError> {
-        let row = self
-            .client
-            .query_opt(
-                "SELECT holder, token, started FROM depot_migrate.lease WHERE dataset_id = $1",
-                &[&dataset_id],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(row.map(|r| {
-            LeaseInfo::from_row(
-                r.get::<_, postgres::types::Json<Value>>(0).0,
-                r.get(1),
-                r.get(2),
-            )
-        }))
+        sql::lease(&mut self.shared(), dataset_id)
     }
 
     fn renew_lease(&mut self, dataset_id: &str) -> Result<(), StoreError> {
@@ -921,25 +873,11 @@ impl Store for PostgresStore {
     }
 
     fn revoke_lease(&mut self, dataset_id: &str, token: &str) -> Result<bool, StoreError> {
-        let n = self
-            .client
-            .execute(
-                "DELETE FROM depot_migrate.lease WHERE dataset_id = $1 AND token = $2",
-                &[&dataset_id, &token],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(n == 1)
+        sql::revoke_lease(&mut self.shared(), dataset_id, token)
     }
 
     fn dataset_ids(&mut self) -> Result<Vec<String>, StoreError> {
-        let rows = self
-            .client
-            .query(
-                "SELECT dataset_id FROM depot_migrate.state ORDER BY dataset_id",
-                &[],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        sql::dataset_ids(&mut self.shared())
     }
 
     fn catalog(&mut self, schema: &str) -> Result<BTreeSet<String>, StoreError> {
@@ -978,62 +916,10 @@ impl Store for PostgresStore {
     }
 
     fn history(&mut self, dataset_id: &str) -> Result<Vec<Value>, StoreError> {
-        let rows = self
-            .client
-            .query("SELECT revision, at, event, version, run_id, actor, reason, detail FROM depot_migrate.history WHERE dataset_id = $1 ORDER BY id", &[&dataset_id])
-            .map_err(|e| self.err(e))?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                serde_json::json!({
-                    "revision": r.get::<_, i64>(0), "at": r.get::<_, String>(1), "event": r.get::<_, String>(2),
-                    "version": r.get::<_, Option<String>>(3), "runId": r.get::<_, String>(4), "actor": r.get::<_, String>(5),
-                    "reason": r.get::<_, Option<String>>(6), "detail": r.get::<_, postgres::types::Json<Value>>(7).0,
-                })
-            })
-            .collect())
+        sql::history(&mut self.shared(), dataset_id)
     }
 }
 
-/// Borrowed pieces of a store, so a transaction on its client can still build errors.
-struct PostgresStoreRef<'a> {
-    url: &'a str,
-}
-
-impl PostgresStoreRef<'_> {
-    fn err(&self, e: postgres::Error) -> StoreError {
-        StoreError::Db(super::scrub(&pg_message(&e), self.url))
-    }
-
-    fn transition_in(
-        &self,
-        tx: &mut postgres::Transaction<'_>,
-        t: &Transition,
-    ) -> Result<(), StoreError> {
-        let s = &t.state;
-        let current: Option<i64> = tx
-            .query_opt(
-                "SELECT revision FROM depot_migrate.state WHERE dataset_id = $1 FOR UPDATE",
-                &[&s.dataset_id],
-            )
-            .map_err(|e| self.err(e))?
-            .map(|r| r.get(0));
-        let conflict = || StoreError::Conflict {
-            dataset: s.dataset_id.clone(),
-            expected: t.expected_revision,
-        };
-        if current.unwrap_or(0) != t.expected_revision {
-            return Err(conflict());
-        }
-        if write_transition(tx, t).map_err(|e| self.err(e))? {
-            Ok(())
-        } else {
-            Err(conflict())
-        }
-    }
-}
-
-/// Catalog queries: every line names objects relative to the schema, never the schema.
 const DESCRIBE: &[&str] = &[
     "SELECT 'relation ' || c.relname || ' kind=' || c.relkind::text || ' comment=' || coalesce(obj_description(c.oid, 'pg_class'), '') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1",
     "SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' notnull=' || a.attnotnull::text || ' default=' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') || ' comment=' || coalesce(col_description(c.oid, a.attnum), '') FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE n.nspname = $1 AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped",
@@ -1069,6 +955,8 @@ mod tests {
     //! transactional), so this drives the store directly with a step marked
     //! `transactional: false` holding a statement that cannot run in a transaction.
     use super::*;
+    use crate::store::HistoryEntry;
+    use depot_migrate_core::lifecycle::DatasetState;
 
     fn step(index: usize, key: &str, sql: &str, transactional: bool) -> Step {
         Step {

@@ -2,13 +2,14 @@
 //! is a row taken by compare-and-set; the migration transaction is `BEGIN IMMEDIATE`
 //! (SQLite's single writer), so two executors never interleave.
 
-use super::{DestinationFilter, Identity, PendingRow};
+use super::sql;
+use super::{DestinationFilter, PendingRow};
 use super::{
-    HistoryEntry, LeaseHolder, LeaseInfo, MigrateError, Store, StoreError, StoredState, Transition,
+    LeaseHolder, LeaseInfo, MigrateError, Store, StoreError, StoredState, Transition,
     STATE_SCHEMA_VERSION,
 };
 use crate::clock::{now_rfc3339, now_unix};
-use depot_migrate_core::lifecycle::{DatasetState, FailureClass, FailureRecord};
+use depot_migrate_core::lifecycle::FailureClass;
 use depot_migrate_core::plan::Step;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
@@ -87,76 +88,71 @@ impl SqliteStore {
     }
 }
 
-fn write_transition(tx: &rusqlite::Transaction<'_>, t: &Transition) -> Result<(), StoreError> {
-    let s = &t.state;
-    let failure = s
-        .last_failure
-        .as_ref()
-        .map(|f| super::json_text("the failure record", f))
-        .transpose()?;
-    let synced = s.synced.clone().unwrap_or_default();
-    let changed = if t.expected_revision == 0 {
-        tx.execute(
-            "INSERT INTO depot_migrate_state (dataset_id, environment_id, alias, engine, schema_name, revision, synced, desired_version, attempted_version, deployed_version, last_failure)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (dataset_id) DO NOTHING",
-            params![s.dataset_id, t.environment_id, s.alias, t.engine, t.schema, s.revision, synced, s.desired_version, s.attempted_version, s.deployed_version, failure],
-        )
-    } else {
-        tx.execute(
-            "UPDATE depot_migrate_state SET alias = ?2, revision = ?3, synced = ?4, desired_version = ?5, attempted_version = ?6, deployed_version = ?7, last_failure = ?8
-             WHERE dataset_id = ?1 AND revision = ?9",
-            params![s.dataset_id, s.alias, s.revision, synced, s.desired_version, s.attempted_version, s.deployed_version, failure, t.expected_revision],
-        )
+/// The shared state statements ([`super::sql`]) over a SQLite connection or transaction.
+struct Sqlite<'a>(&'a Connection);
+
+impl sql::Driver for Sqlite<'_> {
+    fn tables(&self) -> &'static str {
+        "depot_migrate_"
     }
-    .map_err(db)?;
-    if changed != 1 {
-        return Err(StoreError::Conflict {
-            dataset: s.dataset_id.clone(),
-            expected: t.expected_revision,
-        });
+
+    fn execute(&mut self, template: &str, params: &[sql::Param<'_>]) -> Result<u64, StoreError> {
+        let text = sql::render(template, self.tables(), '?');
+        let mut st = self.0.prepare_cached(&text).map_err(db)?;
+        let n = st
+            .execute(rusqlite::params_from_iter(params.iter().map(bind)))
+            .map_err(db)?;
+        Ok(n as u64)
     }
-    if let Some((package, plan_hash)) = &t.deployed {
-        tx.execute(
-            "UPDATE depot_migrate_state SET deployed_package = ?2, deployed_plan_hash = ?3 WHERE dataset_id = ?1",
-            params![s.dataset_id, package, plan_hash],
-        )
-        .map_err(db)?;
+
+    fn query(
+        &mut self,
+        template: &str,
+        params: &[sql::Param<'_>],
+        kinds: &[sql::Kind],
+    ) -> Result<Vec<Vec<sql::Cell>>, StoreError> {
+        let text = sql::render(template, self.tables(), '?');
+        let mut st = self.0.prepare_cached(&text).map_err(db)?;
+        let mut rows = st
+            .query(rusqlite::params_from_iter(params.iter().map(bind)))
+            .map_err(db)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(db)? {
+            let mut cells = Vec::with_capacity(kinds.len());
+            for (i, kind) in kinds.iter().enumerate() {
+                cells.push(cell(row.get_ref(i).map_err(db)?, *kind));
+            }
+            out.push(cells);
+        }
+        Ok(out)
     }
-    if let Some(submission) = &t.submission {
-        tx.execute(
-            "UPDATE depot_migrate_state SET submission = ?2 WHERE dataset_id = ?1",
-            params![s.dataset_id, submission],
-        )
-        .map_err(db)?;
+}
+
+/// A shared statement's parameter as SQLite binds it (JSON as its text).
+fn bind(p: &sql::Param<'_>) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    match p {
+        sql::Param::Text(Some(t)) => V::Text((*t).to_string()),
+        sql::Param::Int(Some(i)) => V::Integer(*i),
+        sql::Param::Json(Some(v)) => V::Text(v.to_string()),
+        sql::Param::Text(None) | sql::Param::Int(None) | sql::Param::Json(None) => V::Null,
     }
-    if t.scheduled {
-        tx.execute(
-            "UPDATE depot_migrate_state SET submitted_revision = revision WHERE dataset_id = ?1",
-            params![s.dataset_id],
-        )
-        .map_err(db)?;
+}
+
+/// A column as the shared statements read it (JSON columns are text holding JSON).
+fn cell(v: rusqlite::types::ValueRef<'_>, kind: sql::Kind) -> sql::Cell {
+    use rusqlite::types::ValueRef as R;
+    match (v, kind) {
+        (R::Null, _) => sql::Cell::Null,
+        (R::Integer(i), sql::Kind::Int) => sql::Cell::Int(i),
+        (R::Text(t), sql::Kind::Json) => {
+            sql::Cell::Json(serde_json::from_slice(t).unwrap_or(Value::Null))
+        }
+        (R::Text(t), _) => sql::Cell::Text(String::from_utf8_lossy(t).into_owned()),
+        (R::Integer(i), _) => sql::Cell::Text(i.to_string()),
+        (R::Real(f), _) => sql::Cell::Text(f.to_string()),
+        (R::Blob(b), _) => sql::Cell::Text(String::from_utf8_lossy(b).into_owned()),
     }
-    if let Some(run_id) = &t.run_id {
-        tx.execute(
-            "UPDATE depot_migrate_state SET run_id = ?2 WHERE dataset_id = ?1",
-            params![s.dataset_id, run_id],
-        )
-        .map_err(db)?;
-    }
-    let h: &HistoryEntry = &t.history;
-    tx.execute(
-        "INSERT INTO depot_migrate_history (dataset_id, revision, at, event, version, run_id, actor, reason, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![s.dataset_id, s.revision, h.at, h.event, h.version, h.run_id, h.actor, h.reason, h.detail.to_string()],
-    )
-    .map_err(db)?;
-    if let Some((event_id, envelope)) = &t.outbox {
-        tx.execute(
-            "INSERT INTO depot_migrate_outbox (dataset_id, event_id, created_at, envelope, destination) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![s.dataset_id, event_id, h.at, envelope.to_string(), t.outbox_destination],
-        )
-        .map_err(db)?;
-    }
-    Ok(())
 }
 
 /// Whether a lease holder ran on this host and its process is gone (killed): such a
@@ -336,38 +332,7 @@ impl Store for SqliteStore {
     }
 
     fn read_state(&mut self, dataset_id: &str) -> Result<Option<StoredState>, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT alias, revision, synced, desired_version, attempted_version, deployed_version, last_failure, deployed_package, deployed_plan_hash, submission, submitted_revision, run_id, environment_id, engine, schema_name FROM depot_migrate_state WHERE dataset_id = ?1",
-                params![dataset_id],
-                |r| {
-                    let failure: Option<String> = r.get(6)?;
-                    Ok(StoredState {
-                        state: DatasetState {
-                            dataset_id: dataset_id.to_string(),
-                            alias: r.get(0)?,
-                            revision: r.get(1)?,
-                            synced: r.get(2)?,
-                            desired_version: r.get(3)?,
-                            attempted_version: r.get(4)?,
-                            deployed_version: r.get(5)?,
-                            last_failure: failure.and_then(|f| serde_json::from_str::<FailureRecord>(&f).ok()),
-                        },
-                        deployed_package: r.get(7)?,
-                        deployed_plan_hash: r.get(8)?,
-                        submission: r.get(9)?,
-                        submitted_revision: r.get(10)?,
-                        run_id: r.get(11)?,
-                        identity: Identity {
-                            environment_id: r.get(12)?,
-                            engine: r.get(13)?,
-                            schema: r.get(14)?,
-                        },
-                    })
-                },
-            )
-            .optional()
-            .map_err(db)
+        sql::read_state(&mut Sqlite(&self.conn), dataset_id)
     }
 
     fn transition(&mut self, t: &Transition) -> Result<(), StoreError> {
@@ -375,7 +340,7 @@ impl Store for SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
-        write_transition(&tx, t)?;
+        sql::write_transition(&mut Sqlite(&tx), t)?;
         tx.commit().map_err(db)
     }
 
@@ -421,21 +386,8 @@ impl Store for SqliteStore {
             })
             .map_err(|e| MigrateError::Store(db(e)))?;
         }
-        // Fencing: commit only while our lease is still ours.
-        let ours: i64 = tx
-            .query_row(
-                "SELECT count(*) FROM depot_migrate_lease WHERE dataset_id = ?1 AND token IS ?2",
-                params![dataset_id, token],
-                |r| r.get(0),
-            )
-            .map_err(|e| MigrateError::Store(db(e)))?;
-        if ours != 1 {
-            return Err(MigrateError::Store(StoreError::LockHeld {
-                dataset: dataset_id.to_string(),
-                holder: " (our lease was taken over)".into(),
-            }));
-        }
-        write_transition(&tx, then).map_err(MigrateError::Store)?;
+        sql::fenced_transition(&mut Sqlite(&tx), dataset_id, token.as_deref(), then)
+            .map_err(MigrateError::Store)?;
         tx.commit().map_err(|e| MigrateError::Store(db(e)))
     }
 
@@ -444,30 +396,12 @@ impl Store for SqliteStore {
         dataset_id: Option<&str>,
         limit: usize,
     ) -> Result<Vec<PendingRow>, StoreError> {
-        let destination = if self.legacy_outbox {
-            "NULL"
-        } else {
-            "destination"
-        };
-        let mut st = self
-            .conn
-            .prepare(&format!("SELECT id, envelope, {destination} FROM depot_migrate_outbox WHERE published_at IS NULL AND (?1 IS NULL OR dataset_id = ?1) ORDER BY id LIMIT ?2"))
-            .map_err(db)?;
-        let rows = st
-            .query_map(params![dataset_id, limit as i64], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                ))
-            })
-            .map_err(db)?;
-        let mut out = Vec::new();
-        for r in rows {
-            let (id, text, dest) = r.map_err(db)?;
-            out.push((id, dest, serde_json::from_str(&text).unwrap_or(Value::Null)));
-        }
-        Ok(out)
+        sql::pending_events(
+            &mut Sqlite(&self.conn),
+            dataset_id,
+            limit,
+            self.legacy_outbox,
+        )
     }
 
     fn publish_claimed(
@@ -567,38 +501,11 @@ impl Store for SqliteStore {
         dataset_id: &str,
         run_id: &str,
     ) -> Result<Vec<usize>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT DISTINCT step_index FROM depot_migrate_journal WHERE dataset_id = ?1 AND run_id = ?2 AND status = 'done' ORDER BY step_index")
-            .map_err(db)?;
-        let rows = st
-            .query_map(params![dataset_id, run_id], |r| r.get::<_, i64>(0))
-            .map_err(db)?;
-        let mut out = Vec::new();
-        for r in rows {
-            if let Ok(i) = usize::try_from(r.map_err(db)?) {
-                out.push(i);
-            }
-        }
-        Ok(out)
+        sql::completed_steps(&mut Sqlite(&self.conn), dataset_id, run_id)
     }
 
     fn lease(&mut self, dataset_id: &str) -> Result<Option<LeaseInfo>, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT holder, token, started FROM depot_migrate_lease WHERE dataset_id = ?1",
-                params![dataset_id],
-                |r| {
-                    let holder: String = r.get(0)?;
-                    Ok(LeaseInfo::from_row(
-                        serde_json::from_str(&holder).unwrap_or(Value::Null),
-                        r.get(1)?,
-                        r.get(2)?,
-                    ))
-                },
-            )
-            .optional()
-            .map_err(db)
+        sql::lease(&mut Sqlite(&self.conn), dataset_id)
     }
 
     fn renew_lease(&mut self, dataset_id: &str) -> Result<(), StoreError> {
@@ -621,23 +528,11 @@ impl Store for SqliteStore {
     }
 
     fn revoke_lease(&mut self, dataset_id: &str, token: &str) -> Result<bool, StoreError> {
-        let n = self
-            .conn
-            .execute(
-                "DELETE FROM depot_migrate_lease WHERE dataset_id = ?1 AND token = ?2",
-                params![dataset_id, token],
-            )
-            .map_err(db)?;
-        Ok(n == 1)
+        sql::revoke_lease(&mut Sqlite(&self.conn), dataset_id, token)
     }
 
     fn dataset_ids(&mut self) -> Result<Vec<String>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT dataset_id FROM depot_migrate_state ORDER BY dataset_id")
-            .map_err(db)?;
-        let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(db)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(db)
+        sql::dataset_ids(&mut Sqlite(&self.conn))
     }
 
     fn catalog(&mut self, _schema: &str) -> Result<BTreeSet<String>, StoreError> {
@@ -659,21 +554,7 @@ impl Store for SqliteStore {
     }
 
     fn history(&mut self, dataset_id: &str) -> Result<Vec<Value>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT revision, at, event, version, run_id, actor, reason, detail FROM depot_migrate_history WHERE dataset_id = ?1 ORDER BY id")
-            .map_err(db)?;
-        let rows = st
-            .query_map(params![dataset_id], |r| {
-                let detail: String = r.get(7)?;
-                Ok(serde_json::json!({
-                    "revision": r.get::<_, i64>(0)?, "at": r.get::<_, String>(1)?, "event": r.get::<_, String>(2)?,
-                    "version": r.get::<_, Option<String>>(3)?, "runId": r.get::<_, String>(4)?, "actor": r.get::<_, String>(5)?,
-                    "reason": r.get::<_, Option<String>>(6)?, "detail": serde_json::from_str::<Value>(&detail).unwrap_or(Value::Null),
-                }))
-            })
-            .map_err(db)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(db)
+        sql::history(&mut Sqlite(&self.conn), dataset_id)
     }
 }
 
