@@ -98,13 +98,16 @@ pub struct DbArgs {
 }
 
 impl DbArgs {
-    /// `--db`, else `DEPOT_DATABASE_URL` when it is set and not empty. The only place the
-    /// command line reads that variable.
-    /// Whether `--db` was given (not the environment's `DEPOT_DATABASE_URL`).
+    /// Whether `--db` was given (not the environment's `DEPOT_DATABASE_URL`): `--runner`
+    /// refuses an explicit `--db` but not a variable set for local work. This is why the
+    /// variable is read here rather than by clap's `env`, which would hide where the URL
+    /// came from.
     pub fn given(&self) -> bool {
         self.db.is_some()
     }
 
+    /// `--db`, else `DEPOT_DATABASE_URL` when it is set and not empty. The only place the
+    /// command line reads that variable.
     pub fn url(&self) -> Option<String> {
         self.db.clone().or_else(|| {
             std::env::var("DEPOT_DATABASE_URL")
