@@ -112,7 +112,10 @@ fn check_pg(
             .expect("reset")
     };
     reset(client);
-    pg_apply(client, &statements(&plan(None, &pa, &ds).map_err(|e| format!("{e:?}"))?))?;
+    pg_apply(
+        client,
+        &statements(&plan(None, &pa, &ds).map_err(|e| format!("{e:?}"))?),
+    )?;
     if !rows.is_empty() {
         client
             .batch_execute(&rows.replace("{s}", schema))
@@ -127,7 +130,10 @@ fn check_pg(
         return Err(format!("plan(B, B) is not empty: {}", again.sql_script()));
     }
     reset(client);
-    pg_apply(client, &statements(&plan(None, &pb, &ds).map_err(|e| format!("{e:?}"))?))?;
+    pg_apply(
+        client,
+        &statements(&plan(None, &pb, &ds).map_err(|e| format!("{e:?}"))?),
+    )?;
     let fresh = pg_catalog(client, schema);
     reset(client);
     diff(&migrated, &fresh, &step.sql_script())?;
@@ -150,7 +156,9 @@ fn sqlite_catalog(conn: &rusqlite::Connection) -> BTreeSet<String> {
             out.insert(format!("table {name}"));
         }
         let mut st = conn
-            .prepare(&format!("SELECT name, type, \"notnull\" FROM pragma_table_info('{name}')"))
+            .prepare(&format!(
+                "SELECT name, type, \"notnull\" FROM pragma_table_info('{name}')"
+            ))
             .expect("prepare");
         for r in st
             .query_map([], |r| {
@@ -181,7 +189,10 @@ fn check_sqlite(a: &Value, b: &Value, rows: &str) -> Result<rusqlite::Connection
     let ds = dataset("sqlite", "main");
     let (pa, pb) = (package(a), package(b));
     let mut m = rusqlite::Connection::open_in_memory().expect("sqlite");
-    sqlite_apply(&mut m, &statements(&plan(None, &pa, &ds).map_err(|e| format!("{e:?}"))?))?;
+    sqlite_apply(
+        &mut m,
+        &statements(&plan(None, &pa, &ds).map_err(|e| format!("{e:?}"))?),
+    )?;
     if !rows.is_empty() {
         m.execute_batch(&rows.replace("\"{s}\".", ""))
             .map_err(|e| format!("rows: {e}"))?;
@@ -194,7 +205,10 @@ fn check_sqlite(a: &Value, b: &Value, rows: &str) -> Result<rusqlite::Connection
         return Err(format!("plan(B, B) is not empty: {}", again.sql_script()));
     }
     let mut f = rusqlite::Connection::open_in_memory().expect("sqlite");
-    sqlite_apply(&mut f, &statements(&plan(None, &pb, &ds).map_err(|e| format!("{e:?}"))?))?;
+    sqlite_apply(
+        &mut f,
+        &statements(&plan(None, &pb, &ds).map_err(|e| format!("{e:?}"))?),
+    )?;
     diff(&sqlite_catalog(&m), &sqlite_catalog(&f), &step.sql_script())?;
     Ok(m)
 }
@@ -237,22 +251,42 @@ const ROWS: &str = "INSERT INTO \"{s}\".customers (id, email) VALUES (1, 'a@x'),
 fn evolutions() -> Vec<(&'static str, Value, Value, bool)> {
     let base = shop(json!([customers(), orders()]), reporting());
     let mut v = Vec::new();
-    v.push(("add views", shop(json!([customers(), orders()]), json!([])), base.clone(), false));
+    v.push((
+        "add views",
+        shop(json!([customers(), orders()]), json!([])),
+        base.clone(),
+        false,
+    ));
     // Widen total: Postgres refuses ALTER TYPE under customer_totals (and big_customers
     // reads that); SQLite rebuilds orders.
     let mut o = orders();
     o["columns"][2] = json!({"name": "total", "type": "decimal", "precision": 14, "scale": 2});
-    v.push(("type change under a view on a view", base.clone(), shop(json!([customers(), o]), reporting()), false));
+    v.push((
+        "type change under a view on a view",
+        base.clone(),
+        shop(json!([customers(), o]), reporting()),
+        false,
+    ));
     // status becomes NOT NULL with a default (SQLite: a table rebuild under open_orders).
     let mut o = orders();
     o["columns"][3] = json!({"name": "status", "type": "string", "maxLength": 20, "nullable": false, "default": "open"});
-    v.push(("rebuild under a view", base.clone(), shop(json!([customers(), o]), reporting()), false));
+    v.push((
+        "rebuild under a view",
+        base.clone(),
+        shop(json!([customers(), o]), reporting()),
+        false,
+    ));
     // Drop a column a view read; the view no longer reads it.
     let mut o = orders();
     o["columns"].as_array_mut().expect("cols").remove(3);
     let mut views = reporting();
     views[2]["query"] = json!("SELECT id, note AS state FROM orders");
-    v.push(("drop a column a view read", base.clone(), shop(json!([customers(), o]), views), false));
+    v.push((
+        "drop a column a view read",
+        base.clone(),
+        shop(json!([customers(), o]), views),
+        false,
+    ));
     // Rename a column and a table the views read.
     let mut o = orders();
     o["columns"][2] = json!({"name": "amount", "type": "decimal", "precision": 10, "scale": 2, "renamedFrom": "total"});
@@ -263,26 +297,49 @@ fn evolutions() -> Vec<(&'static str, Value, Value, bool)> {
         {"name": "big_customers", "query": "SELECT email, total FROM customer_totals WHERE total > 100"},
         {"name": "open_orders", "query": "SELECT id, status AS state FROM purchases WHERE status = 'open' OR status IS NULL"}
     ]);
-    v.push(("rename a table and a column views read", base.clone(), shop(json!([customers(), o]), views), false));
+    v.push((
+        "rename a table and a column views read",
+        base.clone(),
+        shop(json!([customers(), o]), views),
+        false,
+    ));
     // Rename a view (ALTER VIEW on Postgres; drop and create on SQLite), change another's
     // comment and columns, remove the third.
     let views = json!([
         {"name": "customer_summary", "renamedFrom": "customer_totals", "query": TOTALS, "comment": "per customer"},
         {"name": "big_customers", "query": "SELECT email, total FROM customer_summary WHERE total > 100", "columns": ["customer_email", "spent"]}
     ]);
-    v.push(("rename, recomment, relist and remove views", base.clone(), shop(json!([customers(), orders()]), views), false));
+    v.push((
+        "rename, recomment, relist and remove views",
+        base.clone(),
+        shop(json!([customers(), orders()]), views),
+        false,
+    ));
     // Remove every view and the table they read.
-    v.push(("drop the table and its views", base.clone(), shop(json!([customers()]), json!([])), false));
+    v.push((
+        "drop the table and its views",
+        base.clone(),
+        shop(json!([customers()]), json!([])),
+        false,
+    ));
     // A set operation, CASE and functions.
     let views = json!([{"name": "contacts", "query": "SELECT lower(email) AS who, CASE WHEN id > 1 THEN 'new' ELSE 'old' END AS age FROM customers UNION SELECT coalesce(note, 'none'), status FROM orders ORDER BY who LIMIT 100"}]);
-    v.push(("union view", shop(json!([customers(), orders()]), json!([])), shop(json!([customers(), orders()]), views), false));
+    v.push((
+        "union view",
+        shop(json!([customers(), orders()]), json!([])),
+        shop(json!([customers(), orders()]), views),
+        false,
+    ));
     // Materialized views: kept over a changed table (refreshed), and created.
     let mat = |extra: Value| {
         let mut views = json!([
             {"name": "status_counts", "materialized": true, "query": "SELECT status, count(*) AS n FROM orders GROUP BY status", "comment": "refreshed by each migration of orders"}
         ]);
         if let Some(x) = extra.as_array() {
-            views.as_array_mut().expect("views").extend(x.iter().cloned());
+            views
+                .as_array_mut()
+                .expect("views")
+                .extend(x.iter().cloned());
         }
         views
     };
@@ -338,21 +395,49 @@ fn views_show_the_migrated_rows() {
     let (_, a, b, _) = evolutions().remove(1);
     let ds = dataset("postgres", "views_rows");
     let mut client = pg();
-    client.batch_execute("DROP SCHEMA IF EXISTS views_rows CASCADE").expect("reset");
-    pg_apply(&mut client, &statements(&plan(None, &package(&a), &ds).expect("plan"))).expect("A");
-    client.batch_execute(&ROWS.replace("{s}", "views_rows")).expect("rows");
+    client
+        .batch_execute("DROP SCHEMA IF EXISTS views_rows CASCADE")
+        .expect("reset");
+    pg_apply(
+        &mut client,
+        &statements(&plan(None, &package(&a), &ds).expect("plan")),
+    )
+    .expect("A");
+    client
+        .batch_execute(&ROWS.replace("{s}", "views_rows"))
+        .expect("rows");
     let step = plan(Some(&package(&a)), &package(&b), &ds).expect("plan");
     let kinds: Vec<&str> = step.steps.iter().map(|s| s.kind.as_str()).collect();
-    assert_eq!(kinds, ["dropView", "dropView", "alterColumnType", "createView", "createView"]);
+    assert_eq!(
+        kinds,
+        [
+            "dropView",
+            "dropView",
+            "alterColumnType",
+            "createView",
+            "createView"
+        ]
+    );
     pg_apply(&mut client, &statements(&step)).expect("A -> B");
     let rows: Vec<(String, i64, String)> = client
-        .query("SELECT email, orders, total::text FROM views_rows.customer_totals ORDER BY email", &[])
+        .query(
+            "SELECT email, orders, total::text FROM views_rows.customer_totals ORDER BY email",
+            &[],
+        )
         .expect("view")
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
-    assert_eq!(rows, vec![("a@x".into(), 2, "130.00".into()), ("b@x".into(), 1, "10.00".into())]);
-    client.batch_execute("DROP SCHEMA views_rows CASCADE").expect("cleanup");
+    assert_eq!(
+        rows,
+        vec![
+            ("a@x".into(), 2, "130.00".into()),
+            ("b@x".into(), 1, "10.00".into())
+        ]
+    );
+    client
+        .batch_execute("DROP SCHEMA views_rows CASCADE")
+        .expect("cleanup");
 
     let (_, a, b, _) = evolutions().remove(2);
     let m = check_sqlite(&a, &b, ROWS).expect("sqlite");
@@ -364,7 +449,10 @@ fn views_show_the_migrated_rows() {
         .map(|r| r.expect("row"))
         .collect();
     // The rebuild backfilled the NULL status with the default 'open'.
-    assert_eq!(states, vec![(1, "open".to_string()), (3, "open".to_string())]);
+    assert_eq!(
+        states,
+        vec![(1, "open".to_string()), (3, "open".to_string())]
+    );
 }
 
 /// A materialized view kept over a table whose rows the migration changes is refreshed
@@ -378,21 +466,37 @@ fn postgres_materialized_view_is_refreshed_after_a_backfill() {
     let b = shop(json!([customers(), o]), views);
     let ds = dataset("postgres", "views_refresh");
     let mut client = pg();
-    client.batch_execute("DROP SCHEMA IF EXISTS views_refresh CASCADE").expect("reset");
-    pg_apply(&mut client, &statements(&plan(None, &package(&a), &ds).expect("plan"))).expect("A");
-    client.batch_execute(&ROWS.replace("{s}", "views_refresh")).expect("rows");
+    client
+        .batch_execute("DROP SCHEMA IF EXISTS views_refresh CASCADE")
+        .expect("reset");
+    pg_apply(
+        &mut client,
+        &statements(&plan(None, &package(&a), &ds).expect("plan")),
+    )
+    .expect("A");
+    client
+        .batch_execute(&ROWS.replace("{s}", "views_refresh"))
+        .expect("rows");
     client
         .batch_execute("REFRESH MATERIALIZED VIEW views_refresh.status_counts; INSERT INTO views_refresh.orders (id, customer_id, status) VALUES (4, 2, 'paid')")
         .expect("refresh, then a row the view does not show yet");
     let step = plan(Some(&package(&a)), &package(&b), &ds).expect("plan");
     let last = step.steps.last().expect("steps");
     assert_eq!(last.key, "refreshMaterializedView:status_counts");
-    assert_eq!(last.sql, vec![r#"REFRESH MATERIALIZED VIEW "views_refresh"."status_counts""#]);
+    assert_eq!(
+        last.sql,
+        vec![r#"REFRESH MATERIALIZED VIEW "views_refresh"."status_counts""#]
+    );
     pg_apply(&mut client, &statements(&step)).expect("A -> B");
     let paid: i64 = client
-        .query_one("SELECT n FROM views_refresh.status_counts WHERE status = 'paid'", &[])
+        .query_one(
+            "SELECT n FROM views_refresh.status_counts WHERE status = 'paid'",
+            &[],
+        )
         .expect("row")
         .get(0);
     assert_eq!(paid, 2, "the refresh step recomputed the view");
-    client.batch_execute("DROP SCHEMA views_refresh CASCADE").expect("cleanup");
+    client
+        .batch_execute("DROP SCHEMA views_refresh CASCADE")
+        .expect("cleanup");
 }
