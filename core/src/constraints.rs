@@ -1015,9 +1015,7 @@ pub fn planner_unsupported(pkg: &Package, engine: Engine) -> Vec<Problem> {
             ),
         ));
     };
-    if pkg.enums.is_some() && engine == Engine::Snowflake {
-        refuse(root.key("enums"), "enums", &mut out);
-    }
+
     if pkg.grants.is_some() {
         refuse(root.key("grants"), "grants", &mut out);
     }
@@ -1037,15 +1035,6 @@ pub fn planner_unsupported(pkg: &Package, engine: Engine) -> Vec<Problem> {
                     &mut out,
                 );
             }
-            if c.identity.is_some() && engine == Engine::Snowflake {
-                refuse(cp.key("identity"), "identity columns", &mut out);
-            }
-            if c.json_storage.is_some() && engine == Engine::Snowflake {
-                refuse(cp.key("jsonStorage"), "jsonStorage", &mut out);
-            }
-            if matches!(c.default, Some(Literal::Function(_))) && engine == Engine::Snowflake {
-                refuse(cp.key("default"), "function defaults", &mut out);
-            }
         }
     }
     out
@@ -1056,9 +1045,8 @@ fn planned_type(t: ColumnType, engine: Engine) -> Option<()> {
     use ColumnType::*;
     let postgres = matches!(engine, Engine::Postgres | Engine::AuroraPostgresql);
     match t {
-        Array | Enum if engine == Engine::Snowflake => None,
+        // Refused by validation already (SQLite and Snowflake have no interval type).
         Interval if !postgres => None,
-        Smallint | Real | Time | Char | Numeric if engine == Engine::Snowflake => None,
         _ => Some(()),
     }
 }

@@ -92,11 +92,15 @@ pub enum Code {
     DuplicateView,
     /// Views that read each other in a cycle.
     ViewCycle,
+    /// A change between two valid packages that the engine cannot make in place and the
+    /// planner does not make another way (Snowflake: identity on an existing column, a
+    /// function default on a column added to an existing table).
+    UnsupportedChange,
 }
 
 impl Code {
     /// Every code, in code order.
-    pub const ALL: [Code; 40] = [
+    pub const ALL: [Code; 41] = [
         Code::FileTooLarge,
         Code::NotUtf8,
         Code::MalformedJson,
@@ -137,6 +141,7 @@ impl Code {
         Code::InvalidView,
         Code::DuplicateView,
         Code::ViewCycle,
+        Code::UnsupportedChange,
     ];
 
     /// The stable code string (`DM1003`).
@@ -182,6 +187,7 @@ impl Code {
             Code::InvalidView => "DM2045",
             Code::DuplicateView => "DM2046",
             Code::ViewCycle => "DM2047",
+            Code::UnsupportedChange => "DM2025",
         }
     }
 

@@ -256,6 +256,18 @@ pub fn plan(
             d.engine().as_str()
         ));
     }
+    if !d.supports_enum_types()
+        && !d.enforces_constraints()
+        && to
+            .tables
+            .iter()
+            .any(|t| t.columns.iter().any(|c| c.column_type == ColumnType::Enum))
+    {
+        notes.push(format!(
+            "{}: enum columns are VARCHAR; their values are not enforced",
+            d.engine().as_str()
+        ));
+    }
     if !d.supports_secondary_indexes() {
         for t in &to.tables {
             for ix in t
@@ -604,6 +616,9 @@ impl Planner<'_> {
             }
             col_pairs.push(v);
         }
+        problems.extend(crate::plan_identity::refusals(
+            self, old_tables, to, &pairs, &col_pairs,
+        ));
         if !problems.is_empty() {
             return Err(Invalid { problems });
         }

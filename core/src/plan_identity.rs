@@ -5,7 +5,8 @@
 //! ([`crate::dialect::identity_clause`]).
 
 use crate::dialect::identity_clause;
-use crate::model::{Identity, Table};
+use crate::error::{Code, JsonPath, Problem};
+use crate::model::{Identity, Literal, Package, Table};
 use crate::plan::{Draft, Planner, ACCESS_EXCLUSIVE, SCAN};
 
 type Pairs = [(Option<usize>, bool)];
@@ -132,4 +133,69 @@ pub(crate) fn after(
             .locks(SCAN),
         );
     }
+}
+
+/// On engines that cannot alter an identity or add a column with a function default to
+/// an existing table (Snowflake, [`crate::dialect::Dialect::alters_identity`]): one
+/// DM2025 problem per change the plan would need and cannot make, naming the way out.
+pub(crate) fn refusals(
+    p: &Planner<'_>,
+    old_tables: &[Table],
+    to: &Package,
+    pairs: &Pairs,
+    col_pairs: &[Vec<(Option<usize>, bool)>],
+) -> Vec<Problem> {
+    let d = p.d;
+    let mut out = Vec::new();
+    let engine = d.engine().as_str();
+    for (i, t) in to.tables.iter().enumerate() {
+        let Some(o) = pairs[i].0 else { continue };
+        let old = &old_tables[o];
+        for (j, c) in t.columns.iter().enumerate() {
+            let path = JsonPath::root()
+                .key("tables")
+                .index(i)
+                .key("columns")
+                .index(j);
+            let oc = col_pairs[i]
+                .get(j)
+                .and_then(|x| x.0)
+                .map(|k| &old.columns[k]);
+            let identity_changed = match oc {
+                None => c.identity.is_some(),
+                Some(oc) => {
+                    (oc.identity, oc.start, oc.increment) != (c.identity, c.start, c.increment)
+                        || (c.identity.is_some() && d.column_type(oc) != d.column_type(c))
+                }
+            };
+            if identity_changed && !d.alters_identity() {
+                out.push(Problem::new(
+                    Code::UnsupportedChange,
+                    path.key("identity"),
+                    format!(
+                        "{engine} cannot add, remove or change the identity of a column of an existing table ({}.{}), nor retype an identity column; keep the column as deployed, or create a new table with the identity and copy the rows in a later release",
+                        t.name, c.name
+                    ),
+                ));
+            }
+            // A column added (or rebuilt by add-copy-rename, which any default change
+            // or a retype on these engines is) with a function default.
+            let function_default = matches!(c.default, Some(Literal::Function(_)));
+            let added_with_it = match oc {
+                None => true,
+                Some(oc) => oc.default != c.default || d.column_type(oc) != d.column_type(c),
+            };
+            if function_default && added_with_it && !d.adds_function_defaults() {
+                out.push(Problem::new(
+                    Code::UnsupportedChange,
+                    path.key("default"),
+                    format!(
+                        "{engine} adds a column to an existing table only with a constant default, and changes a default by adding the column again; {}.{} cannot get a function default after the table exists: remove \"default\" here (the application sets the value), or give it to a column of a new table",
+                        t.name, c.name
+                    ),
+                ));
+            }
+        }
+    }
+    out
 }

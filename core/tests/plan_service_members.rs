@@ -212,3 +212,64 @@ fn postgres_identity() {
         render(&plan(Some(&always), &plain, &ds).expect("plan"))
     );
 }
+
+#[test]
+fn snowflake_refuses_identity_and_function_default_changes_on_existing_tables() {
+    let ds = strict_dataset("snowflake");
+    let t = |cols: Value| {
+        pkg(
+            &json!({"namespace": "n", "tables": [{"name": "item", "primaryKey": ["id"], "columns": cols}]}),
+            Engine::Snowflake,
+        )
+    };
+    let plain = t(json!([{"name": "id", "type": "bigint", "nullable": false}]));
+    let ident = t(json!([{"name": "id", "type": "bigint", "identity": "byDefault"}]));
+    let stamped = t(json!([{"name": "id", "type": "bigint", "nullable": false},
+        {"name": "at", "type": "timestamp", "default": {"function": "now"}}]));
+    for (from, to, path) in [
+        (&plain, &ident, "$.tables[0].columns[0].identity"),
+        (&ident, &plain, "$.tables[0].columns[0].identity"),
+        (&plain, &stamped, "$.tables[0].columns[1].default"),
+    ] {
+        let err = plan(Some(from), to, &ds).expect_err("refused");
+        assert_eq!(err.problems.len(), 1, "{err:?}");
+        assert_eq!(err.problems[0].code.as_str(), "DM2025", "{err:?}");
+        assert_eq!(err.problems[0].path, path, "{err:?}");
+    }
+    // In a new table both are written in CREATE TABLE, and removing a function default
+    // is a column rebuild without it.
+    let created = plan(None, &stamped, &ds).expect("plan");
+    assert!(
+        created
+            .sql_script()
+            .contains(r#""AT" TIMESTAMP_NTZ DEFAULT CURRENT_TIMESTAMP()"#),
+        "{}",
+        created.sql_script()
+    );
+    let ident_create = plan(None, &ident, &ds).expect("plan");
+    assert!(
+        ident_create
+            .sql_script()
+            .contains(r#""ID" NUMBER(38,0) IDENTITY(1, 1) ORDER NOT NULL"#),
+        "{}",
+        ident_create.sql_script()
+    );
+    let unstamped = t(json!([{"name": "id", "type": "bigint", "nullable": false},
+        {"name": "at", "type": "timestamp"}]));
+    let dropped = plan(Some(&stamped), &unstamped, &ds).expect("plan");
+    let kinds: Vec<&str> = dropped.steps.iter().map(|s| s.kind.as_str()).collect();
+    assert_eq!(kinds, ["rebuildColumn"], "{}", dropped.sql_script());
+    // Postgres makes the same changes in place.
+    let pg = strict_dataset("postgres");
+    let (plain, ident) = (
+        pkg(
+            &json!({"namespace": "n", "tables": [{"name": "item", "primaryKey": ["id"], "columns": [{"name": "id", "type": "bigint", "nullable": false}]}]}),
+            Engine::Postgres,
+        ),
+        pkg(
+            &json!({"namespace": "n", "tables": [{"name": "item", "primaryKey": ["id"], "columns": [{"name": "id", "type": "bigint", "identity": "byDefault"}]}]}),
+            Engine::Postgres,
+        ),
+    );
+    assert!(plan(Some(&plain), &ident, &pg).is_ok());
+}

@@ -154,3 +154,90 @@ fn snowflake_constraint_sql_parses_with_sqlglot() {
         "{stdout}"
     );
 }
+
+/// The statements Snowflake plans get for the service-schema members: identity
+/// (`IDENTITY(start, increment) ORDER`), function defaults (`CURRENT_TIMESTAMP()`,
+/// `UUID_STRING()`, `CURRENT_DATE()`, `CURRENT_TIME()`), smallint, real, time, char,
+/// arrays (`ARRAY`), enums (VARCHAR) and jsonStorage, created and changed.
+#[test]
+fn snowflake_service_member_sql_parses_with_sqlglot() {
+    use depot_migrate_core::{load, plan::plan, Engine};
+    let ds = common::strict_dataset("snowflake");
+    let pkg = |v: serde_json::Value| {
+        load::parse_package(v.to_string().as_bytes(), Some(Engine::Snowflake)).expect("valid")
+    };
+    let v1 = pkg(serde_json::json!({"namespace": "shop",
+        "enums": [{"name": "order_status", "values": ["pending", "paid"]}],
+        "tables": [{"name": "orders", "primaryKey": ["id"], "columns": [
+            {"name": "id", "type": "bigint", "identity": "byDefault", "start": 1000, "increment": 10},
+            {"name": "placed_at", "type": "timestamptz", "nullable": false, "default": {"function": "now"}},
+            {"name": "public_id", "type": "uuid", "default": {"function": "genRandomUuid"}},
+            {"name": "placed_on", "type": "date", "default": {"function": "currentDate"}},
+            {"name": "placed_time", "type": "time", "default": {"function": "currentTime"}},
+            {"name": "status", "type": "enum", "enum": "order_status", "nullable": false, "default": "pending"},
+            {"name": "qty", "type": "smallint", "default": 1},
+            {"name": "ratio", "type": "real"},
+            {"name": "cc", "type": "char", "maxLength": 2},
+            {"name": "tags", "type": "array", "items": "string"},
+            {"name": "doc", "type": "json", "jsonStorage": "text"}]}]}));
+    let v2 = pkg(serde_json::json!({"namespace": "shop",
+        "enums": [{"name": "order_status", "values": ["new", "pending", "paid"]}],
+        "tables": [{"name": "orders", "primaryKey": ["id"], "columns": [
+            {"name": "id", "type": "bigint", "identity": "byDefault", "start": 1000, "increment": 10},
+            {"name": "placed_at", "type": "timestamptz", "nullable": false, "default": {"function": "now"}},
+            {"name": "public_id", "type": "uuid"},
+            {"name": "placed_on", "type": "date", "default": {"function": "currentDate"}},
+            {"name": "placed_time", "type": "time"},
+            {"name": "status", "type": "enum", "enum": "order_status", "nullable": false, "default": "new"},
+            {"name": "qty", "type": "int", "default": 1},
+            {"name": "ratio", "type": "double"},
+            {"name": "cc", "type": "char", "maxLength": 5},
+            {"name": "tags", "type": "array", "items": "string"},
+            {"name": "codes", "type": "array", "items": "int"},
+            {"name": "at", "type": "time", "default": "08:30:00"},
+            {"name": "doc", "type": "json"}]},
+            {"name": "lines", "primaryKey": ["id"], "columns": [
+                {"name": "id", "type": "int", "identity": "byDefault"},
+                {"name": "added_at", "type": "timestamp", "default": {"function": "currentTimestamp"}}]}]}));
+    let plans = [
+        plan(None, &v1, &ds),
+        plan(Some(&v1), &v2, &ds),
+        plan(None, &v2, &ds),
+    ];
+    let plans: Vec<_> = plans.into_iter().map(|p| p.expect("plan")).collect();
+    let statements: Vec<String> = plans
+        .iter()
+        .flat_map(|p| p.steps.iter().flat_map(|s| s.sql.clone()))
+        .collect();
+    let all = statements.join("\n");
+    for expected in [
+        "IDENTITY(1000, 10) ORDER",
+        "DEFAULT CURRENT_TIMESTAMP()",
+        "DEFAULT UUID_STRING()",
+        "DEFAULT CURRENT_DATE()",
+        "DEFAULT CURRENT_TIME()",
+        r#""TAGS" ARRAY"#,
+        r#""CC_DEPOT_NEW" CHAR(5)"#,
+        r#""STATUS" VARCHAR DEFAULT 'new'"#,
+    ] {
+        assert!(all.contains(expected), "{expected} missing:\n{all}");
+    }
+    assert!(
+        plans[1]
+            .notes
+            .iter()
+            .any(|n| n.contains("enum columns are VARCHAR")),
+        "{:?}",
+        plans[1].notes
+    );
+    let (code, stdout, stderr) = sqlglot_check(&statements);
+    assert_eq!(
+        code,
+        Some(0),
+        "sqlglot could not parse:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!("{} statements parsed", statements.len())),
+        "{stdout}"
+    );
+}

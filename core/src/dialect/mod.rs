@@ -109,6 +109,16 @@ pub trait Dialect: Sync {
     fn sql_type(&self, _schema: &str, column: &Column) -> String {
         self.column_type(column)
     }
+    /// Whether an existing column's identity can be added, removed or changed (in place
+    /// or by a table rebuild); otherwise the planner refuses such a change (DM2025).
+    fn alters_identity(&self) -> bool {
+        true
+    }
+    /// Whether a column with a function default (`CURRENT_TIMESTAMP`) can be added to an
+    /// existing table (in place or by a rebuild); otherwise the planner refuses (DM2025).
+    fn adds_function_defaults(&self) -> bool {
+        true
+    }
     /// Whether enums are types of their own (`CREATE TYPE … AS ENUM`); otherwise an
     /// enum column is text.
     fn supports_enum_types(&self) -> bool {

@@ -1,7 +1,9 @@
 //! Snowflake. DDL is not transactional; identifiers are upper-cased so unquoted queries
 //! find them; standard tables have no secondary indexes and do not enforce primary-key or
 //! unique constraints (they are declared, not enforced); few type changes are possible in
-//! place; `SET DEFAULT` to a constant is not possible.
+//! place; `SET DEFAULT` to a constant is not possible. Enums are VARCHAR (values not
+//! enforced), arrays `ARRAY`, identity `IDENTITY(start, increment) ORDER` in new tables
+//! only.
 
 use super::Dialect;
 use crate::model::{Column, ColumnType, DefaultFunction, Engine, Literal};
@@ -31,6 +33,37 @@ impl Dialect for Snowflake {
     }
     fn supports_set_default(&self) -> bool {
         false
+    }
+    /// Snowflake cannot add an identity (a sequence default) to an existing column, drop
+    /// it or change its start and increment, and adds columns only with constant
+    /// defaults.
+    fn alters_identity(&self) -> bool {
+        false
+    }
+    fn adds_function_defaults(&self) -> bool {
+        false
+    }
+
+    /// `IDENTITY(start, increment) ORDER`: values in insertion order, as Postgres and
+    /// SQLite give them.
+    fn column_definition(&self, spec: super::ColumnSpec<'_>) -> String {
+        let c = spec.column;
+        let mut def = format!("{} {}", self.quote(&c.name), self.column_type(c));
+        if let Some(d) = &c.default {
+            def.push_str(" DEFAULT ");
+            def.push_str(&self.literal(d, c));
+        }
+        if c.identity.is_some() {
+            def.push_str(&format!(
+                " IDENTITY({}, {}) ORDER",
+                c.start.unwrap_or(1),
+                c.increment.unwrap_or(1)
+            ));
+        }
+        if !spec.nullable {
+            def.push_str(" NOT NULL");
+        }
+        def
     }
     fn supports_in_place_type_change(&self, old: &Column, new: &Column) -> bool {
         // Snowflake alters a column's type only to widen VARCHAR or NUMBER precision at
