@@ -43,3 +43,35 @@ echo "== apply examples/dogs.v3.package.json with examples/dogs.v3-allow.dataset
 "$bin" apply --package examples/dogs.v3.package.json --dataset examples/dogs.v3-allow.dataset.json --db "$db" 2>&1
 echo "== status"
 "$bin" status --dataset "$dataset" --db "$db"
+echo
+# The orders service (examples/orders): identity ids, foreign keys, now() timestamps, a
+# status enum and checks, over three versions, planned for SQLite and Postgres and
+# applied to SQLite.
+orders=examples/orders
+for ds in "$orders/orders.dataset.json" "$orders/orders.postgres.dataset.json"; do
+  prev=""
+  for v in v1 v2 v3; do
+    pkg="$orders/orders.$v.package.json"
+    "$bin" validate --package "$pkg" --dataset "$ds" >/dev/null
+    if [ -z "$prev" ]; then
+      echo "== orders plan: empty -> $v ($ds)"
+      "$bin" plan --format text --package "$pkg" --dataset "$ds"
+    else
+      echo "== orders plan: $prev -> $v ($ds)"
+      "$bin" plan --format text --from-package "$orders/orders.$prev.package.json" --package "$pkg" --dataset "$ds"
+    fi
+    echo
+    prev=$v
+  done
+done
+echo "== orders SQL: v2 -> v3 (postgres)"
+"$bin" plan --format sql --from-package "$orders/orders.v2.package.json" --package "$orders/orders.v3.package.json" --dataset "$orders/orders.postgres.dataset.json"
+echo
+odb="sqlite:target/examples-orders.sqlite"
+rm -f target/examples-orders.sqlite
+for v in v1 v2 v3; do
+  echo "== apply $orders/orders.$v.package.json ($odb)"
+  "$bin" apply --package "$orders/orders.$v.package.json" --dataset "$orders/orders.dataset.json" --db "$odb" 2>&1
+done
+echo "== orders status"
+"$bin" status --dataset "$orders/orders.dataset.json" --db "$odb"

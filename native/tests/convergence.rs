@@ -828,6 +828,7 @@ fn fk(name: &str, on_delete: Option<&str>) -> Value {
 }
 
 fn service_evolutions() -> Vec<(&'static str, Value, Value)> {
+    let orders_v = |v: &str| examples(&format!("orders/orders.{v}.package.json"));
     let base = shop(json!([customers(json!({})), orders(json!({}))]));
     let keyed = shop(json!([
         customers(
@@ -840,6 +841,13 @@ fn service_evolutions() -> Vec<(&'static str, Value, Value)> {
         )
     ]));
     vec![
+        (
+            "examples/orders: empty to v1",
+            json!({"namespace": "shop", "tables": []}),
+            orders_v("v1"),
+        ),
+        ("examples/orders: v1 to v2", orders_v("v1"), orders_v("v2")),
+        ("examples/orders: v2 to v3", orders_v("v2"), orders_v("v3")),
         (
             "add unique, checks and a foreign key",
             base.clone(),
