@@ -29,99 +29,20 @@ const PASSWORD: &str = "supersecret";
 // Checks shared by the tests
 // ---------------------------------------------------------------------------------------
 
-fn is_hex64(v: &Value) -> bool {
-    v.as_str().is_some_and(|s| {
-        s.len() == 64
-            && s.bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-    })
-}
-
-fn is_rfc3339_utc(v: &Value) -> bool {
-    // 2025-05-16T08:13:22Z (the observability page's shape), fractions allowed.
-    let Some(s) = v.as_str() else { return false };
-    let b = s.as_bytes();
-    b.len() >= 20
-        && s.ends_with('Z')
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b[10] == b'T'
-        && b[13] == b':'
-        && b[16] == b':'
-        && [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
-            .iter()
-            .all(|&i| b[i].is_ascii_digit())
-}
-
-/// Checks one event against the observability page's envelope and the additions of docs/design.md.
+/// Checks one event against the observability page's envelope and the additions of
+/// docs/design.md ([`support::check_envelope`]), for this test's dataset.
 #[track_caller]
 fn check_envelope(e: &Value, ctx: &Ctx, event: &str, version_hash: &str) {
-    let top: BTreeSet<&str> = e
-        .as_object()
-        .expect("event object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    let expected: BTreeSet<&str> = [
-        "version",
-        "id",
-        "detail-type",
-        "source",
-        "account",
-        "time",
-        "region",
-        "resources",
-        "detail",
-    ]
-    .into_iter()
-    .collect();
-    assert_eq!(top, expected, "envelope members of {e}");
-    assert_eq!(e["version"], "0", "{e}");
-    assert!(e["id"].as_str().is_some_and(|s| !s.is_empty()), "id: {e}");
-    assert_eq!(e["detail-type"], "migration-lifecycle", "{e}");
-    assert_eq!(e["source"], "tech.stage.depot", "{e}");
-    assert!(e["account"].is_string(), "account: {e}");
-    assert!(e["region"].is_string(), "region: {e}");
-    assert!(is_rfc3339_utc(&e["time"]), "time: {e}");
-    assert_eq!(e["resources"], json!([]), "{e}");
-    let d = &e["detail"];
-    assert_eq!(d["type"], "lifecycle", "{e}");
-    assert_eq!(d["environmentId"], "e2e404529091ed2", "{e}");
-    assert_eq!(d["datasetId"], ctx.dataset_id.as_str(), "{e}");
-    assert_eq!(d["datasetAlias"], "WsDevDogSrc", "{e}");
-    assert!(
-        d["environmentUri"].as_str().is_some_and(|s| !s.is_empty()),
-        "environmentUri: {e}"
+    support::check_envelope(
+        e,
+        &Envelope {
+            dataset_id: &ctx.dataset_id,
+            alias: "WsDevDogSrc",
+            engine: ctx.engine.id(),
+            event,
+            version_hash,
+        },
     );
-    assert_eq!(d["datasetVersionHash"], version_hash, "{e}");
-    assert_eq!(d["event"], event, "{e}");
-    assert!(
-        d["eventId"].as_str().is_some_and(|s| !s.is_empty()),
-        "eventId: {e}"
-    );
-    assert!(
-        d["revision"].as_i64().is_some_and(|r| r > 0),
-        "revision: {e}"
-    );
-    assert!(
-        d["runId"].as_str().is_some_and(|s| !s.is_empty()),
-        "runId: {e}"
-    );
-    assert!(
-        d["previousVersionHash"].is_null() || is_hex64(&d["previousVersionHash"]),
-        "previousVersionHash: {e}"
-    );
-    assert!(is_hex64(&d["planHash"]), "planHash: {e}");
-    assert_eq!(d["engine"], ctx.engine.id(), "{e}");
-    assert_eq!(d["migrationMode"], "synchronous", "{e}");
-    if event == "failed" {
-        assert!(d["error"].is_object(), "a failed event carries error: {e}");
-    } else {
-        assert!(
-            d.get("error").is_none(),
-            "only failed events carry error: {e}"
-        );
-    }
 }
 
 /// Checks a run's events: exactly `expected` in order, one run id, consecutive revisions
@@ -306,15 +227,7 @@ fn first_apply_emits_attempted_then_deployed(engine: Engine) {
     assert_eq!(ctx.flush().stdout.trim(), "");
 }
 
-#[test]
-fn lifecycle_sqlite() {
-    first_apply_emits_attempted_then_deployed(Engine::Sqlite);
-}
-
-#[test]
-fn lifecycle_postgres() {
-    first_apply_emits_attempted_then_deployed(Engine::Postgres);
-}
+engine_tests!(lifecycle_sqlite, lifecycle_postgres => first_apply_emits_attempted_then_deployed);
 
 // ---------------------------------------------------------------------------------------
 // 2. Re-applying the deployed version is a silent no-op
@@ -346,15 +259,7 @@ fn reapply_is_silent(engine: Engine) {
     assert_eq!(written.trim(), "", "no events in the jsonl sink either");
 }
 
-#[test]
-fn reapply_is_silent_sqlite() {
-    reapply_is_silent(Engine::Sqlite);
-}
-
-#[test]
-fn reapply_is_silent_postgres() {
-    reapply_is_silent(Engine::Postgres);
-}
+engine_tests!(reapply_is_silent_sqlite, reapply_is_silent_postgres => reapply_is_silent);
 
 // ---------------------------------------------------------------------------------------
 // 3. v1 -> v2, snapshot, plan --db
@@ -439,15 +344,7 @@ fn v1_to_v2(engine: Engine) {
     );
 }
 
-#[test]
-fn v1_to_v2_sqlite() {
-    v1_to_v2(Engine::Sqlite);
-}
-
-#[test]
-fn v1_to_v2_postgres() {
-    v1_to_v2(Engine::Postgres);
-}
+engine_tests!(v1_to_v2_sqlite, v1_to_v2_postgres => v1_to_v2);
 
 // ---------------------------------------------------------------------------------------
 // 4. Destructive steps are refused unless allowed, key by key
@@ -502,15 +399,7 @@ fn destructive_refused(engine: Engine) {
     check_stable(&ctx.status(&allow), &ctx, &h3, 6);
 }
 
-#[test]
-fn destructive_refused_sqlite() {
-    destructive_refused(Engine::Sqlite);
-}
-
-#[test]
-fn destructive_refused_postgres() {
-    destructive_refused(Engine::Postgres);
-}
+engine_tests!(destructive_refused_sqlite, destructive_refused_postgres => destructive_refused);
 
 // ---------------------------------------------------------------------------------------
 // 5. A failing step rolls the whole plan back and is recorded; fixing the data lets the
@@ -629,15 +518,7 @@ fn failure_rolls_back(engine: Engine) {
     assert!(ctx.columns("dog").contains("tag"));
 }
 
-#[test]
-fn failure_rolls_back_sqlite() {
-    failure_rolls_back(Engine::Sqlite);
-}
-
-#[test]
-fn failure_rolls_back_postgres() {
-    failure_rolls_back(Engine::Postgres);
-}
+engine_tests!(failure_rolls_back_sqlite, failure_rolls_back_postgres => failure_rolls_back);
 
 /// A cast that fails on a row (`invalid input syntax for type bigint: "<value>"`): the
 /// value must not reach the event, the state or history.
@@ -757,15 +638,7 @@ fn stale_plan(engine: Engine) {
     assert!(ctx.tables().contains("visit"));
 }
 
-#[test]
-fn stale_plan_sqlite() {
-    stale_plan(Engine::Sqlite);
-}
-
-#[test]
-fn stale_plan_postgres() {
-    stale_plan(Engine::Postgres);
-}
+engine_tests!(stale_plan_sqlite, stale_plan_postgres => stale_plan);
 
 // ---------------------------------------------------------------------------------------
 // 7. Which database: --db, DEPOT_DATABASE_URL, the SQLite default
@@ -1028,15 +901,7 @@ fn event_sinks(engine: Engine) {
     );
 }
 
-#[test]
-fn event_sinks_sqlite() {
-    event_sinks(Engine::Sqlite);
-}
-
-#[test]
-fn event_sinks_postgres() {
-    event_sinks(Engine::Postgres);
-}
+engine_tests!(event_sinks_sqlite, event_sinks_postgres => event_sinks);
 
 /// An outage of the sink delays events, never loses them and never blocks a migration.
 fn unwritable_sink_leaves_events_pending(engine: Engine) {
@@ -1059,15 +924,7 @@ fn unwritable_sink_leaves_events_pending(engine: Engine) {
     assert_eq!(ctx.flush().stdout.trim(), "", "published once");
 }
 
-#[test]
-fn unwritable_sink_leaves_events_pending_sqlite() {
-    unwritable_sink_leaves_events_pending(Engine::Sqlite);
-}
-
-#[test]
-fn unwritable_sink_leaves_events_pending_postgres() {
-    unwritable_sink_leaves_events_pending(Engine::Postgres);
-}
+engine_tests!(unwritable_sink_leaves_events_pending_sqlite, unwritable_sink_leaves_events_pending_postgres => unwritable_sink_leaves_events_pending);
 
 // ---------------------------------------------------------------------------------------
 // 9. Locks (Postgres): the executor lock, lock_timeout and retries
@@ -1306,15 +1163,7 @@ fn concurrent_applies_deploy_once(engine: Engine) {
     check_stable(&ctx.status(&ds), &ctx, &h1, 2);
 }
 
-#[test]
-fn concurrent_applies_deploy_once_sqlite() {
-    concurrent_applies_deploy_once(Engine::Sqlite);
-}
-
-#[test]
-fn concurrent_applies_deploy_once_postgres() {
-    concurrent_applies_deploy_once(Engine::Postgres);
-}
+engine_tests!(concurrent_applies_deploy_once_sqlite, concurrent_applies_deploy_once_postgres => concurrent_applies_deploy_once);
 
 // ---------------------------------------------------------------------------------------
 // 10. Credentials never show
@@ -1688,15 +1537,7 @@ fn long_failure_is_truncated_in_events_only(engine: Engine) {
     );
 }
 
-#[test]
-fn long_failure_is_truncated_in_events_only_sqlite() {
-    long_failure_is_truncated_in_events_only(Engine::Sqlite);
-}
-
-#[test]
-fn long_failure_is_truncated_in_events_only_postgres() {
-    long_failure_is_truncated_in_events_only(Engine::Postgres);
-}
+engine_tests!(long_failure_is_truncated_in_events_only_sqlite, long_failure_is_truncated_in_events_only_postgres => long_failure_is_truncated_in_events_only);
 
 /// Two datasets in one database keep separate state, history and events.
 #[test]
@@ -1772,15 +1613,7 @@ fn reserved_state_names_are_rejected(engine: Engine) {
     r.expect_code(2);
 }
 
-#[test]
-fn reserved_state_names_are_rejected_sqlite() {
-    reserved_state_names_are_rejected(Engine::Sqlite);
-}
-
-#[test]
-fn reserved_state_names_are_rejected_postgres() {
-    reserved_state_names_are_rejected(Engine::Postgres);
-}
+engine_tests!(reserved_state_names_are_rejected_sqlite, reserved_state_names_are_rejected_postgres => reserved_state_names_are_rejected);
 
 /// The backend of depot-migrate's migration transaction, waiting for a lock.
 fn waiting_backend(ctx: &Ctx) -> i32 {
@@ -1956,15 +1789,7 @@ fn concurrent_flushes_publish_each_event_once(engine: Engine) {
     );
 }
 
-#[test]
-fn concurrent_flushes_publish_each_event_once_sqlite() {
-    concurrent_flushes_publish_each_event_once(Engine::Sqlite);
-}
-
-#[test]
-fn concurrent_flushes_publish_each_event_once_postgres() {
-    concurrent_flushes_publish_each_event_once(Engine::Postgres);
-}
+engine_tests!(concurrent_flushes_publish_each_event_once_sqlite, concurrent_flushes_publish_each_event_once_postgres => concurrent_flushes_publish_each_event_once);
 
 /// Bad arguments and bad input are refused before anything touches the database.
 #[test]

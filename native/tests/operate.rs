@@ -64,15 +64,7 @@ fn id_and_file_agree(engine: Engine) {
     assert_eq!(status["lastFailure"]["class"], "step", "{status}");
 }
 
-#[test]
-fn id_and_file_agree_sqlite() {
-    id_and_file_agree(Engine::Sqlite);
-}
-
-#[test]
-fn id_and_file_agree_postgres() {
-    id_and_file_agree(Engine::Postgres);
-}
+engine_tests!(id_and_file_agree_sqlite, id_and_file_agree_postgres => id_and_file_agree);
 
 #[test]
 fn bad_ids_are_refused_clearly() {

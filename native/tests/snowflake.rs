@@ -19,7 +19,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{example, names, parse_jsonl, Run, BIN};
+use support::{example, names, parse_jsonl, Envelope, Run, BIN};
 
 const ACCOUNT: &str = "myorg-acct";
 const USER: &str = "deployer";
@@ -378,49 +378,19 @@ fn no_request_ran_twice(log: &[Value]) {
     );
 }
 
-fn is_hex64(v: &Value) -> bool {
-    v.as_str()
-        .is_some_and(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-/// The envelope and detail shape shared with the other engines (tests/apply.rs).
+/// The envelope and detail shape shared with the other engines ([`support::check_envelope`]).
 #[track_caller]
 fn check_envelope(e: &Value, dataset_id: &str, event: &str, version_hash: &str) {
-    let top: BTreeSet<&str> = e
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    let expected: BTreeSet<&str> = [
-        "version",
-        "id",
-        "detail-type",
-        "source",
-        "account",
-        "time",
-        "region",
-        "resources",
-        "detail",
-    ]
-    .into_iter()
-    .collect();
-    assert_eq!(top, expected, "{e}");
-    assert_eq!(e["detail-type"], "migration-lifecycle");
-    assert_eq!(e["source"], "tech.stage.depot");
-    let d = &e["detail"];
-    assert_eq!(d["type"], "lifecycle", "{e}");
-    assert_eq!(d["datasetId"], dataset_id, "{e}");
-    assert_eq!(d["datasetAlias"], "WsDevSfDogSrc", "{e}");
-    assert_eq!(d["datasetVersionHash"], version_hash, "{e}");
-    assert_eq!(d["event"], event, "{e}");
-    assert_eq!(d["engine"], "snowflake", "{e}");
-    assert_eq!(d["migrationMode"], "synchronous", "{e}");
-    assert!(is_hex64(&d["planHash"]), "{e}");
-    assert!(d["eventId"].as_str().is_some_and(|s| !s.is_empty()), "{e}");
-    assert!(d["runId"].as_str().is_some_and(|s| !s.is_empty()), "{e}");
-    assert!(d["revision"].as_i64().is_some_and(|r| r > 0), "{e}");
-    assert_eq!(d.get("error").is_some(), event == "failed", "{e}");
+    support::check_envelope(
+        e,
+        &Envelope {
+            dataset_id,
+            alias: "WsDevSfDogSrc",
+            engine: "snowflake",
+            event,
+            version_hash,
+        },
+    );
 }
 
 fn hash(s: &StandIn, package: &str, dataset: &str) -> String {

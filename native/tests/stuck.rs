@@ -109,15 +109,7 @@ fn republished_then_run(engine: Engine) {
     assert!(f.is_empty() && ev.is_empty(), "{f:?} {ev:?}");
 }
 
-#[test]
-fn republished_then_run_sqlite() {
-    republished_then_run(Engine::Sqlite);
-}
-
-#[test]
-fn republished_then_run_postgres() {
-    republished_then_run(Engine::Postgres);
-}
+engine_tests!(republished_then_run_sqlite, republished_then_run_postgres => republished_then_run);
 
 /// Still not started a second period later: `failed`, class `notStarted`; a late worker
 /// skips it; `recover --resolve retry` runs it.
@@ -182,15 +174,7 @@ fn not_started_fails(engine: Engine) {
     assert_eq!(s["deployedVersion"], h1.as_str());
 }
 
-#[test]
-fn not_started_fails_sqlite() {
-    not_started_fails(Engine::Sqlite);
-}
-
-#[test]
-fn not_started_fails_postgres() {
-    not_started_fails(Engine::Postgres);
-}
+engine_tests!(not_started_fails_sqlite, not_started_fails_postgres => not_started_fails);
 
 #[test]
 fn scheduled_limit_is_validated() {

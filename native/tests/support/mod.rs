@@ -34,6 +34,24 @@ const SCRUBBED_ENV: &[&str] = &[
     "PGPASSFILE",
 ];
 
+/// The same test on both engines:
+/// `engine_tests!(lifecycle_sqlite, lifecycle_postgres => first_apply);` defines
+/// `#[test] fn lifecycle_sqlite() { first_apply(Engine::Sqlite) }` and its PostgreSQL twin.
+#[macro_export]
+macro_rules! engine_tests {
+    ($sqlite:ident, $postgres:ident => $body:path) => {
+        #[test]
+        fn $sqlite() {
+            $body($crate::support::Engine::Sqlite)
+        }
+
+        #[test]
+        fn $postgres() {
+            $body($crate::support::Engine::Postgres)
+        }
+    };
+}
+
 /// The engines the tests run against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
@@ -628,5 +646,120 @@ impl Ctx {
             .iter()
             .map(|r| r.get::<_, String>(0))
             .collect()
+    }
+}
+
+/// What [`check_envelope`] expects of an event.
+pub struct Envelope<'a> {
+    /// `detail.datasetId`.
+    pub dataset_id: &'a str,
+    /// `detail.datasetAlias`.
+    pub alias: &'a str,
+    /// `detail.engine`.
+    pub engine: &'a str,
+    /// `detail.event`.
+    pub event: &'a str,
+    /// `detail.datasetVersionHash`.
+    pub version_hash: &'a str,
+}
+
+/// A lowercase SHA-256 hex digest.
+pub fn is_hex64(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| {
+        s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    })
+}
+
+/// An RFC 3339 UTC time (`2025-05-16T08:13:22Z`, fractions allowed).
+pub fn is_rfc3339_utc(v: &Value) -> bool {
+    // 2025-05-16T08:13:22Z (the observability page's shape), fractions allowed.
+    let Some(s) = v.as_str() else { return false };
+    let b = s.as_bytes();
+    b.len() >= 20
+        && s.ends_with('Z')
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+            .iter()
+            .all(|&i| b[i].is_ascii_digit())
+}
+
+/// Checks one lifecycle event against the envelope of the Depot migrations observability
+/// page and the additions of docs/design.md: every member, the detail's identity and
+/// version, ids, revision, times, and `error` on failed events only. The dataset is one
+/// of the examples' (environment `e2e404529091ed2`).
+#[track_caller]
+pub fn check_envelope(e: &Value, x: &Envelope<'_>) {
+    let (event, version_hash) = (x.event, x.version_hash);
+    let top: BTreeSet<&str> = e
+        .as_object()
+        .expect("event object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let expected: BTreeSet<&str> = [
+        "version",
+        "id",
+        "detail-type",
+        "source",
+        "account",
+        "time",
+        "region",
+        "resources",
+        "detail",
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(top, expected, "envelope members of {e}");
+    assert_eq!(e["version"], "0", "{e}");
+    assert!(e["id"].as_str().is_some_and(|s| !s.is_empty()), "id: {e}");
+    assert_eq!(e["detail-type"], "migration-lifecycle", "{e}");
+    assert_eq!(e["source"], "tech.stage.depot", "{e}");
+    assert!(e["account"].is_string(), "account: {e}");
+    assert!(e["region"].is_string(), "region: {e}");
+    assert!(is_rfc3339_utc(&e["time"]), "time: {e}");
+    assert_eq!(e["resources"], json!([]), "{e}");
+    let d = &e["detail"];
+    assert_eq!(d["type"], "lifecycle", "{e}");
+    assert_eq!(d["environmentId"], "e2e404529091ed2", "{e}");
+    assert_eq!(d["datasetId"], x.dataset_id, "{e}");
+    assert_eq!(d["datasetAlias"], x.alias, "{e}");
+    assert!(
+        d["environmentUri"].as_str().is_some_and(|s| !s.is_empty()),
+        "environmentUri: {e}"
+    );
+    assert_eq!(d["datasetVersionHash"], version_hash, "{e}");
+    assert_eq!(d["event"], event, "{e}");
+    assert!(
+        d["eventId"].as_str().is_some_and(|s| !s.is_empty()),
+        "eventId: {e}"
+    );
+    assert!(
+        d["revision"].as_i64().is_some_and(|r| r > 0),
+        "revision: {e}"
+    );
+    assert!(
+        d["runId"].as_str().is_some_and(|s| !s.is_empty()),
+        "runId: {e}"
+    );
+    assert!(
+        d["previousVersionHash"].is_null() || is_hex64(&d["previousVersionHash"]),
+        "previousVersionHash: {e}"
+    );
+    assert!(is_hex64(&d["planHash"]), "planHash: {e}");
+    assert_eq!(d["engine"], x.engine, "{e}");
+    assert_eq!(d["migrationMode"], "synchronous", "{e}");
+    if event == "failed" {
+        assert!(d["error"].is_object(), "a failed event carries error: {e}");
+    } else {
+        assert!(
+            d.get("error").is_none(),
+            "only failed events carry error: {e}"
+        );
     }
 }
