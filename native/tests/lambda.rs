@@ -11,7 +11,7 @@
 //! passed to the user function, whose error message the framework puts into the reason.
 //! `DEPOT_LAMBDA_BOOTSTRAP=path` runs them against another build (the static bootstrap).
 //! What only AWS can show (the framework's own Lambda, IAM, VPC networking, the RDS CA)
-//! is listed in the issue note, not imitated here.
+//! is listed in docs/lambda.md ("Tests"), not imitated here.
 
 mod support;
 
