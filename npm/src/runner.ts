@@ -2,7 +2,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { AssetHashType, CustomResource, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AssetHashType, CustomResource, Duration, Lazy, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -135,6 +135,11 @@ export interface MigrationRunnerProps {
  * granted as datasets are added: the secret, `events:PutEvents` on each bus, each
  * bundle asset, each queue.
  *
+ * On-call engineers reach the databases through it too: `depot-migrate status|history|
+ * snapshot|list|wait --runner FUNCTION` (after `grantRead`), and `recover`, `events
+ * flush` and `watchdog --runner FUNCTION` (after `grantOperate`) run inside the VPC with
+ * the function's own database credentials.
+ *
  * @example
  * const runner = new MigrationRunner(this, 'Runner', { vpc, secret: cluster.secret! });
  * new DatasetMigration(this, 'Dogs', { package, dataset, runner });
@@ -155,6 +160,7 @@ export class MigrationRunner extends Construct {
   /** The `maxConcurrency` of each worker queue's event source mapping. */
   public readonly maxConcurrencyPerQueue: number;
   private readonly buses = new Set<string>();
+  private operate = false;
 
   /**
    * @param scope parent construct
@@ -241,6 +247,11 @@ export class MigrationRunner extends Construct {
         ...(layers ? { PGSSLROOTCERT: '/opt/depot-migrate-ca.pem' } : {}),
         // A heartbeat sets the visibility of the running and waiting records to this.
         DEPOT_SQS_VISIBILITY_SECONDS: `${Math.min(timeout.toSeconds() + 60, 43200)}`,
+        // The operator operations the function runs (native/src/lambda/operator.rs):
+        // the reads, and what changes state once grantOperate has been called.
+        DEPOT_RUNNER_OPERATIONS: Lazy.string({
+          produce: () => (this.operate ? [...READ_OPERATIONS, ...OPERATE_OPERATIONS] : READ_OPERATIONS).join(','),
+        }),
       },
     });
     props.secret.grantRead(this.function);
@@ -322,6 +333,45 @@ export class MigrationRunner extends Construct {
     if (policy) resource.node.addDependency(policy);
   }
 
+  /**
+   * Lets `grantee` run the read operations through this runner (`depot-migrate status`,
+   * `history`, `snapshot`, `list` and `wait` with `--runner FUNCTION`): exactly
+   * `lambda:InvokeFunction` on the function, added to the grantee's policy.
+   *
+   * @param grantee a role, user or group of this account (e.g. the on-call role)
+   */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    return this.grantInvoke('grantRead', grantee);
+  }
+
+  /**
+   * Lets `grantee` run every operation through this runner: the reads, and `recover`,
+   * `events flush` and `watchdog` with `--runner FUNCTION`, which history records with
+   * the caller's STS identity and the Lambda request id. Exactly `lambda:InvokeFunction`
+   * on the function, and the function's `DEPOT_RUNNER_OPERATIONS` allows all operations.
+   *
+   * The allowed operations belong to the function, not to a grantee: once any grantee
+   * may operate, so may every principal that can invoke the function (those of
+   * `grantRead` too). Keep readers and operators apart with two runners.
+   *
+   * @param grantee a role, user or group of this account (e.g. the on-call role)
+   */
+  public grantOperate(grantee: iam.IGrantable): iam.Grant {
+    this.operate = true;
+    return this.grantInvoke('grantOperate', grantee);
+  }
+
+  private grantInvoke(method: string, grantee: iam.IGrantable): iam.Grant {
+    if (grantee === undefined || grantee === null || typeof grantee !== 'object' || !('grantPrincipal' in grantee)) {
+      throw new Error(`MigrationRunner ${this.node.path}.${method}: grantee must be an iam.IGrantable (a role, user or group), got ${preview(grantee)}`);
+    }
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['lambda:InvokeFunction'],
+      resourceArns: [this.function.functionArn],
+    });
+  }
+
   private grantPutEvents(bus: events.IEventBus | undefined): void {
     const key = bus ? bus.eventBusArn : 'default';
     if (this.buses.has(key)) return;
@@ -333,6 +383,11 @@ export class MigrationRunner extends Construct {
     }
   }
 }
+
+/** The operator operations that change nothing (`operator::READ_OPERATIONS` in engine/src/operator/mod.rs). */
+const READ_OPERATIONS = ['status', 'history', 'snapshot', 'list', 'wait'];
+/** The ones that change state, allowed by `grantOperate`. */
+const OPERATE_OPERATIONS = ['recover', 'eventsFlush', 'watchdog'];
 
 /** The bootstrap.zip this package ships for an architecture (scripts/build-lambda.sh). */
 function bundledCode(what: string, arch: lambda.Architecture): lambda.Code {

@@ -64,6 +64,7 @@ test('the function: provided.al2023, bootstrap, in the VPC, timeout and environm
         DEPOT_EVENT_BUS: 'default',
         DEPOT_MAX_DURATION: '900s',
         DEPOT_SQS_VISIBILITY_SECONDS: '960',
+        DEPOT_RUNNER_OPERATIONS: 'status,history,snapshot,list,wait',
       },
     },
   });
@@ -265,4 +266,45 @@ test('the README example stack synthesizes (VPC, Aurora PostgreSQL, secret, runn
   const lint = spawnSync('cfn-lint', ['--ignore-checks', 'W3005', '--', file], { encoding: 'utf8' });
   assert.equal(lint.error, undefined, `cfn-lint did not run: ${lint.error}`);
   assert.equal(lint.status, 0, `cfn-lint: ${lint.stdout}${lint.stderr}`);
+});
+
+test('grantRead and grantOperate: exactly lambda:InvokeFunction on the function; operate allows the operations that change state', () => {
+  const iam = require('aws-cdk-lib/aws-iam');
+  const stacks = () => {
+    const { stack, runner } = setup();
+    const reader = new iam.Role(stack, 'Reader', { assumedBy: new iam.AccountRootPrincipal() });
+    const onCall = new iam.Role(stack, 'OnCall', { assumedBy: new iam.AccountRootPrincipal() });
+    runner.grantRead(reader);
+    return { stack, runner, onCall };
+  };
+  // Only grantRead.
+  let t = Template.fromStack(stacks().stack);
+  const of = (template, role) => statements(template).filter((s) => JSON.stringify(s.roles).includes(role));
+  const read = of(t, 'Reader');
+  assert.equal(read.length, 1, JSON.stringify(read));
+  assert.equal(read[0].Effect, 'Allow');
+  assert.equal(read[0].Action, 'lambda:InvokeFunction', 'one action, no wildcard');
+  assert.deepEqual(Object.keys(read[0].Resource), ['Fn::GetAtt'], 'the function itself, not its versions (ARN:*)');
+  assert.match(read[0].Resource['Fn::GetAtt'][0], /^RunnerFunction/);
+  assert.equal(read[0].Resource['Fn::GetAtt'][1], 'Arn');
+  t.hasResourceProperties('AWS::Lambda::Function', {
+    Environment: { Variables: Match.objectLike({ DEPOT_RUNNER_OPERATIONS: 'status,history,snapshot,list,wait' }) },
+  });
+
+  // grantRead and grantOperate.
+  const { stack, runner, onCall } = stacks();
+  runner.grantOperate(onCall);
+  t = Template.fromStack(stack);
+  const op = of(t, 'OnCall');
+  assert.equal(op.length, 1, JSON.stringify(op));
+  assert.equal(op[0].Action, 'lambda:InvokeFunction', 'one action, no wildcard');
+  assert.deepEqual(op[0].Resource, read[0].Resource, 'the same function, nothing more');
+  t.hasResourceProperties('AWS::Lambda::Function', {
+    Environment: { Variables: Match.objectLike({ DEPOT_RUNNER_OPERATIONS: 'status,history,snapshot,list,wait,recover,eventsFlush,watchdog' }) },
+  });
+  // The function's own role gets nothing from these grants.
+  const fnRole = JSON.stringify(statements(t).filter((s) => JSON.stringify(s.roles).includes('RunnerFunctionServiceRole')));
+  assert.ok(!fnRole.includes('lambda:InvokeFunction'), fnRole);
+  assert.throws(() => runner.grantRead(undefined), /grantRead: grantee must be an iam.IGrantable/);
+  assert.throws(() => runner.grantOperate('arn:aws:iam::1:role/x'), /grantOperate: grantee must be an iam.IGrantable/);
 });
