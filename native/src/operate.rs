@@ -102,6 +102,7 @@ pub fn call(
             &sinks,
         ));
     };
+    runner::check_function(function).map_err(Failure::Usage)?;
     if db.given() {
         return Err(Failure::Usage(
             "--runner runs the command on the runner's own database: drop --db".into(),

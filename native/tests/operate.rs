@@ -386,3 +386,55 @@ fn deployed_and_failed_events_carry_duration_ms_sqlite() {
         }
     }
 }
+
+/// `--runner` arguments that cannot work are refused before any AWS call (exit 2):
+/// not a function name or ARN, and options that only mean something here.
+#[test]
+fn runner_arguments_are_checked_before_anything_is_sent() {
+    let ctx = Ctx::new(Engine::Sqlite, "runnerargs");
+    let id = ctx.dataset_id.clone();
+    let r = ctx.cli(&["status", "--dataset-id", &id, "--runner", "no such/fn"]);
+    r.expect_code(2);
+    assert!(
+        r.stderr.contains(
+            "--runner \"no such/fn\" is neither a Lambda function name nor a function ARN"
+        ),
+        "{}",
+        r.stderr
+    );
+    let r = ctx.cli(&["list", "--runner", "depot-runner", "--db", &ctx.url]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("drop --db"), "{}", r.stderr);
+    let r = ctx.cli(&[
+        "recover",
+        "--dataset-id",
+        &id,
+        "--resolve",
+        "retry",
+        "--reason",
+        "x",
+        "--events",
+        "none",
+        "--runner",
+        "depot-runner",
+    ]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("drop --events"), "{}", r.stderr);
+    let r = ctx.cli(&[
+        "events",
+        "flush",
+        "--event-bus",
+        "b",
+        "--runner",
+        "depot-runner",
+    ]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("drop --event-bus"), "{}", r.stderr);
+    let r = ctx.cli(&["status", "--dataset-id", &id, "--profile", "p"]);
+    r.expect_code(2);
+    assert!(
+        r.stderr.contains("--runner"),
+        "--profile goes with --runner: {}",
+        r.stderr
+    );
+}
