@@ -929,11 +929,13 @@ impl Planner<'_> {
             &t.name,
             t.name.clone(),
             format!("create table {} ({} columns)", t.name, t.columns.len()),
-            vec![format!(
+            std::iter::once(format!(
                 "CREATE TABLE {} ({})",
                 self.t(&t.name),
                 defs.join(", ")
-            )],
+            ))
+            .chain(crate::plan_constraints::after_create(self, t))
+            .collect(),
         )
     }
 

@@ -88,6 +88,7 @@ pub(crate) fn inline_constraints(p: &Planner<'_>, t: &Table) -> Vec<String> {
         .unique_constraints
         .iter()
         .flatten()
+        .filter(|u| !(plans_constraints(p) && same_as_primary_key(t, &u.columns)))
         .map(|u| unique_def(p, &u.name, &u.columns))
         .collect();
     defs.extend(t.checks.iter().flatten().map(|c| check_def(p, t, c)));
@@ -100,6 +101,32 @@ pub(crate) fn inline_constraints(p: &Planner<'_>, t: &Table) -> Vec<String> {
         );
     }
     defs
+}
+
+/// Whether a unique constraint has exactly the primary key's columns, in order.
+fn same_as_primary_key(t: &Table, columns: &[String]) -> bool {
+    t.primary_key.as_deref() == Some(columns)
+}
+
+/// Unique constraints on exactly the primary key's columns, added after `CREATE TABLE`:
+/// inside it PostgreSQL silently leaves out a unique constraint that repeats the primary
+/// key, which `ALTER TABLE … ADD` creates, so both ways of reaching the schema agree.
+pub(crate) fn after_create(p: &Planner<'_>, t: &Table) -> Vec<String> {
+    if !plans_constraints(p) {
+        return Vec::new();
+    }
+    t.unique_constraints
+        .iter()
+        .flatten()
+        .filter(|u| same_as_primary_key(t, &u.columns))
+        .map(|u| {
+            format!(
+                "ALTER TABLE {} ADD {}",
+                p.t(&t.name),
+                unique_def(p, &u.name, &u.columns)
+            )
+        })
+        .collect()
 }
 
 /// Whether a table's constraints differ between the packages (SQLite rebuilds then).
