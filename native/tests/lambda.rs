@@ -905,6 +905,53 @@ fn operator_requests_through_the_invoke_api_read_refuse_and_recover_as_the_calle
         format!("{arn_of_caller} via runner {FUNCTION} (Lambda request {request_id})"),
         "history records the caller's identity beside the Lambda request id"
     );
+    // The other operations answer as their local commands do.
+    let snap = runner_cli(&ctx, &lambda, FUNCTION, &["snapshot", "--dataset-id", &id]);
+    snap.ok();
+    assert_eq!(snap.json(), local("snapshot", &[]).json(), "snapshot");
+    let flush = runner_cli(
+        &ctx,
+        &lambda,
+        FUNCTION,
+        &["events", "flush", "--output", "json"],
+    );
+    flush.ok();
+    assert_eq!(
+        flush.json(),
+        json!({"ok": true, "published": 0}),
+        "{}",
+        flush.stderr
+    );
+    assert!(
+        flush.stderr.contains("0 event(s) published"),
+        "{}",
+        flush.stderr
+    );
+    let dog = runner_cli(&ctx, &lambda, FUNCTION, &["watchdog", "--output", "json"]);
+    dog.ok();
+    assert_eq!(dog.json(), json!({"ok": true, "findings": []}));
+    let deployed = ctx.status(&ds)["deployedVersion"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let w = runner_cli(
+        &ctx,
+        &lambda,
+        FUNCTION,
+        &[
+            "wait",
+            "--dataset-id",
+            &id,
+            "--version",
+            &deployed,
+            "--timeout",
+            "5s",
+            "--output",
+            "json",
+        ],
+    );
+    w.ok();
+    assert_eq!(w.json()["result"], "deployed");
     // The stand-in saw signed RequestResponse invocations of the runner, and nothing else.
     let stats = lambda.http("GET", "/stats", "");
     let calls = stats["invokeApiCalls"]
