@@ -1015,10 +1015,6 @@ pub fn planner_unsupported(pkg: &Package, engine: Engine) -> Vec<Problem> {
             ),
         ));
     };
-
-    if pkg.grants.is_some() {
-        refuse(root.key("grants"), "grants", &mut out);
-    }
     for (i, t) in pkg.tables.iter().enumerate() {
         let tp = root.key("tables").index(i);
         // Postgres and SQLite plan all three; Snowflake declares unique constraints and

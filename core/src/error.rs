@@ -96,11 +96,14 @@ pub enum Code {
     /// planner does not make another way (Snowflake: identity on an existing column, a
     /// function default on a column added to an existing table).
     UnsupportedChange,
+    /// A grant that cannot be right: an unknown object, a privilege that does not apply,
+    /// `future` without `"all"`, a reserved role, or any grant on SQLite.
+    InvalidGrant,
 }
 
 impl Code {
     /// Every code, in code order.
-    pub const ALL: [Code; 41] = [
+    pub const ALL: [Code; 42] = [
         Code::FileTooLarge,
         Code::NotUtf8,
         Code::MalformedJson,
@@ -142,6 +145,7 @@ impl Code {
         Code::DuplicateView,
         Code::ViewCycle,
         Code::UnsupportedChange,
+        Code::InvalidGrant,
     ];
 
     /// The stable code string (`DM1003`).
@@ -188,6 +192,7 @@ impl Code {
             Code::DuplicateView => "DM2046",
             Code::ViewCycle => "DM2047",
             Code::UnsupportedChange => "DM2025",
+            Code::InvalidGrant => "DM2048",
         }
     }
 

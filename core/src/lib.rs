@@ -25,6 +25,7 @@ pub mod bundle;
 pub mod constraints;
 pub mod dialect;
 pub mod error;
+pub mod grants;
 pub mod hash;
 pub mod jcs;
 pub mod lifecycle;

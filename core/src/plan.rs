@@ -905,6 +905,37 @@ impl Planner<'_> {
         if from.is_some() && drafts.iter().any(|dr| dr.kind == "rebuildTable") {
             crate::plan_constraints::foreign_key_check(self, to, &mut drafts);
         }
+        // 10. Privileges: revoked and granted last; the role check runs first.
+        let table_name = |old: &str| {
+            let o = old_tables.iter().position(|t| t.name == old)?;
+            let i = pairs.iter().position(|p| p.0 == Some(o))?;
+            Some(to.tables[i].name.clone())
+        };
+        let view_name = |old: &str| {
+            let old_views = from.and_then(|f| f.views.as_deref()).unwrap_or_default();
+            let o = old_views.iter().position(|v| v.name == old)?;
+            if views.dropped.contains(&o) {
+                return None;
+            }
+            let j = views.pairs.iter().position(|p| *p == Some(o))?;
+            to.views.as_deref().map(|v| v[j].name.clone())
+        };
+        let new_sequences = to.tables.iter().enumerate().any(|(i, t)| {
+            t.columns.iter().enumerate().any(|(j, c)| {
+                c.identity.is_some()
+                    && !pairs[i].0.is_some_and(|o| {
+                        col_pairs[i]
+                            .get(j)
+                            .and_then(|p| p.0)
+                            .is_some_and(|k| old_tables[o].columns[k].identity.is_some())
+                    })
+            })
+        });
+        let grants = crate::grants::plan(self, from, to, &table_name, &view_name, new_sequences);
+        drafts.extend(grants.changes);
+        if let Some(check) = grants.check {
+            drafts.insert(0, check);
+        }
         Ok(drafts)
     }
 

@@ -241,6 +241,7 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
     // Views and grants.
     if !paths.is_some_and(|p| p.incomplete) {
         crate::views::validate(pkg, engine, folding, &mut problems);
+        crate::grants::validate(pkg, engine, folding, &mut problems);
     }
     // Table rename hints must not name another current table.
     for (i, t) in pkg.tables.iter().enumerate() {
@@ -1208,6 +1209,9 @@ const ONE_PART_KINDS: &[&str] = &[
     "createMaterializedView",
     "dropMaterializedView",
     "refreshMaterializedView",
+    "checkRoles",
+    "grant",
+    "revoke",
 ];
 
 /// Why a key of the step-key form names no step a plan can have: an unknown kind (with

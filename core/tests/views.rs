@@ -286,3 +286,195 @@ fn renames_changes_and_removals_of_views() {
         ]
     );
 }
+
+// ---- grants ---------------------------------------------------------------------
+
+fn with_grants(grants: Value) -> Value {
+    json!({"namespace": "shop", "tables": tables(), "views": [
+        {"name": "order_totals", "query": "SELECT customer_id, sum(total) AS total FROM orders GROUP BY customer_id"}
+    ], "grants": grants})
+}
+
+#[test]
+fn grants_that_cannot_be_right_are_refused() {
+    for (g, path, needle) in [
+        (
+            json!({"role": "r", "privileges": ["usage"], "on": {"tables": "all"}}),
+            "$.grants[0].privileges[0]",
+            "does not apply to tables",
+        ),
+        (
+            json!({"role": "r", "privileges": ["insert"], "on": {"views": "all"}}),
+            "$.grants[0].privileges[0]",
+            "use select",
+        ),
+        (
+            json!({"role": "r", "privileges": ["select"], "on": {"tables": ["ordrs"]}}),
+            "$.grants[0].on.tables[0]",
+            "did you mean \"orders\"",
+        ),
+        (
+            json!({"role": "r", "privileges": ["select"], "on": {"tables": ["orders"]}, "future": true}),
+            "$.grants[0].future",
+            "needs \"all\"",
+        ),
+        (
+            json!({"role": "r", "privileges": ["usage"], "on": {"sequences": ["orders_id_seq"]}}),
+            "$.grants[0].on.sequences",
+            "write \"all\"",
+        ),
+        (
+            json!({"role": "r", "privileges": ["select"], "on": {"tables": "all", "views": "all"}}),
+            "$.grants[0].on",
+            "one kind",
+        ),
+        (
+            json!({"role": "r", "privileges": ["select"], "on": {}}),
+            "$.grants[0].on",
+            "\"tables\", \"views\" or \"sequences\"",
+        ),
+        (
+            json!({"role": "PUBLIC", "privileges": ["select"], "on": {"tables": "all"}}),
+            "$.grants[0].role",
+            "reserved",
+        ),
+        (
+            json!({"role": "r", "privileges": ["select", "select"], "on": {"tables": "all"}}),
+            "$.grants[0].privileges[1]",
+            "twice",
+        ),
+    ] {
+        let p = parse(&with_grants(json!([g])), "postgres").expect_err(&g.to_string());
+        assert!(
+            p.iter().any(
+                |(c, pa, m)| matches!(c, Code::InvalidGrant | Code::MissingField)
+                    && pa == path
+                    && m.contains(needle)
+            ),
+            "{g}: {p:#?}"
+        );
+    }
+    let p = parse(
+        &with_grants(
+            json!([{"role": "r; DROP ROLE x", "privileges": ["select"], "on": {"tables": "all"}}]),
+        ),
+        "postgres",
+    )
+    .expect_err("role");
+    assert_eq!(
+        (p[0].0, p[0].1.as_str()),
+        (Code::InvalidIdentifier, "$.grants[0].role")
+    );
+    let p = parse(
+        &with_grants(json!([{"role": "r", "privileges": ["select"], "on": {"tables": "all"}}])),
+        "sqlite",
+    )
+    .expect_err("sqlite");
+    assert_eq!(
+        (p[0].0, p[0].1.as_str()),
+        (Code::InvalidGrant, "$.grants"),
+        "{p:?}"
+    );
+    assert!(p[0].2.contains("sqlite has no roles"), "{p:?}");
+}
+
+fn reader_grants() -> Value {
+    json!([
+        {"role": "reporting", "privileges": ["select"], "on": {"views": "all"}},
+        {"role": "reporting", "privileges": ["select"], "on": {"tables": "all"}, "future": true},
+        {"role": "app", "privileges": ["select", "insert", "update"], "on": {"tables": ["orders"]}},
+        {"role": "app", "privileges": ["usage"], "on": {"sequences": "all"}}
+    ])
+}
+
+#[test]
+fn grants_plan_a_role_check_first_and_grants_last() {
+    let p = plan(
+        None,
+        &pkg(&with_grants(reader_grants()), "postgres"),
+        &ds("postgres"),
+    )
+    .expect("plan");
+    let keys = kinds(&p);
+    assert_eq!(keys[0], "checkRoles:app.reporting");
+    assert!(
+        p.steps[0].sql[0].contains("unnest(ARRAY['app', 'reporting']::text[])"),
+        "{}",
+        p.steps[0].sql[0]
+    );
+    assert!(p.steps[0].may_fail);
+    let grants: Vec<&str> = p
+        .steps
+        .iter()
+        .filter(|s| s.kind == "grant")
+        .flat_map(|s| s.sql.iter().map(String::as_str))
+        .collect();
+    assert_eq!(
+        grants,
+        vec![
+            r#"GRANT SELECT, INSERT, UPDATE ON "shop"."orders" TO "app""#,
+            r#"GRANT USAGE ON ALL SEQUENCES IN SCHEMA "shop" TO "app""#,
+            r#"GRANT SELECT ON "shop"."customers" TO "reporting""#,
+            r#"GRANT SELECT ON "shop"."orders" TO "reporting""#,
+            r#"GRANT SELECT ON "shop"."order_totals" TO "reporting""#,
+            r#"ALTER DEFAULT PRIVILEGES IN SCHEMA "shop" GRANT SELECT ON TABLES TO "reporting""#,
+        ]
+    );
+    assert_eq!(
+        keys.last().map(String::as_str),
+        Some("grant:reporting.future_tables")
+    );
+    // Unchanged: nothing to do.
+    let same = pkg(&with_grants(reader_grants()), "postgres");
+    assert!(plan(Some(&same), &same, &ds("postgres"))
+        .expect("plan")
+        .steps
+        .is_empty());
+    // A grant removed is revoked; a view created again is granted again.
+    let mut fewer = reader_grants();
+    fewer.as_array_mut().expect("grants").remove(2);
+    let mut b = with_grants(fewer);
+    b["views"][0]["query"] =
+        json!("SELECT customer_id, max(total) AS total FROM orders GROUP BY customer_id");
+    let p = plan(Some(&same), &pkg(&b, "postgres"), &ds("postgres")).expect("plan");
+    assert_eq!(
+        kinds(&p),
+        vec![
+            "checkRoles:app.reporting",
+            "dropView:order_totals",
+            "createView:order_totals",
+            "revoke:app.orders",
+            "grant:reporting.order_totals"
+        ]
+    );
+    assert_eq!(
+        p.steps[3].sql,
+        vec![r#"REVOKE SELECT, INSERT, UPDATE ON "shop"."orders" FROM "app""#]
+    );
+    // Snowflake: ROLE, object kinds, FUTURE grants, SHOW GRANTS as the role check.
+    let p = plan(
+        None,
+        &pkg(&with_grants(reader_grants()), "snowflake"),
+        &ds("snowflake"),
+    )
+    .expect("plan");
+    let sql: Vec<&str> = p
+        .steps
+        .iter()
+        .filter(|s| matches!(s.kind.as_str(), "grant" | "checkRoles"))
+        .flat_map(|s| s.sql.iter().map(String::as_str))
+        .collect();
+    assert_eq!(
+        sql,
+        vec![
+            r#"SHOW GRANTS TO ROLE "APP""#,
+            r#"SHOW GRANTS TO ROLE "REPORTING""#,
+            r#"GRANT SELECT, INSERT, UPDATE ON TABLE "SHOP"."ORDERS" TO ROLE "APP""#,
+            r#"GRANT USAGE ON ALL SEQUENCES IN SCHEMA "SHOP" TO ROLE "APP""#,
+            r#"GRANT SELECT ON TABLE "SHOP"."CUSTOMERS" TO ROLE "REPORTING""#,
+            r#"GRANT SELECT ON TABLE "SHOP"."ORDERS" TO ROLE "REPORTING""#,
+            r#"GRANT SELECT ON VIEW "SHOP"."ORDER_TOTALS" TO ROLE "REPORTING""#,
+            r#"GRANT SELECT ON FUTURE TABLES IN SCHEMA "SHOP" TO ROLE "REPORTING""#,
+        ]
+    );
+}

@@ -500,3 +500,188 @@ fn postgres_materialized_view_is_refreshed_after_a_backfill() {
         .batch_execute("DROP SCHEMA views_refresh CASCADE")
         .expect("cleanup");
 }
+
+// ---- grants (Postgres, with roles created by the test) ---------------------------
+
+/// Privileges on the schema's objects and its default privileges, for the given roles.
+fn pg_grants(client: &mut postgres::Client, schema: &str, roles: &[&str]) -> BTreeSet<String> {
+    let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+    let mut out = BTreeSet::new();
+    for r in client
+        .query(
+            "SELECT c.relname::text, c.relkind::text, g.rolname::text, a.privilege_type \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a JOIN pg_roles g ON g.oid = a.grantee \
+             WHERE n.nspname = $1 AND g.rolname = ANY($2)",
+            &[&schema, &roles],
+        )
+        .expect("grants")
+    {
+        out.insert(format!(
+            "grant {}({}) {} {}",
+            r.get::<_, String>(0),
+            r.get::<_, String>(1),
+            r.get::<_, String>(2),
+            r.get::<_, String>(3)
+        ));
+    }
+    for r in client
+        .query(
+            "SELECT d.defaclobjtype::text, g.rolname::text, a.privilege_type \
+             FROM pg_default_acl d JOIN pg_namespace n ON n.oid = d.defaclnamespace, aclexplode(d.defaclacl) a JOIN pg_roles g ON g.oid = a.grantee \
+             WHERE n.nspname = $1 AND g.rolname = ANY($2)",
+            &[&schema, &roles],
+        )
+        .expect("default privileges")
+    {
+        out.insert(format!(
+            "default {} {} {}",
+            r.get::<_, String>(0),
+            r.get::<_, String>(1),
+            r.get::<_, String>(2)
+        ));
+    }
+    out
+}
+
+fn grants_shop(tables: Value, views: Value, grants: Value) -> Value {
+    json!({"namespace": "shop", "tables": tables, "views": views, "grants": grants})
+}
+
+#[test]
+fn grant_evolutions_converge_on_postgres_and_a_missing_role_changes_nothing() {
+    let (reader, writer) = ("depot_views_reader", "depot_views_writer");
+    let mut client = pg();
+    for r in [reader, writer] {
+        client
+            .batch_execute(&format!(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{r}') THEN CREATE ROLE {r}; END IF; END $$"
+            ))
+            .expect("create role");
+    }
+    let read_all =
+        json!({"role": reader, "privileges": ["select"], "on": {"tables": "all"}, "future": true});
+    let read_views = json!({"role": reader, "privileges": ["select"], "on": {"views": "all"}});
+    let write = json!({"role": writer, "privileges": ["select", "insert", "update", "delete"], "on": {"tables": ["orders"]}});
+    let seqs = json!({"role": writer, "privileges": ["usage"], "on": {"sequences": "all"}});
+    let mut ident = orders();
+    ident["columns"][0] =
+        json!({"name": "id", "type": "bigint", "nullable": false, "identity": "byDefault"});
+    let base = grants_shop(
+        json!([customers(), orders()]),
+        reporting(),
+        json!([read_all, read_views, write]),
+    );
+    let evolutions = vec![
+        (
+            "add grants",
+            shop(json!([customers(), orders()]), reporting()),
+            base.clone(),
+        ),
+        // A view created again loses its grants: the plan grants them again.
+        ("recreated views are granted again", base.clone(), {
+            let mut o = orders();
+            o["columns"][2] =
+                json!({"name": "total", "type": "decimal", "precision": 14, "scale": 2});
+            grants_shop(
+                json!([customers(), o]),
+                reporting(),
+                json!([read_all, read_views, write]),
+            )
+        }),
+        // A new table is covered by "all"; a renamed one keeps its grants.
+        ("new and renamed tables", base.clone(), {
+            let mut o = orders();
+            o["name"] = json!("purchases");
+            o["renamedFrom"] = json!("orders");
+            let extra = json!({"name": "refunds", "columns": [{"name": "id", "type": "bigint"}]});
+            let w = json!({"role": writer, "privileges": ["select", "insert", "update", "delete"], "on": {"tables": ["purchases"]}});
+            grants_shop(
+                json!([customers(), o, extra]),
+                json!([]),
+                json!([read_all, w]),
+            )
+        }),
+        // Fewer privileges and no default privileges: revoked.
+        ("revokes", base.clone(), {
+            let w = json!({"role": writer, "privileges": ["select"], "on": {"tables": ["orders"]}});
+            let r =
+                json!({"role": reader, "privileges": ["select"], "on": {"tables": ["customers"]}});
+            grants_shop(json!([customers(), orders()]), reporting(), json!([r, w]))
+        }),
+        // An identity column added: its new sequence is covered by "all" sequences.
+        (
+            "sequences",
+            grants_shop(json!([customers(), orders()]), json!([]), json!([seqs])),
+            grants_shop(json!([customers(), ident]), json!([]), json!([seqs])),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (i, (name, a, b)) in evolutions.into_iter().enumerate() {
+        let schema = format!("views_grants_{i}");
+        let ds = dataset("postgres", &schema);
+        let (pa, pb) = (package(&a), package(&b));
+        let run = |client: &mut postgres::Client| -> Result<(), String> {
+            client
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .map_err(|e| e.to_string())?;
+            pg_apply(
+                client,
+                &statements(&plan(None, &pa, &ds).map_err(|e| format!("{e:?}"))?),
+            )?;
+            let step = plan(Some(&pa), &pb, &ds).map_err(|e| format!("{e:?}"))?;
+            pg_apply(client, &statements(&step))
+                .map_err(|e| format!("plan(A,B): {e}\n{}", step.sql_script()))?;
+            let migrated = pg_grants(client, &schema, &[reader, writer]);
+            if !plan(Some(&pb), &pb, &ds)
+                .map_err(|e| format!("{e:?}"))?
+                .steps
+                .is_empty()
+            {
+                return Err("plan(B, B) is not empty".into());
+            }
+            client
+                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+                .map_err(|e| e.to_string())?;
+            pg_apply(
+                client,
+                &statements(&plan(None, &pb, &ds).map_err(|e| format!("{e:?}"))?),
+            )?;
+            let fresh = pg_grants(client, &schema, &[reader, writer]);
+            client
+                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+                .map_err(|e| e.to_string())?;
+            if fresh.is_empty() {
+                return Err("no grants at all".into());
+            }
+            diff(&migrated, &fresh, &step.sql_script())
+        };
+        if let Err(e) = run(&mut client) {
+            failures.push(format!("{name}: {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+
+    // A grant to a role that does not exist: the first step fails, naming it, and the
+    // transaction leaves nothing behind.
+    let ds = dataset("postgres", "views_grants_missing");
+    client
+        .batch_execute("DROP SCHEMA IF EXISTS views_grants_missing CASCADE")
+        .expect("reset");
+    let pkg = package(&grants_shop(
+        json!([customers()]),
+        json!([]),
+        json!([{"role": "depot_views_nobody", "privileges": ["select"], "on": {"tables": "all"}}]),
+    ));
+    let p = plan(None, &pkg, &ds).expect("plan");
+    assert_eq!(p.steps[0].kind, "checkRoles");
+    let err = pg_apply(&mut client, &statements(&p)).expect_err("missing role");
+    assert!(err.contains("depot_views_nobody do not exist"), "{err}");
+    let schemas: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = 'views_grants_missing'",
+            &[],
+        )
+        .expect("count")
+        .get(0);
+    assert_eq!(schemas, 0, "nothing of the plan was applied");
+}

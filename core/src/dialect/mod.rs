@@ -287,6 +287,86 @@ pub trait Dialect: Sync {
     fn refresh_materialized_view(&self, schema: &str, name: &str) -> String {
         format!("REFRESH MATERIALIZED VIEW {}", self.table(schema, name))
     }
+    /// Whether the engine has roles and privileges.
+    fn supports_grants(&self) -> bool {
+        true
+    }
+    /// The class word of objects created later for a grant kind (Postgres default
+    /// privileges cover views with tables).
+    fn future_class(&self, kind: crate::model::GrantKind) -> &'static str {
+        match kind {
+            crate::model::GrantKind::Sequences => "SEQUENCES",
+            _ => "TABLES",
+        }
+    }
+    /// `GRANT privileges ON object TO role` (`give`) or `REVOKE … FROM role`.
+    fn grant_on_object(
+        &self,
+        schema: &str,
+        name: &str,
+        _view: bool,
+        privileges: &str,
+        role: &str,
+        give: bool,
+    ) -> String {
+        let (verb, to) = if give {
+            ("GRANT", "TO")
+        } else {
+            ("REVOKE", "FROM")
+        };
+        format!(
+            "{verb} {privileges} ON {} {to} {}",
+            self.table(schema, name),
+            self.quote(role)
+        )
+    }
+    /// A grant (or revoke) on every sequence of the schema.
+    fn grant_on_all_sequences(
+        &self,
+        schema: &str,
+        privileges: &str,
+        role: &str,
+        give: bool,
+    ) -> String {
+        let (verb, to) = if give {
+            ("GRANT", "TO")
+        } else {
+            ("REVOKE", "FROM")
+        };
+        format!(
+            "{verb} {privileges} ON ALL SEQUENCES IN SCHEMA {} {to} {}",
+            self.quote(schema),
+            self.quote(role)
+        )
+    }
+    /// A grant (or revoke) on objects of a class created later in the schema.
+    fn grant_future(
+        &self,
+        schema: &str,
+        class: &str,
+        privileges: &str,
+        role: &str,
+        give: bool,
+    ) -> String {
+        let (verb, to) = if give {
+            ("GRANT", "TO")
+        } else {
+            ("REVOKE", "FROM")
+        };
+        format!(
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA {} {verb} {privileges} ON {class} {to} {}",
+            self.quote(schema),
+            self.quote(role)
+        )
+    }
+    /// Statements that fail, naming them, when any of the roles does not exist.
+    fn check_roles(&self, roles: &[String]) -> Vec<String> {
+        let list: Vec<String> = roles.iter().map(|r| self.string_literal(r)).collect();
+        vec![format!(
+            "DO $depot$ DECLARE missing text; BEGIN SELECT string_agg(r, ', ') INTO missing FROM unnest(ARRAY[{}]::text[]) AS r WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r); IF missing IS NOT NULL THEN RAISE EXCEPTION 'role(s) % do not exist: create them or remove their grants from the package; nothing was changed', missing; END IF; END $depot$",
+            list.join(", ")
+        )]
+    }
     /// Drops an index.
     fn drop_index(&self, schema: &str, _table: &str, name: &str, _unique: bool) -> Vec<String> {
         vec![format!("DROP INDEX {}", self.table(schema, name))]

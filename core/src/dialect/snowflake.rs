@@ -174,6 +174,79 @@ impl Dialect for Snowflake {
     fn refreshes_materialized_views(&self) -> bool {
         false
     }
+    fn future_class(&self, kind: crate::model::GrantKind) -> &'static str {
+        match kind {
+            crate::model::GrantKind::Tables => "TABLES",
+            crate::model::GrantKind::Views => "VIEWS",
+            crate::model::GrantKind::Sequences => "SEQUENCES",
+        }
+    }
+    fn grant_on_object(
+        &self,
+        schema: &str,
+        name: &str,
+        view: bool,
+        privileges: &str,
+        role: &str,
+        give: bool,
+    ) -> String {
+        let (verb, to) = if give {
+            ("GRANT", "TO")
+        } else {
+            ("REVOKE", "FROM")
+        };
+        format!(
+            "{verb} {privileges} ON {} {} {to} ROLE {}",
+            if view { "VIEW" } else { "TABLE" },
+            self.table(schema, name),
+            self.quote(role)
+        )
+    }
+    fn grant_on_all_sequences(
+        &self,
+        schema: &str,
+        privileges: &str,
+        role: &str,
+        give: bool,
+    ) -> String {
+        let (verb, to) = if give {
+            ("GRANT", "TO")
+        } else {
+            ("REVOKE", "FROM")
+        };
+        format!(
+            "{verb} {privileges} ON ALL SEQUENCES IN SCHEMA {} {to} ROLE {}",
+            self.quote(schema),
+            self.quote(role)
+        )
+    }
+    fn grant_future(
+        &self,
+        schema: &str,
+        class: &str,
+        privileges: &str,
+        role: &str,
+        give: bool,
+    ) -> String {
+        let (verb, to) = if give {
+            ("GRANT", "TO")
+        } else {
+            ("REVOKE", "FROM")
+        };
+        format!(
+            "{verb} {privileges} ON FUTURE {class} IN SCHEMA {} {to} ROLE {}",
+            self.quote(schema),
+            self.quote(role)
+        )
+    }
+    /// `SHOW GRANTS TO ROLE` fails when the role does not exist (Snowflake DDL does not
+    /// roll back, so this runs before any other step).
+    fn check_roles(&self, roles: &[String]) -> Vec<String> {
+        roles
+            .iter()
+            .map(|r| format!("SHOW GRANTS TO ROLE {}", self.quote(r)))
+            .collect()
+    }
     fn comment_view(
         &self,
         schema: &str,

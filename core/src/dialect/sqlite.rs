@@ -30,6 +30,9 @@ impl Dialect for Sqlite {
     fn supports_view_rename(&self) -> bool {
         false
     }
+    fn supports_grants(&self) -> bool {
+        false
+    }
     fn supports_comments(&self) -> bool {
         false
     }
