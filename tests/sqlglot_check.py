@@ -43,6 +43,22 @@ KNOWN_GAPS = [
         re.compile(rf"ALTER TABLE {_TABLE} (?:ALTER|MODIFY) COLUMN {_ID} UNSET COMMENT"),
         "ALTER TABLE ... { ALTER | MODIFY } COLUMN ... UNSET COMMENT (docs.snowflake.com/en/sql-reference/sql/alter-table-column)",
     ),
+    (
+        re.compile(rf"ALTER MATERIALIZED VIEW {_TABLE} RENAME TO {_ID}"),
+        "ALTER MATERIALIZED VIEW ... RENAME TO (docs.snowflake.com/en/sql-reference/sql/alter-materialized-view)",
+    ),
+    (
+        re.compile(rf"SHOW GRANTS TO ROLE {_ID}"),
+        "SHOW GRANTS TO ROLE (docs.snowflake.com/en/sql-reference/sql/show-grants)",
+    ),
+    (
+        re.compile(
+            rf"(?:GRANT|REVOKE) (?:SELECT|INSERT|UPDATE|DELETE|TRUNCATE|REFERENCES|USAGE)"
+            rf"(?:, (?:SELECT|INSERT|UPDATE|DELETE|TRUNCATE|REFERENCES|USAGE))* ON "
+            rf"(?:FUTURE (?:TABLES|VIEWS|SEQUENCES)|ALL SEQUENCES) IN SCHEMA {_ID} (?:TO|FROM) ROLE {_ID}"
+        ),
+        "GRANT/REVOKE ... ON { FUTURE TABLES | FUTURE VIEWS | FUTURE SEQUENCES | ALL SEQUENCES } IN SCHEMA (docs.snowflake.com/en/sql-reference/sql/grant-privilege)",
+    ),
 ]
 
 

@@ -241,3 +241,69 @@ fn snowflake_service_member_sql_parses_with_sqlglot() {
         "{stdout}"
     );
 }
+
+/// Views, materialized views and grants on Snowflake: created, recreated around a type
+/// change, renamed, commented, revoked; every statement parses with sqlglot (FUTURE and
+/// ALL SEQUENCES grants, SHOW GRANTS and ALTER MATERIALIZED VIEW … RENAME through the
+/// documented KNOWN_GAPS of tests/sqlglot_check.py).
+#[test]
+fn snowflake_view_and_grant_sql_parses_with_sqlglot() {
+    use depot_migrate_core::{load, plan::plan, Engine};
+    let ds = common::strict_dataset("snowflake");
+    let pkg = |v: serde_json::Value| {
+        load::parse_package(v.to_string().as_bytes(), Some(Engine::Snowflake)).expect("valid")
+    };
+    let orders = |total: serde_json::Value| {
+        serde_json::json!({"name": "orders", "primaryKey": ["id"], "columns": [
+            {"name": "id", "type": "bigint", "nullable": false},
+            {"name": "status", "type": "string", "maxLength": 20}, total]})
+    };
+    let v1 = pkg(serde_json::json!({"namespace": "shop",
+        "tables": [orders(serde_json::json!({"name": "total", "type": "decimal", "precision": 10, "scale": 2}))],
+        "views": [
+            {"name": "totals", "query": "SELECT status, sum(total) AS total, count(*) AS n FROM orders GROUP BY status", "comment": "by status"},
+            {"name": "paid", "materialized": true, "query": "SELECT id, total FROM orders WHERE status = 'paid'"}],
+        "grants": [
+            {"role": "reporting", "privileges": ["select"], "on": {"views": "all"}, "future": true},
+            {"role": "app", "privileges": ["select", "insert", "update", "delete", "truncate", "references"], "on": {"tables": "all"}, "future": true},
+            {"role": "app", "privileges": ["usage"], "on": {"sequences": "all"}, "future": true}]}));
+    let v2 = pkg(serde_json::json!({"namespace": "shop",
+        "tables": [orders(serde_json::json!({"name": "total", "type": "decimal", "precision": 14, "scale": 2}))],
+        "views": [
+            {"name": "totals", "query": "SELECT status, sum(total) AS total, count(*) AS n FROM orders GROUP BY status"},
+            {"name": "paid_orders", "renamedFrom": "paid", "materialized": true, "query": "SELECT id, total FROM orders WHERE status = 'paid'"}],
+        "grants": [{"role": "reporting", "privileges": ["select"], "on": {"views": ["totals"]}}]}));
+    let plans: Vec<_> = [
+        plan(None, &v1, &ds),
+        plan(Some(&v1), &v2, &ds),
+        plan(None, &v2, &ds),
+    ]
+    .into_iter()
+    .map(|p| p.expect("plan"))
+    .collect();
+    let statements: Vec<String> = plans
+        .iter()
+        .flat_map(|p| p.steps.iter().flat_map(|s| s.sql.clone()))
+        .collect();
+    let all = statements.join("\n");
+    for expected in [
+        r#"CREATE MATERIALIZED VIEW "DOGS"."PAID" AS SELECT"#,
+        r#"GRANT SELECT ON FUTURE VIEWS IN SCHEMA "DOGS" TO ROLE "REPORTING""#,
+        r#"REVOKE USAGE ON ALL SEQUENCES IN SCHEMA "DOGS" FROM ROLE "APP""#,
+        r#"SHOW GRANTS TO ROLE "APP""#,
+        r#"DROP VIEW "DOGS"."TOTALS""#,
+        r#"DROP MATERIALIZED VIEW "DOGS"."PAID""#,
+    ] {
+        assert!(all.contains(expected), "{expected} missing:\n{all}");
+    }
+    let (code, stdout, stderr) = sqlglot_check(&statements);
+    assert_eq!(
+        code,
+        Some(0),
+        "sqlglot could not parse:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!("{} statements parsed", statements.len())),
+        "{stdout}"
+    );
+}
