@@ -7,7 +7,9 @@
 //! later (Postgres `ALTER DEFAULT PRIVILEGES IN SCHEMA`, Snowflake `FUTURE` grants). The
 //! plan compares those of the deployed package (names carried through renames) with the
 //! new ones: it revokes what went away and grants what is new, after every other step,
-//! and grants again what a view that is created again lost with its drop. Before any of
+//! and grants again what a view that is created again lost with its drop. Every role
+//! with a grant also gets `USAGE` on the dataset's schema (without it the objects cannot
+//! be reached), revoked with the role's last grant. Before any of
 //! that it checks that every role it names exists (`checkRoles`, the first step): a
 //! missing role fails the plan before anything ran, never half way.
 
@@ -165,6 +167,9 @@ pub fn validate(
 /// What one privilege is on.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Target {
+    /// `USAGE` on the dataset's schema, which every role with a grant needs to reach
+    /// the objects.
+    Schema,
     Table(String),
     View(String),
     AllSequences,
@@ -178,6 +183,7 @@ type Atoms = BTreeSet<(String, Target, Privilege)>;
 fn atoms(p: &Planner<'_>, pkg: &Package) -> Atoms {
     let mut out = Atoms::new();
     for g in pkg.grants.iter().flatten() {
+        out.insert((g.role.clone(), Target::Schema, Privilege::Usage));
         for (kind, objects) in g.on.given() {
             let targets: Vec<Target> = match (kind, objects) {
                 (GrantKind::Tables, Objects::All(_)) => pkg
@@ -283,12 +289,14 @@ pub(crate) fn plan(
         return steps;
     }
     let describe = |t: &Target| match t {
+        Target::Schema => format!("schema {}", p.schema),
         Target::Table(n) => format!("table {n}"),
         Target::View(n) => format!("view {n}"),
         Target::AllSequences => "all sequences".to_string(),
         Target::Future(class) => format!("{} created later", class.to_ascii_lowercase()),
     };
     let target_key = |t: &Target| match t {
+        Target::Schema => p.schema.to_string(),
         Target::Table(n) | Target::View(n) => n.clone(),
         Target::AllSequences => "sequences".to_string(),
         Target::Future(class) => format!("future_{}", class.to_ascii_lowercase()),
@@ -297,6 +305,7 @@ pub(crate) fn plan(
         let list: Vec<&str> = privs.iter().map(|x| x.sql()).collect();
         let list = list.join(", ");
         match t {
+            Target::Schema => d.grant_on_schema(p.schema, &list, role, give),
             Target::Table(n) => d.grant_on_object(p.schema, n, false, &list, role, give),
             Target::View(n) => d.grant_on_object(p.schema, n, true, &list, role, give),
             Target::AllSequences => d.grant_on_all_sequences(p.schema, &list, role, give),

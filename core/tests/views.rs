@@ -412,8 +412,10 @@ fn grants_plan_a_role_check_first_and_grants_last() {
     assert_eq!(
         grants,
         vec![
+            r#"GRANT USAGE ON SCHEMA "shop" TO "app""#,
             r#"GRANT SELECT, INSERT, UPDATE ON "shop"."orders" TO "app""#,
             r#"GRANT USAGE ON ALL SEQUENCES IN SCHEMA "shop" TO "app""#,
+            r#"GRANT USAGE ON SCHEMA "shop" TO "reporting""#,
             r#"GRANT SELECT ON "shop"."customers" TO "reporting""#,
             r#"GRANT SELECT ON "shop"."orders" TO "reporting""#,
             r#"GRANT SELECT ON "shop"."order_totals" TO "reporting""#,
@@ -469,8 +471,10 @@ fn grants_plan_a_role_check_first_and_grants_last() {
         vec![
             r#"SHOW GRANTS TO ROLE "APP""#,
             r#"SHOW GRANTS TO ROLE "REPORTING""#,
+            r#"GRANT USAGE ON SCHEMA "SHOP" TO ROLE "APP""#,
             r#"GRANT SELECT, INSERT, UPDATE ON TABLE "SHOP"."ORDERS" TO ROLE "APP""#,
             r#"GRANT USAGE ON ALL SEQUENCES IN SCHEMA "SHOP" TO ROLE "APP""#,
+            r#"GRANT USAGE ON SCHEMA "SHOP" TO ROLE "REPORTING""#,
             r#"GRANT SELECT ON TABLE "SHOP"."CUSTOMERS" TO ROLE "REPORTING""#,
             r#"GRANT SELECT ON TABLE "SHOP"."ORDERS" TO ROLE "REPORTING""#,
             r#"GRANT SELECT ON VIEW "SHOP"."ORDER_TOTALS" TO ROLE "REPORTING""#,

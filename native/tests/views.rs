@@ -526,6 +526,16 @@ fn pg_grants(client: &mut postgres::Client, schema: &str, roles: &[&str]) -> BTr
     }
     for r in client
         .query(
+            "SELECT g.rolname::text, a.privilege_type FROM pg_namespace n, aclexplode(n.nspacl) a JOIN pg_roles g ON g.oid = a.grantee \
+             WHERE n.nspname = $1 AND g.rolname = ANY($2)",
+            &[&schema, &roles],
+        )
+        .expect("schema grants")
+    {
+        out.insert(format!("schema {} {}", r.get::<_, String>(0), r.get::<_, String>(1)));
+    }
+    for r in client
+        .query(
             "SELECT d.defaclobjtype::text, g.rolname::text, a.privilege_type \
              FROM pg_default_acl d JOIN pg_namespace n ON n.oid = d.defaclnamespace, aclexplode(d.defaclacl) a JOIN pg_roles g ON g.oid = a.grantee \
              WHERE n.nspname = $1 AND g.rolname = ANY($2)",
@@ -684,4 +694,68 @@ fn grant_evolutions_converge_on_postgres_and_a_missing_role_changes_nothing() {
         .expect("count")
         .get(0);
     assert_eq!(schemas, 0, "nothing of the plan was applied");
+}
+
+/// The orders example's v4 (a reporting view and a read grant) on PostgreSQL: v3 then
+/// v4 leaves the catalog and the grants a fresh v4 has, and the role reads the view.
+#[test]
+fn orders_example_v4_reporting_view_and_grant_on_postgres() {
+    let example = |f: &str| -> Value {
+        let path = format!("{}/../examples/orders/{f}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).expect("example")).expect("json")
+    };
+    let (v3, v4) = (
+        example("orders.v3.package.json"),
+        example("orders.v4.postgres.package.json"),
+    );
+    let mut client = pg();
+    client
+        .batch_execute("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'reporting') THEN CREATE ROLE reporting; END IF; END $$")
+        .expect("role");
+    let migrated = check_pg(&mut client, "views_orders_v4", &v3, &v4, "").expect("v3 -> v4");
+    assert!(
+        migrated
+            .iter()
+            .any(|l| l.starts_with("view customer_order_totals kind=v")),
+        "{migrated:#?}"
+    );
+    let ds = dataset("postgres", "views_orders_v4");
+    client
+        .batch_execute("DROP SCHEMA IF EXISTS views_orders_v4 CASCADE")
+        .expect("reset");
+    pg_apply(
+        &mut client,
+        &statements(&plan(None, &package(&v4), &ds).expect("plan")),
+    )
+    .expect("v4");
+    assert_eq!(
+        pg_grants(&mut client, "views_orders_v4", &["reporting"]),
+        BTreeSet::from([
+            "grant customer_order_totals(v) reporting SELECT".to_string(),
+            "schema reporting USAGE".to_string()
+        ])
+    );
+    client
+        .batch_execute("INSERT INTO views_orders_v4.customers (email, name) VALUES ('a@x', 'A')")
+        .expect("a customer");
+    // The role reads the view (USAGE on the schema came with its grant), and only it.
+    client
+        .batch_execute("SET ROLE reporting")
+        .expect("set role");
+    let spent: Vec<(String, i64)> = client
+        .query(
+            "SELECT email, orders FROM views_orders_v4.customer_order_totals",
+            &[],
+        )
+        .expect("reporting reads the view")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let table = client.query("SELECT * FROM views_orders_v4.customers", &[]);
+    client.batch_execute("RESET ROLE").expect("reset role");
+    assert_eq!(spent, vec![("a@x".to_string(), 0)]);
+    assert!(table.is_err(), "reporting cannot read the table itself");
+    client
+        .batch_execute("DROP SCHEMA views_orders_v4 CASCADE")
+        .expect("cleanup");
 }

@@ -320,6 +320,19 @@ pub trait Dialect: Sync {
             self.quote(role)
         )
     }
+    /// A grant (or revoke) on the schema itself.
+    fn grant_on_schema(&self, schema: &str, privileges: &str, role: &str, give: bool) -> String {
+        let (verb, to) = if give {
+            ("GRANT", "TO")
+        } else {
+            ("REVOKE", "FROM")
+        };
+        format!(
+            "{verb} {privileges} ON SCHEMA {} {to} {}",
+            self.quote(schema),
+            self.quote(role)
+        )
+    }
     /// A grant (or revoke) on every sequence of the schema.
     fn grant_on_all_sequences(
         &self,

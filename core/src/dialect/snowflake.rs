@@ -202,6 +202,18 @@ impl Dialect for Snowflake {
             self.quote(role)
         )
     }
+    fn grant_on_schema(&self, schema: &str, privileges: &str, role: &str, give: bool) -> String {
+        let (verb, to) = if give {
+            ("GRANT", "TO")
+        } else {
+            ("REVOKE", "FROM")
+        };
+        format!(
+            "{verb} {privileges} ON SCHEMA {} {to} ROLE {}",
+            self.quote(schema),
+            self.quote(role)
+        )
+    }
     fn grant_on_all_sequences(
         &self,
         schema: &str,
