@@ -70,6 +70,7 @@ class VH:
     same_as: str | None = None  # slug of a case that must have the same hash
     differs_from: list[str] = field(default_factory=list)  # slugs that must differ
     error: str | None = None  # expected error code (written here, not computed)
+    number: int | None = None  # file number, when the case keeps a reserved range
 
 
 # ---- JCS -----------------------------------------------------------------------------
@@ -969,6 +970,104 @@ VH_CASES += [
 ]
 
 
+# ---- views and grants (docs/views-and-grants.md), numbers 090-099 -------------------
+
+ORDERS_VIEWS_PACKAGE = ORDERS_PACKAGE.rstrip()[:-1].rstrip() + """,
+  "views": [
+    { "name": "customer_totals", "renamedFrom": "customer_spend", "comment": "per customer",
+      "query": "SELECT c.email, count(o.id) AS orders, sum(o.total) AS spent FROM customers c LEFT JOIN orders o ON o.customer_id = c.id GROUP BY c.email" },
+    { "name": "status_counts", "materialized": true, "columns": ["status", "n"],
+      "query": "SELECT status, count(*) FROM orders GROUP BY status" }
+  ],
+  "grants": [
+    { "role": "reporting", "privileges": ["select"], "on": { "views": "all" }, "future": true },
+    { "role": "orders_app", "privileges": ["select", "insert", "update"], "on": { "tables": ["orders", "order_items"] } },
+    { "role": "orders_app", "privileges": ["usage"], "on": { "sequences": "all" } }
+  ]
+}"""
+
+VH_CASES += [
+    VH(
+        "orders-views-grants",
+        "The orders package with views (one materialized, with columns, a comment and a "
+        "renamedFrom hint) and grants (views all with future, listed tables, all "
+        "sequences); postgres dataset. views are hashed after tables, grants after enums.",
+        ORDERS_VIEWS_PACKAGE,
+        ORDERS_DATASET,
+        differs_from=["orders-service-members"],
+        number=90,
+    ),
+    VH(
+        "orders-views-grants-reordered",
+        "The same package minified, every object's members in reverse order.",
+        _reorder(ORDERS_VIEWS_PACKAGE),
+        ORDERS_DATASET,
+        same_as="orders-views-grants",
+        number=91,
+    ),
+    VH(
+        "orders-views-without-renamedFrom",
+        "Without the view's renamedFrom hint: rename hints on views are not hashed.",
+        ORDERS_VIEWS_PACKAGE.replace(' "renamedFrom": "customer_spend",', ""),
+        ORDERS_DATASET,
+        same_as="orders-views-grants",
+        number=92,
+    ),
+    VH(
+        "orders-view-query-changed",
+        "One view query written differently (count(o.id) -> count(*)): the query text is "
+        "hashed as written.",
+        ORDERS_VIEWS_PACKAGE.replace("count(o.id)", "count(*)"),
+        ORDERS_DATASET,
+        differs_from=["orders-views-grants"],
+        number=93,
+    ),
+    VH(
+        "orders-grant-privileges-reordered",
+        "The privileges of one grant in another order: lists are hashed in the order "
+        "written.",
+        ORDERS_VIEWS_PACKAGE.replace('["select", "insert", "update"]', '["update", "select", "insert"]'),
+        ORDERS_DATASET,
+        differs_from=["orders-views-grants"],
+        number=94,
+    ),
+    VH(
+        "orders-view-materialized-false",
+        "\"materialized\": false written out on the first view: a member given is hashed "
+        "(false differs from absent, as for every optional boolean).",
+        ORDERS_VIEWS_PACKAGE.replace('"comment": "per customer",', '"comment": "per customer", "materialized": false,'),
+        ORDERS_DATASET,
+        differs_from=["orders-views-grants"],
+        number=95,
+    ),
+    VH(
+        "orders-views-only",
+        "Views without grants on a sqlite dataset (views exist on SQLite; grants do not).",
+        ORDERS_SQLITE_PACKAGE.rstrip()[:-1] + ',"views":[{"name":"paid_orders","query":"SELECT id, customer_id FROM orders WHERE status = \'paid\'"}]}',
+        '{"environmentId": "e2e404529091ed2", "datasetId": "0rders000001", '
+        '"engine": "sqlite", "schema": "main"}',
+        differs_from=["orders-sqlite"],
+        number=96,
+    ),
+    VH(
+        "error-view-unknown-member",
+        "Misspelled view member \"materialised\" (unknown field).",
+        ORDERS_VIEWS_PACKAGE.replace('"materialized": true', '"materialised": true'),
+        ORDERS_DATASET,
+        error="DM1007",
+        number=97,
+    ),
+    VH(
+        "error-grant-unknown-member",
+        "Misspelled grant member \"futur\" (unknown field).",
+        ORDERS_VIEWS_PACKAGE.replace('"future": true', '"futur": true'),
+        ORDERS_DATASET,
+        error="DM1007",
+        number=98,
+    ),
+]
+
+
 # --------------------------------------------------------------------------------------
 # Version hash (docs/design.md, "Version hash")
 # --------------------------------------------------------------------------------------
@@ -989,6 +1088,8 @@ def hash_document(package_text: str, dataset_text: str) -> dict:
     dataset = strip_nulls(json.loads(dataset_text))
     for enum in package.get("enums", []):
         enum.pop("renamedFrom", None)
+    for view in package.get("views", []):
+        view.pop("renamedFrom", None)
     for table in package.get("tables", []):
         table.pop("renamedFrom", None)
         for column in table.get("columns", []):
@@ -1019,6 +1120,9 @@ COLUMN_KEYS = {"name", "type", "nullable", "maxLength", "precision", "scale", "d
                "comment", "renamedFrom", "enum", "items", "jsonStorage", "identity", "start",
                "increment"}
 ENUM_KEYS = {"name", "values", "renamedFrom"}
+VIEW_KEYS = {"name", "query", "columns", "materialized", "comment", "renamedFrom"}
+GRANT_KEYS = {"role", "privileges", "on", "future"}
+PRIVILEGES = {"select", "insert", "update", "delete", "truncate", "references", "usage"}
 UNIQUE_KEYS = {"name", "columns"}
 FK_KEYS = {"name", "columns", "references", "onDelete", "onUpdate", "deferrable"}
 CHECK_KEYS = {"name", "expression"}
@@ -1195,8 +1299,28 @@ def validate_package(pkg, out: Problems):
     if not isinstance(pkg, dict):
         out.add("other", "$", "package must be an object")
         return
-    for k in pkg.keys() - {"namespace", "tables", "enums"}:
+    for k in pkg.keys() - {"namespace", "tables", "enums", "views", "grants"}:
         out.add("unknown", f"$.{k}", "unknown field")
+    # Views and grants: members, names and privileges (the query itself is checked by
+    # the Rust core's SQL parser; these vectors only use queries it accepts).
+    for vi, v in enumerate(pkg.get("views", [])):
+        vp = f"$.views[{vi}]"
+        for k in v.keys() - VIEW_KEYS:
+            out.add("unknown", f"{vp}.{k}", "unknown field")
+        check_ident(v.get("name"), f"{vp}.name", out)
+        if not isinstance(v.get("query"), str) or not v["query"].lstrip().upper().startswith("SELECT"):
+            out.add("other", f"{vp}.query", "query must be a SELECT")
+    for gi, g in enumerate(pkg.get("grants", [])):
+        gp = f"$.grants[{gi}]"
+        for k in g.keys() - GRANT_KEYS:
+            out.add("unknown", f"{gp}.{k}", "unknown field")
+        check_ident(g.get("role"), f"{gp}.role", out)
+        privs = g.get("privileges")
+        if not isinstance(privs, list) or not privs or any(p not in PRIVILEGES for p in privs):
+            out.add("other", f"{gp}.privileges", "bad privileges")
+        on = g.get("on")
+        if not isinstance(on, dict) or len(on) != 1 or not on.keys() <= {"tables", "views", "sequences"}:
+            out.add("other", f"{gp}.on", "bad grant target")
     enums = {}
     for ei, e in enumerate(pkg.get("enums", [])):
         ep = f"$.enums[{ei}]"
@@ -1387,10 +1511,19 @@ def validate(package_text: str, dataset_text: str) -> Problems:
 
 def file_names() -> dict[str, str]:
     names = {}
-    for i, case in enumerate([*JCS_CASES, *VH_CASES], start=1):
+    numbers = set()
+    i = 0
+    for case in [*JCS_CASES, *VH_CASES]:
         if case.slug in names:
             raise SystemExit(f"duplicate slug {case.slug}")
-        names[case.slug] = f"{i:03d}-{case.slug}.json"
+        n = getattr(case, "number", None)
+        if n is None:
+            i += 1
+            n = i
+        if n in numbers:
+            raise SystemExit(f"duplicate vector number {n:03d} ({case.slug})")
+        numbers.add(n)
+        names[case.slug] = f"{n:03d}-{case.slug}.json"
     return names
 
 
