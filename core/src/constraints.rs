@@ -83,6 +83,42 @@ pub fn check_sql(
     folding: IdentifierFolding,
     quote: &dyn Fn(&str) -> String,
 ) -> Result<String, String> {
+    let expr = checked_expr(expression, table, engine, folding, quote)?;
+    let ctx = Walk {
+        table,
+        folding,
+        quote,
+    };
+    if !ctx.is_boolean(&expr) {
+        return Err("the expression is not a condition (a comparison, IN, BETWEEN, IS [NOT] NULL, LIKE, NOT, AND or OR); write one, like \"amount >= 0\"".to_string());
+    }
+    Ok(expr.to_string())
+}
+
+/// Parses an expression (an index key like `lower(email)`) with the same parser and
+/// allow-list as [`check_sql`], without requiring a condition, and returns it re-printed
+/// from the parse tree with every column reference quoted by `quote`.
+pub fn expression_sql(
+    expression: &str,
+    table: &Table,
+    engine: Option<Engine>,
+    folding: IdentifierFolding,
+    quote: &dyn Fn(&str) -> String,
+) -> Result<String, String> {
+    let expr = checked_expr(expression, table, engine, folding, quote)?;
+    if matches!(expr, Expr::Value(_)) {
+        return Err("the expression is a constant, which indexes nothing; use a column or an expression over columns".to_string());
+    }
+    Ok(expr.to_string())
+}
+
+fn checked_expr(
+    expression: &str,
+    table: &Table,
+    engine: Option<Engine>,
+    folding: IdentifierFolding,
+    quote: &dyn Fn(&str) -> String,
+) -> Result<Expr, String> {
     if expression.len() > MAX_CHECK_LENGTH {
         return Err(format!(
             "the expression is {} bytes long (at most {MAX_CHECK_LENGTH}); shorten it",
@@ -99,10 +135,7 @@ pub fn check_sql(
         quote,
     };
     ctx.expr(&mut expr, 0)?;
-    if !ctx.is_boolean(&expr) {
-        return Err("the expression is not a condition (a comparison, IN, BETWEEN, IS [NOT] NULL, LIKE, NOT, AND or OR); write one, like \"amount >= 0\"".to_string());
-    }
-    Ok(expr.to_string())
+    Ok(expr)
 }
 
 fn parse_expr(expression: &str, engine: Option<Engine>) -> Result<Expr, String> {

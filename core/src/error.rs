@@ -99,11 +99,23 @@ pub enum Code {
     /// A grant that cannot be right: an unknown object, a privilege that does not apply,
     /// `future` without `"all"`, a reserved role, or any grant on SQLite.
     InvalidGrant,
+    /// An index key object with both or neither of `column` and `expression`.
+    InvalidIndexKey,
+    /// An index key expression or `where` condition that does not parse or uses something outside the allow-list.
+    InvalidIndexExpression,
+    /// An index option the dataset's engine does not have (Snowflake: no secondary indexes; SQLite: no `include`, `method` or `nulls`).
+    IndexOptionUnsupported,
+    /// Index options that contradict each other or the method (a unique hash index, ordered gin keys, include on gin).
+    IndexMethodConflict,
+    /// An `include` column that the table does not have, that is already a key, or that is listed twice.
+    InvalidIncludeColumn,
+    /// An online (concurrent) index build asked for on an engine that has none.
+    OnlineIndexUnsupported,
 }
 
 impl Code {
     /// Every code, in code order.
-    pub const ALL: [Code; 42] = [
+    pub const ALL: [Code; 48] = [
         Code::FileTooLarge,
         Code::NotUtf8,
         Code::MalformedJson,
@@ -146,6 +158,12 @@ impl Code {
         Code::ViewCycle,
         Code::UnsupportedChange,
         Code::InvalidGrant,
+        Code::InvalidIndexKey,
+        Code::InvalidIndexExpression,
+        Code::IndexOptionUnsupported,
+        Code::IndexMethodConflict,
+        Code::InvalidIncludeColumn,
+        Code::OnlineIndexUnsupported,
     ];
 
     /// The stable code string (`DM1003`).
@@ -193,6 +211,12 @@ impl Code {
             Code::ViewCycle => "DM2047",
             Code::UnsupportedChange => "DM2025",
             Code::InvalidGrant => "DM2048",
+            Code::InvalidIndexKey => "DM2035",
+            Code::InvalidIndexExpression => "DM2036",
+            Code::IndexOptionUnsupported => "DM2037",
+            Code::IndexMethodConflict => "DM2038",
+            Code::InvalidIncludeColumn => "DM2039",
+            Code::OnlineIndexUnsupported => "DM2040",
         }
     }
 

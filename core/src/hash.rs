@@ -9,8 +9,8 @@
 
 use crate::jcs::{write_number, write_string};
 use crate::model::{
-    Check, Column, DatasetConfig, EnumType, ForeignKey, Grant, Index, Literal, Objects, Package,
-    Table, UniqueConstraint, View,
+    Check, Column, DatasetConfig, EnumType, ForeignKey, Grant, Index, IndexKey, Literal, Objects,
+    Package, Table, UniqueConstraint, View,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -471,9 +471,24 @@ fn write_column(c: &Column, out: &mut Vec<u8>) {
 }
 
 fn write_index(ix: &Index, out: &mut Vec<u8>) {
-    // columns, name, unique.
-    out.extend_from_slice(b"{\"columns\":");
-    write_strings(&ix.columns, out);
+    // columns, include, method, name, unique, where (online and renamedFrom are not
+    // hashed: how an index is built and what it was called are not schema).
+    out.extend_from_slice(b"{\"columns\":[");
+    for (i, k) in ix.columns.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_index_key(k, out);
+    }
+    out.push(b']');
+    if let Some(include) = &ix.include {
+        out.extend_from_slice(b",\"include\":");
+        write_strings(include, out);
+    }
+    if let Some(m) = ix.method {
+        out.extend_from_slice(b",\"method\":");
+        write_string(m.as_str(), out);
+    }
     out.extend_from_slice(b",\"name\":");
     write_string(&ix.name, out);
     if let Some(u) = ix.unique {
@@ -483,7 +498,39 @@ fn write_index(ix: &Index, out: &mut Vec<u8>) {
             b",\"unique\":false"
         });
     }
+    if let Some(w) = &ix.predicate {
+        out.extend_from_slice(b",\"where\":");
+        write_string(w, out);
+    }
     out.push(b'}');
+}
+
+fn write_index_key(k: &IndexKey, out: &mut Vec<u8>) {
+    match k {
+        IndexKey::Column(c) => write_string(c, out),
+        IndexKey::Key(s) => {
+            // column, expression, nulls, order.
+            let first = &mut true;
+            out.push(b'{');
+            if let Some(c) = &s.column {
+                member(out, first, b"column");
+                write_string(c, out);
+            }
+            if let Some(e) = &s.expression {
+                member(out, first, b"expression");
+                write_string(e, out);
+            }
+            if let Some(n) = s.nulls {
+                member(out, first, b"nulls");
+                write_string(n.as_str(), out);
+            }
+            if let Some(o) = s.order {
+                member(out, first, b"order");
+                write_string(o.as_str(), out);
+            }
+            out.push(b'}');
+        }
+    }
 }
 
 #[cfg(test)]
@@ -538,7 +585,8 @@ mod tests {
                          {"name":"w","type":"decimal","precision":10,"scale":2,"default":1e-2,"comment":"\u0001"},
                          {"name":"n","type":"string","maxLength":20,"default":"x","renamedFrom":"nm"},
                          {"name":"d","type":"double","default":-0}],
-              "primaryKey":["id"],"indexes":[{"name":"dog_n","columns":["n","w"],"unique":true},{"name":"dog_w","columns":["w"]}]}]}"#,
+              "primaryKey":["id"],"indexes":[{"name":"dog_n","columns":["n","w"],"unique":true},{"name":"dog_w","columns":["w"]},
+                {"name":"dog_lw","columns":[{"expression":"lower(n)","order":"desc","nulls":"first"},{"column":"w","order":"asc"}],"where":"w > 0","include":["d"],"method":"btree","online":true,"renamedFrom":"dog_old"}]}]}"#,
             Some(crate::Engine::Postgres),
         )
         .expect("valid");
@@ -549,6 +597,11 @@ mod tests {
             t.as_object_mut().expect("obj").remove("renamedFrom");
             for c in t["columns"].as_array_mut().expect("columns") {
                 c.as_object_mut().expect("obj").remove("renamedFrom");
+            }
+            for ix in t["indexes"].as_array_mut().expect("indexes") {
+                let ix = ix.as_object_mut().expect("obj");
+                ix.remove("renamedFrom");
+                ix.remove("online");
             }
         }
         let doc: Value = json!({"dataset": {"environmentId": "e", "datasetId": "d", "engine": "postgres", "schema": "s"}, "package": pv});

@@ -27,6 +27,7 @@ pub mod dialect;
 pub mod error;
 pub mod grants;
 pub mod hash;
+pub mod indexes;
 pub mod jcs;
 pub mod lifecycle;
 pub mod load;

@@ -308,6 +308,10 @@ enum Kind {
     Tables,
     Columns,
     Indexes,
+    IndexKeys,
+    IndexMethod,
+    SortOrder,
+    NullsOrder,
     Enums,
     UniqueConstraints,
     ForeignKeys,
@@ -420,8 +424,19 @@ const COLUMN_FIELDS: &[Field] = &[
 ];
 const INDEX_FIELDS: &[Field] = &[
     req("name", Kind::Str),
-    req("columns", Kind::StrList),
+    req("columns", Kind::IndexKeys),
     opt("unique", Kind::Bool),
+    opt("where", Kind::Str),
+    opt("include", Kind::StrList),
+    opt("method", Kind::IndexMethod),
+    opt("online", Kind::Bool),
+    opt("renamedFrom", Kind::StrOrStrList),
+];
+const INDEX_KEY_FIELDS: &[Field] = &[
+    opt("column", Kind::Str),
+    opt("expression", Kind::Str),
+    opt("order", Kind::SortOrder),
+    opt("nulls", Kind::NullsOrder),
 ];
 const DATASET_FIELDS: &[Field] = &[
     req("environmentId", Kind::Str),
@@ -432,6 +447,7 @@ const DATASET_FIELDS: &[Field] = &[
     opt("migrationMode", Kind::Mode),
     opt("eventBusName", Kind::Str),
     opt("allowDestructive", Kind::BoolOrStrList),
+    opt("onlineIndexes", Kind::Bool),
 ];
 
 fn walk_package(value: &Value, problems: &mut Vec<Problem>) {
@@ -716,6 +732,37 @@ fn walk_kind(v: &Value, path: &JsonPath, kind: Kind, problems: &mut Vec<Problem>
         Kind::Tables => walk_array(v, path, "table", TABLE_FIELDS, problems),
         Kind::Columns => walk_array(v, path, "column", COLUMN_FIELDS, problems),
         Kind::Indexes => walk_array(v, path, "index", INDEX_FIELDS, problems),
+        Kind::IndexKeys => match v {
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        Value::String(_) => {}
+                        Value::Object(_) => walk_object(
+                            item,
+                            &path.index(i),
+                            "index key",
+                            INDEX_KEY_FIELDS,
+                            problems,
+                        ),
+                        _ => problems.push(wrong_type(
+                            &path.index(i),
+                            "a column name or an index key object ({\"column\"|\"expression\", \"order\", \"nulls\"})",
+                            item,
+                        )),
+                    }
+                }
+            }
+            _ => problems.push(wrong_type(path, "a list of index keys", v)),
+        },
+        Kind::IndexMethod => enum_value(
+            v,
+            path,
+            "index method",
+            &crate::model::IndexMethod::ALL.map(|m| m.as_str()),
+            problems,
+        ),
+        Kind::SortOrder => enum_value(v, path, "sort order", &["asc", "desc"], problems),
+        Kind::NullsOrder => enum_value(v, path, "nulls order", &["first", "last"], problems),
     }
 }
 

@@ -534,12 +534,235 @@ pub struct Index {
         schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"))
     )]
     pub name: String,
-    /// Indexed columns, in order.
+    /// The index keys, in order: a column name, or an object with a `column` or an
+    /// `expression` and optional `order` and `nulls`.
     #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
-    pub columns: Vec<String>,
+    pub columns: Vec<IndexKey>,
     /// Whether the index enforces uniqueness. Defaults to `false`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unique: Option<bool>,
+    /// A partial index: only rows for which this condition (SQL text over the table's
+    /// columns, with the same allow-list as check expressions) is true are indexed.
+    #[serde(rename = "where", default, skip_serializing_if = "Option::is_none")]
+    pub predicate: Option<String>,
+    /// Columns stored in the index but not part of its key (Postgres `INCLUDE`, btree
+    /// and gist only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
+    pub include: Option<Vec<String>>,
+    /// The index method (Postgres only). Defaults to `btree`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<IndexMethod>,
+    /// Build and drop this index without blocking writes (Postgres `CONCURRENTLY`,
+    /// outside the migration transaction). Overrides the dataset's `onlineIndexes`.
+    /// How the index is built, not what it is: not part of the version hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<bool>,
+    /// Earlier name(s) of this index, most recent first. Not part of the version hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<RenamedFrom>,
+}
+
+impl Index {
+    /// Whether the index is unique.
+    pub fn is_unique(&self) -> bool {
+        self.unique == Some(true)
+    }
+    /// Whether the index uses anything beyond plain column keys and `unique` (options
+    /// that engines without secondary indexes cannot declare).
+    pub fn has_options(&self) -> bool {
+        self.predicate.is_some()
+            || self.include.is_some()
+            || self.method.is_some()
+            || self
+                .columns
+                .iter()
+                .any(|k| !matches!(k, IndexKey::Column(_)))
+    }
+    /// The plain column names of the key (expressions left out).
+    pub fn key_columns(&self) -> impl Iterator<Item = &str> {
+        self.columns.iter().filter_map(IndexKey::column)
+    }
+}
+
+/// One key of an index: a column name, or an object with options.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(untagged)]
+pub enum IndexKey {
+    /// A column, ascending (written as its name).
+    Column(
+        #[cfg_attr(
+            feature = "schema",
+            schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"))
+        )]
+        String,
+    ),
+    /// A column or an expression with its sort order.
+    Key(IndexKeySpec),
+}
+
+impl IndexKey {
+    /// The column this key is, if it is a column (plain or with options).
+    pub fn column(&self) -> Option<&str> {
+        match self {
+            IndexKey::Column(c) => Some(c),
+            IndexKey::Key(k) => k.column.as_deref(),
+        }
+    }
+    /// The expression of an expression key.
+    pub fn expression(&self) -> Option<&str> {
+        match self {
+            IndexKey::Column(_) => None,
+            IndexKey::Key(k) => k.expression.as_deref(),
+        }
+    }
+    /// The sort order, if given.
+    pub fn order(&self) -> Option<SortOrder> {
+        match self {
+            IndexKey::Column(_) => None,
+            IndexKey::Key(k) => k.order,
+        }
+    }
+    /// The NULLs position, if given.
+    pub fn nulls(&self) -> Option<NullsOrder> {
+        match self {
+            IndexKey::Column(_) => None,
+            IndexKey::Key(k) => k.nulls,
+        }
+    }
+}
+
+/// Reads a string as a column key and an object as a key with options, directly rather
+/// than through `#[serde(untagged)]`, so an error names the member that is wrong.
+impl<'de> Deserialize<'de> for IndexKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = IndexKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a column name or {\"column\"|\"expression\": ..., \"order\", \"nulls\"}",
+                )
+            }
+            fn visit_str<E>(self, v: &str) -> Result<IndexKey, E> {
+                Ok(IndexKey::Column(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<IndexKey, E> {
+                Ok(IndexKey::Column(v))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<IndexKey, A::Error> {
+                IndexKeySpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(IndexKey::Key)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An index key with options: exactly one of `column` and `expression`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IndexKeySpec {
+    /// The column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"))
+    )]
+    pub column: Option<String>,
+    /// An expression over the table's columns (SQL text, like `lower(email)`, with the
+    /// same allow-list as check expressions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
+    /// `asc` (the default) or `desc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<SortOrder>,
+    /// Where NULLs sort: `first` or `last` (Postgres only; the default is `last` for
+    /// `asc`, `first` for `desc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nulls: Option<NullsOrder>,
+}
+
+/// The sort order of an index key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum SortOrder {
+    /// Ascending.
+    Asc,
+    /// Descending.
+    Desc,
+}
+
+impl SortOrder {
+    /// The name used in package files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortOrder::Asc => "asc",
+            SortOrder::Desc => "desc",
+        }
+    }
+}
+
+/// Where NULLs sort in an index key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum NullsOrder {
+    /// NULLs before every value.
+    First,
+    /// NULLs after every value.
+    Last,
+}
+
+impl NullsOrder {
+    /// The name used in package files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NullsOrder::First => "first",
+            NullsOrder::Last => "last",
+        }
+    }
+}
+
+/// A Postgres index method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum IndexMethod {
+    /// B-tree (the default): equality, ranges, sorting, unique.
+    Btree,
+    /// Hash: equality on one column.
+    Hash,
+    /// GIN: arrays and json (jsonb) contents.
+    Gin,
+    /// GiST: geometric and range types, nearest neighbour.
+    Gist,
+    /// BRIN: block ranges of large, naturally ordered tables.
+    Brin,
+}
+
+impl IndexMethod {
+    /// Every method, in documentation order.
+    pub const ALL: [IndexMethod; 5] = [
+        IndexMethod::Btree,
+        IndexMethod::Hash,
+        IndexMethod::Gin,
+        IndexMethod::Gist,
+        IndexMethod::Brin,
+    ];
+    /// The name used in package files and SQL (`USING btree`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IndexMethod::Btree => "btree",
+            IndexMethod::Hash => "hash",
+            IndexMethod::Gin => "gin",
+            IndexMethod::Gist => "gist",
+            IndexMethod::Brin => "brin",
+        }
+    }
 }
 
 /// A named unique constraint over one or more columns.
@@ -1144,6 +1367,12 @@ pub struct DatasetConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 1440)))]
     pub scheduled_limit_minutes: Option<u32>,
+    /// Postgres: build and drop indexes `CONCURRENTLY` (writes continue while an index
+    /// builds), as journaled steps after the migration transaction commits. An index's
+    /// own `online` overrides it. Default `false`. How indexes are built, not what the
+    /// schema is: not part of the version hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online_indexes: Option<bool>,
 }
 
 impl DatasetConfig {
@@ -1156,6 +1385,12 @@ impl DatasetConfig {
     pub fn scheduled_limit_minutes(&self) -> u32 {
         self.scheduled_limit_minutes
             .unwrap_or(DEFAULT_SCHEDULED_LIMIT_MINUTES)
+    }
+
+    /// Whether an index is built and dropped online (`CONCURRENTLY`): its own `online`,
+    /// else the dataset's `onlineIndexes`, else not.
+    pub fn online_index(&self, index: &Index) -> bool {
+        index.online.or(self.online_indexes).unwrap_or(false)
     }
 
     /// The destructive-change policy, defaulting to none allowed.

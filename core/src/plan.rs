@@ -7,10 +7,10 @@
 //! deployed earlier) or neither, the hint is ignored; when it has both, the hint is
 //! ambiguous and planning fails.
 
-use crate::dialect::{for_engine, ColumnSpec, Dialect};
+use crate::dialect::{for_engine, ColumnSpec, Dialect, IndexSpec};
 use crate::error::{Code, Invalid, JsonPath, Problem};
 use crate::hash::{sha256_hex, version_hash, VersionHash};
-use crate::model::{Column, ColumnType, DatasetConfig, Index, Package, Table};
+use crate::model::{Column, ColumnType, DatasetConfig, Index, IndexMethod, Package, Table};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
@@ -114,6 +114,8 @@ pub(crate) struct Draft {
     destructive_changes: Vec<String>,
     may_fail: bool,
     locks: Option<&'static str>,
+    /// Runs outside the migration transaction (`CREATE INDEX CONCURRENTLY`), after it.
+    outside_transaction: bool,
 }
 
 impl Draft {
@@ -134,6 +136,7 @@ impl Draft {
             destructive_changes: Vec::new(),
             may_fail: false,
             locks: None,
+            outside_transaction: false,
         }
     }
     fn key(&self) -> String {
@@ -158,6 +161,9 @@ pub(crate) const ACCESS_EXCLUSIVE: &str = "ACCESS EXCLUSIVE lock (brief)";
 pub(crate) const REWRITE: &str = "rewrites the table under an ACCESS EXCLUSIVE lock";
 pub(crate) const SCAN: &str = "scans the table under an ACCESS EXCLUSIVE lock";
 const SHARE: &str = "SHARE lock: blocks writes while the index builds";
+const SHARE_UPDATE_EXCLUSIVE_BUILD: &str = "SHARE UPDATE EXCLUSIVE lock: reads and writes continue while the index builds (CONCURRENTLY, outside the migration transaction)";
+const SHARE_UPDATE_EXCLUSIVE_DROP: &str = "SHARE UPDATE EXCLUSIVE lock: reads and writes continue while the index is dropped (CONCURRENTLY, outside the migration transaction)";
+const INDEX_RENAME: &str = "SHARE UPDATE EXCLUSIVE lock on the index (brief)";
 pub(crate) const SHARE_ROW_EXCLUSIVE: &str =
     "SHARE ROW EXCLUSIVE lock on both tables (brief): existing rows are checked by the next step";
 pub(crate) const NOT_VALID_CHECK: &str =
@@ -165,6 +171,27 @@ pub(crate) const NOT_VALID_CHECK: &str =
 pub(crate) const VALIDATE: &str =
     "SHARE UPDATE EXCLUSIVE lock: reads and writes continue while existing rows are checked";
 pub(crate) const UNIQUE_BUILD: &str = "ACCESS EXCLUSIVE lock while the unique index builds";
+
+/// An index's keys and options for people: `lower(email) desc, id; where …`.
+fn describe_index(ix: &Index) -> String {
+    let mut s: Vec<String> = ix
+        .columns
+        .iter()
+        .map(crate::indexes::describe_key)
+        .collect();
+    let mut out = s.join(", ");
+    s.clear();
+    if let Some(m) = ix.method.filter(|m| *m != IndexMethod::Btree) {
+        out = format!("{out}; using {}", m.as_str());
+    }
+    if let Some(inc) = &ix.include {
+        out = format!("{out}; include {}", inc.join(", "));
+    }
+    if let Some(w) = &ix.predicate {
+        out = format!("{out}; where {w}");
+    }
+    out
+}
 
 /// Computes the plan from `from` (`None`: an empty database) to `to` for a dataset.
 /// Both packages must be valid; a `renamedFrom` hint that is ambiguous against `from`
@@ -210,8 +237,12 @@ pub fn plan(
         d,
         schema: &dataset.schema,
         enums: &enums,
+        dataset,
     };
-    let drafts = planner.diff(carried.as_ref().or(from), to)?;
+    let mut drafts = planner.diff(carried.as_ref().or(from), to)?;
+    // Steps that cannot run in a transaction (online index builds and drops) run after
+    // the transactional part has committed, in their planned order (drops first).
+    drafts.sort_by_key(|dr| dr.outside_transaction);
     let transactional = d.supports_transactional_ddl();
     let steps: Vec<Step> = drafts
         .into_iter()
@@ -226,7 +257,7 @@ pub fn plan(
             destructive: dr.destructive,
             destructive_changes: dr.destructive_changes,
             may_fail: dr.may_fail,
-            transactional,
+            transactional: transactional && !dr.outside_transaction,
             locks: if d.supports_transactional_ddl() && d.supports_schemas() {
                 dr.locks.map(str::to_string)
             } else {
@@ -333,6 +364,7 @@ pub(crate) struct Planner<'a> {
     pub(crate) d: &'static dyn Dialect,
     pub(crate) schema: &'a str,
     pub(crate) enums: &'a crate::plan_enums::Enums<'a>,
+    pub(crate) dataset: &'a DatasetConfig,
 }
 
 fn same(d: &dyn Dialect, a: &str, b: &str) -> bool {
@@ -619,6 +651,39 @@ impl Planner<'_> {
         problems.extend(crate::plan_identity::refusals(
             self, old_tables, to, &pairs, &col_pairs,
         ));
+        // Index pairing within paired tables: by name, then by rename hint.
+        let mut index_pairs: Vec<Vec<Option<(usize, bool)>>> = Vec::new();
+        for (i, t) in to.tables.iter().enumerate() {
+            let mut v = Vec::new();
+            if let (Some(o), _) = pairs[i] {
+                let old_ix = name_index(
+                    d,
+                    old_tables[o].indexes.as_deref().unwrap_or_default(),
+                    |x: &Index| &x.name,
+                );
+                for (k, ix) in t.indexes.iter().flatten().enumerate() {
+                    let path = JsonPath::root()
+                        .key("tables")
+                        .index(i)
+                        .key("indexes")
+                        .index(k)
+                        .key("renamedFrom");
+                    let hints = ix
+                        .renamed_from
+                        .as_ref()
+                        .map(|h| h.names())
+                        .unwrap_or_default();
+                    match counterpart(d, &ix.name, hints, &old_ix, &path) {
+                        Ok(x) => v.push(x),
+                        Err(p) => {
+                            problems.push(p);
+                            v.push(None);
+                        }
+                    }
+                }
+            }
+            index_pairs.push(v);
+        }
         if !problems.is_empty() {
             return Err(Invalid { problems });
         }
@@ -673,31 +738,42 @@ impl Planner<'_> {
             };
             let old = &old_tables[o];
             let rebuild = self.needs_rebuild(old, t, &col_pairs[i]);
-            for ix in old.indexes.iter().flatten() {
-                let new_ix = t
-                    .indexes
+            let ix_pairs = &index_pairs[i];
+            for (k, ix) in old.indexes.iter().flatten().enumerate() {
+                // The new index that takes this one's place, by name or rename hint.
+                let new_ix = ix_pairs
                     .iter()
-                    .flatten()
-                    .find(|n| same(d, &n.name, &ix.name));
+                    .position(|p| p.is_some_and(|(o, _)| o == k))
+                    .map(|n| &t.indexes.as_deref().unwrap_or_default()[n]);
                 let changed = match new_ix {
                     None => true,
                     Some(n) => !self.index_equal(old, ix, t, n, &col_pairs[i]),
                 };
                 // A rebuilt SQLite table loses its indexes anyway.
                 if changed || rebuild {
+                    let online = !rebuild && self.online(new_ix.unwrap_or(ix));
                     let sql =
-                        d.drop_index(self.schema, &old.name, &ix.name, ix.unique == Some(true));
+                        d.drop_index(self.schema, &old.name, &ix.name, ix.is_unique(), online);
                     if !sql.is_empty() {
-                        drafts.push(
-                            Draft::new(
-                                "dropIndex",
-                                &old.name,
-                                format!("{}.{}", old.name, ix.name),
-                                format!("drop index {} on {}", ix.name, old.name),
-                                sql,
-                            )
-                            .locks(ACCESS_EXCLUSIVE),
-                        );
+                        let mut dr = Draft::new(
+                            "dropIndex",
+                            &old.name,
+                            format!("{}.{}", old.name, ix.name),
+                            format!(
+                                "drop index {} on {}{}",
+                                ix.name,
+                                old.name,
+                                if online { " (concurrently)" } else { "" }
+                            ),
+                            sql,
+                        )
+                        .locks(if online {
+                            SHARE_UPDATE_EXCLUSIVE_DROP
+                        } else {
+                            ACCESS_EXCLUSIVE
+                        });
+                        dr.outside_transaction = online;
+                        drafts.push(dr);
                     }
                 }
             }
@@ -826,39 +902,59 @@ impl Planner<'_> {
                     }
                 }
             }
-            for ix in t.indexes.iter().flatten() {
-                let keep = old.is_some_and(|old| {
-                    !rebuild
-                        && old.indexes.iter().flatten().any(|oi| {
-                            same(d, &oi.name, &ix.name)
-                                && self.index_equal(old, oi, t, ix, &col_pairs[i])
+            for (k, ix) in t.indexes.iter().flatten().enumerate() {
+                let counterpart = old.and_then(|old| {
+                    index_pairs[i]
+                        .get(k)
+                        .copied()
+                        .flatten()
+                        .map(|(o, renamed)| {
+                            (old, &old.indexes.as_deref().unwrap_or_default()[o], renamed)
                         })
                 });
-                if keep {
+                let equal = !rebuild
+                    && counterpart.is_some_and(|(old, oi, _)| {
+                        self.index_equal(old, oi, t, ix, &col_pairs[i])
+                    });
+                if equal {
+                    if let Some((old, oi, true)) = counterpart {
+                        if let Some(dr) = self.rename_index(old, oi, t, ix) {
+                            drafts.push(dr);
+                        }
+                    }
                     continue;
                 }
-                let unique = ix.unique == Some(true);
-                let sql = d.create_index(self.schema, &t.name, &ix.name, &ix.columns, unique);
+                // An index on a table created (or rebuilt) by this plan is built in the
+                // transaction: nobody writes to it yet.
+                let online = old.is_some() && !rebuild && self.online(ix);
+                let spec = self.index_spec(t, ix, online);
+                let sql = d.create_index(self.schema, &t.name, &spec);
                 if sql.is_empty() {
                     continue;
                 }
-                drafts.push(
-                    Draft::new(
-                        "createIndex",
-                        &t.name,
-                        format!("{}.{}", t.name, ix.name),
-                        format!(
-                            "create {}index {} on {} ({})",
-                            if unique { "unique " } else { "" },
-                            ix.name,
-                            t.name,
-                            ix.columns.join(", ")
-                        ),
-                        sql,
-                    )
-                    .may_fail(unique && old.is_some() && d.enforces_constraints())
-                    .locks(SHARE),
-                );
+                let unique = ix.is_unique();
+                let mut dr = Draft::new(
+                    "createIndex",
+                    &t.name,
+                    format!("{}.{}", t.name, ix.name),
+                    format!(
+                        "create {}index {} on {} ({}){}",
+                        if unique { "unique " } else { "" },
+                        ix.name,
+                        t.name,
+                        describe_index(ix),
+                        if online { " concurrently" } else { "" }
+                    ),
+                    sql,
+                )
+                .may_fail(unique && old.is_some() && d.enforces_constraints())
+                .locks(if online {
+                    SHARE_UPDATE_EXCLUSIVE_BUILD
+                } else {
+                    SHARE
+                });
+                dr.outside_transaction = online;
+                drafts.push(dr);
             }
             if d.supports_comments() {
                 let old_comment = old.and_then(|o| o.comment.as_deref());
@@ -1021,13 +1117,122 @@ impl Planner<'_> {
         ni: &Index,
         pairs: &[(Option<usize>, bool)],
     ) -> bool {
-        oi.unique.unwrap_or(false) == ni.unique.unwrap_or(false)
+        use crate::model::{NullsOrder, SortOrder};
+        let d = self.d;
+        // A renamed column keeps its index; a column dropped and re-added does not.
+        let same_column = |n: &str, o: &str| {
+            self.old_name_of(old, new, pairs, n)
+                .is_some_and(|on| same(d, &on, o))
+        };
+        let engine = d.engine();
+        let folding = engine.identifier_folding();
+        let quote = |n: &str| format!("\"{}\"", n.replace('"', "\"\""));
+        // Expressions and conditions compare as re-printed from their parse trees (so
+        // spacing and case of keywords do not count); one over a renamed column is
+        // re-created.
+        let expr = |e: &str, t: &Table| {
+            crate::constraints::expression_sql(e, t, Some(engine), folding, &quote).ok()
+        };
+        let cond = |e: &str, t: &Table| {
+            crate::constraints::check_sql(e, t, Some(engine), folding, &quote).ok()
+        };
+        let order = |k: &crate::model::IndexKey| k.order().unwrap_or(SortOrder::Asc);
+        let nulls = |k: &crate::model::IndexKey| {
+            k.nulls().unwrap_or(if order(k) == SortOrder::Desc {
+                NullsOrder::First
+            } else {
+                NullsOrder::Last
+            })
+        };
+        let method = |ix: &Index| ix.method.unwrap_or(IndexMethod::Btree);
+        let include: &[String] = ni.include.as_deref().unwrap_or_default();
+        let old_include: &[String] = oi.include.as_deref().unwrap_or_default();
+        oi.is_unique() == ni.is_unique()
+            && method(oi) == method(ni)
             && oi.columns.len() == ni.columns.len()
             && ni.columns.iter().zip(&oi.columns).all(|(n, o)| {
-                // A renamed column keeps its index; a column dropped and re-added does not.
-                self.old_name_of(old, new, pairs, n)
-                    .is_some_and(|on| same(self.d, &on, o))
+                order(n) == order(o)
+                    && nulls(n) == nulls(o)
+                    && match (n.column(), o.column(), n.expression(), o.expression()) {
+                        (Some(n), Some(o), _, _) => same_column(n, o),
+                        (None, None, Some(n), Some(o)) => {
+                            expr(n, new).is_some() && expr(n, new) == expr(o, old)
+                        }
+                        _ => false,
+                    }
             })
+            && include.len() == old_include.len()
+            && include
+                .iter()
+                .zip(old_include)
+                .all(|(n, o)| same_column(n, o))
+            && match (&ni.predicate, &oi.predicate) {
+                (None, None) => true,
+                (Some(n), Some(o)) => cond(n, new).is_some() && cond(n, new) == cond(o, old),
+                _ => false,
+            }
+    }
+
+    /// Whether an index is built and dropped online on this dataset.
+    fn online(&self, ix: &Index) -> bool {
+        self.d.supports_concurrent_index_builds() && self.dataset.online_index(ix)
+    }
+
+    /// The dialect's view of an index: keys and condition as SQL from their parse trees.
+    fn index_spec<'i>(&self, t: &Table, ix: &'i Index, online: bool) -> IndexSpec<'i> {
+        let d = self.d;
+        let quote = |n: &str| d.quote(n);
+        IndexSpec {
+            name: &ix.name,
+            columns: ix.key_columns().map(str::to_string).collect(),
+            keys: crate::indexes::key_sql(ix, t, d.engine(), &quote),
+            unique: ix.is_unique(),
+            predicate: crate::indexes::predicate_sql(ix, t, d.engine(), &quote),
+            include: ix.include.clone().unwrap_or_default(),
+            method: ix.method,
+            concurrently: online,
+        }
+    }
+
+    /// Renames an index whose definition is unchanged: in place where the engine can,
+    /// else drop and create (the summary says so).
+    fn rename_index(&self, old: &Table, oi: &Index, t: &Table, ix: &Index) -> Option<Draft> {
+        let d = self.d;
+        let target = format!("{}.{}", t.name, ix.name);
+        if let Some(sql) = d.rename_index(self.schema, &t.name, &oi.name, &ix.name) {
+            return Some(
+                Draft::new(
+                    "renameIndex",
+                    &t.name,
+                    target,
+                    format!("rename index {} to {} on {}", oi.name, ix.name, t.name),
+                    vec![sql],
+                )
+                .locks(INDEX_RENAME),
+            );
+        }
+        let mut sql = d.drop_index(self.schema, &old.name, &oi.name, oi.is_unique(), false);
+        sql.extend(d.create_index(self.schema, &t.name, &self.index_spec(t, ix, false)));
+        if sql.is_empty() {
+            return None;
+        }
+        Some(
+            Draft::new(
+                "renameIndex",
+                &t.name,
+                target,
+                format!(
+                    "rename index {} to {} on {} ({} cannot rename an index: drop and create)",
+                    oi.name,
+                    ix.name,
+                    t.name,
+                    d.engine().as_str()
+                ),
+                sql,
+            )
+            .may_fail(ix.is_unique() && d.enforces_constraints())
+            .locks(SHARE),
+        )
     }
 
     fn column_differs(&self, o: &Column, n: &Column, opk: &Key<'_>, npk: &Key<'_>) -> bool {

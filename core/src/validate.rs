@@ -243,6 +243,8 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
         crate::views::validate(pkg, engine, folding, &mut problems);
         crate::grants::validate(pkg, engine, folding, &mut problems);
     }
+    // Index keys, options and rename hints.
+    crate::indexes::validate(pkg, engine, folding, &table_path, paths, &mut problems);
     // Table rename hints must not name another current table.
     for (i, t) in pkg.tables.iter().enumerate() {
         if let Some(hint) = &t.renamed_from {
@@ -618,31 +620,8 @@ fn table(
             );
         }
     }
-    for (k, ix) in t.indexes.iter().flatten().enumerate() {
-        if broken_index(k) {
-            continue;
-        }
-        let p = path.key("indexes").index(k);
-        check_identifier(&ix.name, "index", &|| p.key("name"), problems);
-        if ix.columns.is_empty() {
-            problems.push(Problem::new(
-                Code::EmptyList,
-                p.key("columns"),
-                format!("index {} has no columns; list at least one", show(&ix.name)),
-            ));
-        }
-        key_columns(
-            &ix.columns,
-            &p.key("columns"),
-            &format!("index {}", show(&ix.name)),
-            Code::UnknownIndexColumn,
-            &t.name,
-            &column_names,
-            &find,
-            folding,
-            problems,
-        );
-    }
+    // Index keys, options and rename hints: crate::indexes::validate.
+    let _ = broken_index;
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1036,6 +1015,8 @@ pub struct DatasetFields<'a> {
     pub allow_destructive: Vec<(usize, &'a str)>,
     /// `scheduledLimitMinutes`, when it is an integer.
     pub scheduled_limit_minutes: Option<u64>,
+    /// The engine, when it is a known one, and `onlineIndexes`, when it is `true`.
+    pub online_indexes_on: Option<&'a str>,
 }
 
 impl<'a> DatasetFields<'a> {
@@ -1054,6 +1035,7 @@ impl<'a> DatasetFields<'a> {
                 _ => Vec::new(),
             },
             scheduled_limit_minutes: ds.scheduled_limit_minutes.map(u64::from),
+            online_indexes_on: (ds.online_indexes == Some(true)).then(|| ds.engine.as_str()),
         }
     }
 
@@ -1079,6 +1061,12 @@ impl<'a> DatasetFields<'a> {
             scheduled_limit_minutes: v
                 .get("scheduledLimitMinutes")
                 .and_then(serde_json::Value::as_u64),
+            online_indexes_on: v
+                .get("onlineIndexes")
+                .and_then(serde_json::Value::as_bool)
+                .filter(|on| *on)
+                .and_then(|_| s("engine"))
+                .filter(|e| Engine::from_name(e).is_some()),
         }
     }
 }
@@ -1161,6 +1149,16 @@ pub fn dataset_fields(ds: &DatasetFields<'_>) -> Vec<Problem> {
             format!("scheduledLimitMinutes {m} must be 1 to 1440 (minutes a submitted version may wait for a worker; default 15)"),
         ));
     }
+    if let Some(engine) = ds
+        .online_indexes_on
+        .filter(|e| !matches!(*e, "postgres" | "aurora-postgresql"))
+    {
+        problems.push(Problem::new(
+            Code::OnlineIndexUnsupported,
+            root.key("onlineIndexes"),
+            format!("onlineIndexes: {engine} has no online (concurrent) index builds; remove it (it applies to postgres and aurora-postgresql)"),
+        ));
+    }
     for (i, key) in &ds.allow_destructive {
         if !is_step_key(key) {
             problems.push(Problem::new(
@@ -1190,6 +1188,7 @@ const TWO_PART_KINDS: &[&str] = &[
     "dropNotNull",
     "rebuildColumn",
     "renameColumn",
+    "renameIndex",
     "setNotNull",
 ];
 /// Step kinds whose target is a table.

@@ -1068,6 +1068,113 @@ VH_CASES += [
 ]
 
 
+# ---- index options (partial, expression keys, order/nulls, include, method) ----------
+
+INDEX_PACKAGE = """{
+  "namespace": "shop",
+  "tables": [
+    {
+      "name": "accounts",
+      "columns": [
+        { "name": "id", "type": "bigint", "nullable": false },
+        { "name": "email", "type": "string", "maxLength": 320, "nullable": false },
+        { "name": "deleted_at", "type": "timestamptz" },
+        { "name": "score", "type": "int" },
+        { "name": "tags", "type": "array", "items": "string" },
+        { "name": "profile", "type": "json" }
+      ],
+      "primaryKey": ["id"],
+      "indexes": [
+        { "name": "accounts_email_live", "columns": [{ "expression": "lower(email)" }], "unique": true,
+          "where": "deleted_at IS NULL" },
+        { "name": "accounts_score", "columns": [{ "column": "score", "order": "desc", "nulls": "last" }, "id"],
+          "include": ["email"] },
+        { "name": "accounts_tags", "columns": ["tags"], "method": "gin" },
+        { "name": "accounts_profile", "columns": ["profile"], "method": "gin" },
+        { "name": "accounts_id_hash", "columns": ["id"], "method": "hash" }
+      ]
+    }
+  ]
+}"""
+
+INDEX_DATASET = ('{"environmentId": "e2e404529091ed2", "datasetId": "acc0unts0001", '
+                 '"engine": "postgres", "schema": "shop"}')
+
+VH_CASES += [
+    VH(
+        "index-options",
+        "Index options on postgres: a unique partial expression index (lower(email) where "
+        "deleted_at IS NULL), a key with order desc and nulls last plus a plain key and an "
+        "include column, gin on an array and on a json column, a hash index.",
+        INDEX_PACKAGE,
+        INDEX_DATASET,
+        number=80,
+    ),
+    VH(
+        "index-options-reordered",
+        "The index-options package minified with every object's members in reverse order.",
+        _reorder(INDEX_PACKAGE),
+        INDEX_DATASET,
+        same_as="index-options",
+        number=81,
+    ),
+    VH(
+        "index-options-online-and-renamedFrom",
+        "The index-options package with \"online\": true and a renamedFrom on an index, "
+        "and a dataset with \"onlineIndexes\": true: how indexes are built and what they "
+        "were called are not hashed.",
+        INDEX_PACKAGE.replace('"method": "hash" }', '"method": "hash", "online": true, "renamedFrom": "accounts_id_h" }'),
+        INDEX_DATASET.replace('"schema": "shop"}', '"schema": "shop", "onlineIndexes": true}'),
+        same_as="index-options",
+        number=82,
+    ),
+    VH(
+        "index-where-changed",
+        "The index-options package with the partial index's condition written differently: "
+        "the condition text is hashed as written.",
+        INDEX_PACKAGE.replace('"deleted_at IS NULL"', '"deleted_at is null"'),
+        INDEX_DATASET,
+        differs_from=["index-options"],
+        number=83,
+    ),
+    VH(
+        "index-order-changed",
+        "The index-options package with a key's order asc instead of desc.",
+        INDEX_PACKAGE.replace('"order": "desc"', '"order": "asc"'),
+        INDEX_DATASET,
+        differs_from=["index-options"],
+        number=84,
+    ),
+    VH(
+        "index-column-object-vs-name",
+        "An index key written as {\"column\": \"id\"} instead of \"id\": hashed as written, so "
+        "a different version.",
+        INDEX_PACKAGE.replace(
+            '{ "name": "accounts_id_hash", "columns": ["id"]', '{ "name": "accounts_id_hash", "columns": [{ "column": "id" }]'),
+        INDEX_DATASET,
+        differs_from=["index-options"],
+        number=85,
+    ),
+    VH(
+        "index-sqlite-partial-expression",
+        "SQLite: a partial index and an expression key with order desc.",
+        """{"namespace":"shop","tables":[{"name":"accounts","columns":[{"name":"id","type":"int","nullable":false},
+{"name":"email","type":"string"},{"name":"deleted_at","type":"timestamp"}],"primaryKey":["id"],
+"indexes":[{"name":"accounts_email_live","columns":[{"expression":"lower(email)","order":"desc"}],"unique":true,"where":"deleted_at IS NULL"}]}]}""",
+        '{"environmentId": "e2e404529091ed2", "datasetId": "acc0unts0001", '
+        '"engine": "sqlite", "schema": "main"}',
+        number=86,
+    ),
+    VH(
+        "error-index-key-unknown-member",
+        "Misspelled index key member \"ordr\" (unknown field).",
+        INDEX_PACKAGE.replace('"order": "desc"', '"ordr": "desc"'),
+        INDEX_DATASET,
+        error="DM1007",
+        number=87,
+    ),
+]
+
 # --------------------------------------------------------------------------------------
 # Version hash (docs/design.md, "Version hash")
 # --------------------------------------------------------------------------------------
@@ -1094,6 +1201,10 @@ def hash_document(package_text: str, dataset_text: str) -> dict:
         table.pop("renamedFrom", None)
         for column in table.get("columns", []):
             column.pop("renamedFrom", None)
+        # How an index is built (online) and what it was called are not schema.
+        for index in table.get("indexes", []):
+            index.pop("renamedFrom", None)
+            index.pop("online", None)
     picked = {k: dataset[k] for k in ("environmentId", "datasetId", "engine", "schema")}
     return {"dataset": picked, "package": package}
 
@@ -1129,9 +1240,11 @@ CHECK_KEYS = {"name", "expression"}
 FUNCTIONS = {"now": {"timestamp", "timestamptz"}, "currentTimestamp": {"timestamp", "timestamptz"},
              "currentDate": {"date"}, "currentTime": {"time"}, "genRandomUuid": {"uuid"}}
 ACTIONS = {"noAction", "restrict", "cascade", "setNull", "setDefault"}
-INDEX_KEYS = {"name", "columns", "unique"}
+INDEX_KEYS = {"name", "columns", "unique", "where", "include", "method", "online", "renamedFrom"}
+INDEX_KEY_KEYS = {"column", "expression", "order", "nulls"}
+INDEX_METHODS = {"btree", "hash", "gin", "gist", "brin"}
 DATASET_KEYS = {"environmentId", "datasetId", "datasetAlias", "engine", "schema",
-                "migrationMode", "eventBusName", "allowDestructive"}
+                "migrationMode", "eventBusName", "allowDestructive", "onlineIndexes"}
 ENGINES = {"postgres", "aurora-postgresql", "snowflake", "sqlite"}
 MODES = {"synchronous", "asynchronous"}
 DATE = r"\d{4}-\d{2}-\d{2}"
@@ -1437,9 +1550,29 @@ def validate_package(pkg, out: Problems):
                 out.add("other", f"{ip}.columns", "must be a non-empty array")
                 continue
             for i, n in enumerate(icols):
+                kp = f"{ip}.columns[{i}]"
+                if isinstance(n, dict):
+                    for k in n.keys() - INDEX_KEY_KEYS:
+                        out.add("unknown", f"{kp}.{k}", "unknown field")
+                    if ("column" in n) == ("expression" in n):
+                        out.add("other", kp, "exactly one of column and expression")
+                    if n.get("order", "asc") not in ("asc", "desc") or n.get("nulls", "first") not in ("first", "last"):
+                        out.add("other", kp, "bad order or nulls")
+                    if "expression" in n:
+                        if not isinstance(n["expression"], str) or not n["expression"].strip():
+                            out.add("other", f"{kp}.expression", "bad expression")
+                        continue
+                    n = n.get("column")
                 c = by_name.get(n)
-                if c is None or c.get("type") == "json":
-                    out.add("other", f"{ip}.columns[{i}]", f"bad index column {n!r}")
+                if c is None or (c.get("type") == "json" and ix.get("method") != "gin"):
+                    out.add("other", kp, f"bad index column {n!r}")
+            if "method" in ix and ix["method"] not in INDEX_METHODS:
+                out.add("other", f"{ip}.method", "bad index method")
+            for i, n in enumerate(ix.get("include", [])):
+                if n not in by_name:
+                    out.add("other", f"{ip}.include[{i}]", f"bad include column {n!r}")
+            if "online" in ix and not isinstance(ix["online"], bool):
+                out.add("other", f"{ip}.online", "must be boolean")
         for key, allowed in (("uniqueConstraints", UNIQUE_KEYS), ("foreignKeys", FK_KEYS), ("checks", CHECK_KEYS)):
             for ki, item in enumerate(t.get(key, [])):
                 kp = f"{tp}.{key}[{ki}]"

@@ -11,7 +11,31 @@ pub use postgres::{identity_clause, Postgres};
 pub use snowflake::Snowflake;
 pub use sqlite::Sqlite;
 
-use crate::model::{Column, ColumnType, DefaultFunction, Engine, Literal};
+use crate::model::{Column, ColumnType, DefaultFunction, Engine, IndexMethod, Literal};
+
+/// An index as the planner hands it to a dialect: keys already written as SQL (quoted
+/// columns, parenthesized expressions re-printed from their parse tree, with order and
+/// NULLs position), the `where` condition likewise.
+#[derive(Debug, Clone)]
+pub struct IndexSpec<'a> {
+    /// Index name.
+    pub name: &'a str,
+    /// The plain key columns (what a dialect that declares a unique constraint instead
+    /// of an index uses).
+    pub columns: Vec<String>,
+    /// The keys as SQL.
+    pub keys: Vec<String>,
+    /// Whether the index is unique.
+    pub unique: bool,
+    /// The `WHERE` condition of a partial index, as SQL.
+    pub predicate: Option<String>,
+    /// `INCLUDE` columns.
+    pub include: Vec<String>,
+    /// The index method (`USING …`), when not the default.
+    pub method: Option<IndexMethod>,
+    /// Build without blocking writes (`CONCURRENTLY`), outside any transaction.
+    pub concurrently: bool,
+}
 
 /// A column as the planner hands it to a dialect: the model column plus its effective
 /// nullability (primary-key columns are never nullable).
@@ -178,21 +202,38 @@ pub trait Dialect: Sync {
     }
     /// An index definition (`CREATE [UNIQUE] INDEX`). Dialects without secondary indexes
     /// return a unique constraint for unique ones and nothing for others.
-    fn create_index(
-        &self,
-        schema: &str,
-        table: &str,
-        name: &str,
-        columns: &[String],
-        unique: bool,
-    ) -> Vec<String> {
-        vec![format!(
-            "CREATE {}INDEX {} ON {} {}",
-            if unique { "UNIQUE " } else { "" },
-            self.quote(name),
+    fn create_index(&self, schema: &str, table: &str, ix: &IndexSpec<'_>) -> Vec<String> {
+        let mut sql = format!(
+            "CREATE {}INDEX {}{} ON {}",
+            if ix.unique { "UNIQUE " } else { "" },
+            if ix.concurrently { "CONCURRENTLY " } else { "" },
+            self.quote(ix.name),
             self.table(schema, table),
-            self.column_list(columns)
-        )]
+        );
+        if let Some(m) = ix.method {
+            sql.push_str(" USING ");
+            sql.push_str(m.as_str());
+        }
+        sql.push_str(&format!(" ({})", ix.keys.join(", ")));
+        if !ix.include.is_empty() {
+            sql.push_str(" INCLUDE ");
+            sql.push_str(&self.column_list(&ix.include));
+        }
+        if let Some(w) = &ix.predicate {
+            sql.push_str(" WHERE ");
+            sql.push_str(w);
+        }
+        vec![sql]
+    }
+    /// Whether indexes can be built and dropped without blocking writes
+    /// (`CONCURRENTLY`, outside a transaction).
+    fn supports_concurrent_index_builds(&self) -> bool {
+        false
+    }
+    /// Renames an index in place; `None` when the engine cannot (the planner then drops
+    /// and re-creates it, and says so).
+    fn rename_index(&self, _schema: &str, _table: &str, _old: &str, _new: &str) -> Option<String> {
+        None
     }
     /// Sets or removes (`None`) a table comment.
     fn comment_table(&self, schema: &str, table: &str, comment: Option<&str>) -> String {
@@ -380,9 +421,25 @@ pub trait Dialect: Sync {
             list.join(", ")
         )]
     }
-    /// Drops an index.
-    fn drop_index(&self, schema: &str, _table: &str, name: &str, _unique: bool) -> Vec<String> {
-        vec![format!("DROP INDEX {}", self.table(schema, name))]
+    /// Drops an index (`concurrently`: without blocking writes, outside a transaction;
+    /// `IF EXISTS` then, as a change in the transaction before may have dropped it with
+    /// its column).
+    fn drop_index(
+        &self,
+        schema: &str,
+        _table: &str,
+        name: &str,
+        _unique: bool,
+        concurrently: bool,
+    ) -> Vec<String> {
+        vec![if concurrently {
+            format!(
+                "DROP INDEX CONCURRENTLY IF EXISTS {}",
+                self.table(schema, name)
+            )
+        } else {
+            format!("DROP INDEX {}", self.table(schema, name))
+        }]
     }
 }
 

@@ -39,6 +39,18 @@ impl Dialect for Postgres {
         }
     }
 
+    fn supports_concurrent_index_builds(&self) -> bool {
+        true
+    }
+
+    fn rename_index(&self, schema: &str, _table: &str, old: &str, new: &str) -> Option<String> {
+        Some(format!(
+            "ALTER INDEX {} RENAME TO {}",
+            self.table(schema, old),
+            self.quote(new)
+        ))
+    }
+
     fn default_function(&self, f: DefaultFunction, _column: &Column) -> Option<&'static str> {
         Some(match f {
             DefaultFunction::Now => "now()",

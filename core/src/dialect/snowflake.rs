@@ -295,27 +295,27 @@ impl Dialect for Snowflake {
         }
     }
 
-    fn create_index(
-        &self,
-        schema: &str,
-        table: &str,
-        name: &str,
-        columns: &[String],
-        unique: bool,
-    ) -> Vec<String> {
-        if unique {
+    fn create_index(&self, schema: &str, table: &str, ix: &super::IndexSpec<'_>) -> Vec<String> {
+        if ix.unique {
             vec![format!(
                 "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE {}",
                 self.table(schema, table),
-                self.quote(name),
-                self.column_list(columns)
+                self.quote(ix.name),
+                self.column_list(&ix.columns)
             )]
         } else {
             Vec::new()
         }
     }
 
-    fn drop_index(&self, schema: &str, table: &str, name: &str, unique: bool) -> Vec<String> {
+    fn drop_index(
+        &self,
+        schema: &str,
+        table: &str,
+        name: &str,
+        unique: bool,
+        _concurrently: bool,
+    ) -> Vec<String> {
         if unique {
             vec![format!(
                 "ALTER TABLE {} DROP CONSTRAINT {}",

@@ -124,7 +124,14 @@ impl Dialect for Sqlite {
         }
     }
 
-    fn drop_index(&self, _schema: &str, _table: &str, name: &str, _unique: bool) -> Vec<String> {
+    fn drop_index(
+        &self,
+        _schema: &str,
+        _table: &str,
+        name: &str,
+        _unique: bool,
+        _concurrently: bool,
+    ) -> Vec<String> {
         vec![format!("DROP INDEX {}", self.quote(name))]
     }
 }

@@ -213,6 +213,7 @@ pub fn config_from_state(id: &str, s: &store::StoredState) -> Result<DatasetConf
         event_bus_name: None,
         allow_destructive: None,
         scheduled_limit_minutes: None,
+        online_indexes: None,
     })
 }
 
