@@ -928,9 +928,19 @@ impl Planner<'_> {
                 // transaction: nobody writes to it yet.
                 let online = old.is_some() && !rebuild && self.online(ix);
                 let spec = self.index_spec(t, ix, online);
-                let sql = d.create_index(self.schema, &t.name, &spec);
+                let mut sql = d.create_index(self.schema, &t.name, &spec);
                 if sql.is_empty() {
                     continue;
+                }
+                if online {
+                    // A concurrent build that failed or was killed leaves the index
+                    // behind, INVALID; nothing else can hold this name here (an old index
+                    // of that name was kept, or dropped by an earlier step), so the
+                    // retry drops the leftover and builds again.
+                    let mut first =
+                        d.drop_index(self.schema, &t.name, &ix.name, ix.is_unique(), true);
+                    first.append(&mut sql);
+                    sql = first;
                 }
                 let unique = ix.is_unique();
                 let mut dr = Draft::new(

@@ -18,7 +18,7 @@ use crate::error::ErrorCode;
 use crate::events::{publish_pending, EventSink};
 use crate::store::{
     json_text, now_unix, HistoryEntry, LeaseHolder, MigrateError, Store, StoreError, StoredState,
-    Transition,
+    Transition, INVALID_MARK,
 };
 use depot_migrate_core::lifecycle::{
     envelope, event_detail, DatasetState, EventContext, FailureClass, FailureRecord, LifecycleEvent,
@@ -1462,6 +1462,30 @@ pub enum RecoverOutcome {
     Deployed(String),
 }
 
+/// A step's statements as the scratch schema runs them, in one transaction: an online
+/// index step's `CONCURRENTLY` (which no transaction accepts) left out; the index it
+/// builds or drops is the same (docs/indexes.md).
+fn in_transaction(step: &Step) -> Vec<String> {
+    if step.transactional {
+        return step.sql.clone();
+    }
+    step.sql
+        .iter()
+        .map(|q| {
+            for (concurrent, plain) in [
+                ("CREATE INDEX CONCURRENTLY ", "CREATE INDEX "),
+                ("CREATE UNIQUE INDEX CONCURRENTLY ", "CREATE UNIQUE INDEX "),
+                ("DROP INDEX CONCURRENTLY ", "DROP INDEX "),
+            ] {
+                if let Some(rest) = q.strip_prefix(concurrent) {
+                    return format!("{plain}{rest}");
+                }
+            }
+            q.clone()
+        })
+        .collect()
+}
+
 /// The catalog a version must have: what `plan(null, package)` creates.
 fn expected_catalog(
     store: &mut dyn Store,
@@ -1480,7 +1504,12 @@ fn expected_catalog(
         }
         if let Some((to, k)) = then {
             if let Ok(next) = plan(package, to, &ds) {
-                out.extend(next.steps.into_iter().take(k).flat_map(|s| s.sql));
+                out.extend(
+                    next.steps
+                        .into_iter()
+                        .take(k)
+                        .flat_map(|s| in_transaction(&s)),
+                );
             }
         }
         out
@@ -1739,7 +1768,30 @@ fn recover_retry(
     }
     let mut from_step = k;
     if !opts.force {
-        let actual = store.catalog(&dataset.schema)?;
+        let mut actual = store.catalog(&dataset.schema)?;
+        // An index left INVALID by the failed concurrent build of step k: the step drops
+        // it before it builds again (docs/indexes.md).
+        if let Some(step) = sub
+            .plan
+            .steps
+            .get(k)
+            .filter(|s| !s.transactional && s.kind == "createIndex")
+        {
+            let name = step.key.rsplit('.').next().unwrap_or_default();
+            let prefix = format!("index {name} ");
+            let invalid: Vec<String> = actual
+                .iter()
+                .filter(|l| l.starts_with(&prefix) && l.ends_with(INVALID_MARK))
+                .cloned()
+                .collect();
+            for line in invalid {
+                eprintln!("note: index {name} was left INVALID by the failed concurrent build of step {k}; the retry drops it and builds it again");
+                actual.remove(&line);
+                // Its relation line goes with it.
+                let relation = format!("relation {name} kind=i ");
+                actual.retain(|l| !l.starts_with(&relation));
+            }
+        }
         let expected = expected_catalog(store, &sub.dataset, from.as_ref(), Some((&to, k)))?;
         if actual != expected {
             // A non-transactional step may have run without its journal row.

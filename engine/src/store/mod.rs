@@ -299,6 +299,10 @@ impl StoreError {
     }
 }
 
+/// How [`Store::catalog`] ends the line of an index that a failed or killed concurrent
+/// build left INVALID (Postgres `pg_index.indisvalid = false`).
+pub const INVALID_MARK: &str = " INVALID";
+
 /// A step that failed, and where.
 #[derive(Debug, Clone)]
 pub struct StepFailure {

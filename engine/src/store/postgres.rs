@@ -818,7 +818,26 @@ impl Store for PostgresStore {
             self.client.batch_execute(&settings).map_err(store_err)?;
             for statement in &step.sql {
                 if let Err(e) = self.client.execute_typed(statement, &[]) {
-                    return Err(fail(statement, &e, false));
+                    let mut err = fail(statement, &e, false);
+                    // A failed CREATE INDEX CONCURRENTLY leaves its index INVALID: say so
+                    // in the failure record (status, history, the failed event).
+                    if step.kind == "createIndex" {
+                        let name = step.key.rsplit('.').next().unwrap_or_default();
+                        let invalid = self
+                            .client
+                            .query(
+                                "SELECT n.nspname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = $1 AND NOT i.indisvalid",
+                                &[&name],
+                            )
+                            .map(|rows| !rows.is_empty())
+                            .unwrap_or(false);
+                        if let (true, MigrateError::Step(f)) = (invalid, &mut err) {
+                            f.record.message.push_str(&format!(
+                                "; the concurrent build left index {name} INVALID (it slows writes and serves no reads): fix the cause, then `depot-migrate recover --resolve retry` drops it and builds it again"
+                            ));
+                        }
+                    }
+                    return Err(err);
                 }
             }
             self.client
@@ -924,7 +943,9 @@ const DESCRIBE: &[&str] = &[
     "SELECT 'relation ' || c.relname || ' kind=' || c.relkind::text || ' comment=' || coalesce(obj_description(c.oid, 'pg_class'), '') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1",
     "SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' notnull=' || a.attnotnull::text || ' default=' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') || ' comment=' || coalesce(col_description(c.oid, a.attnum), '') FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE n.nspname = $1 AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped",
     "SELECT 'constraint ' || c.relname || '.' || k.conname || ' ' || pg_get_constraintdef(k.oid) FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1",
-    "SELECT 'index ' || indexname || ' ' || replace(indexdef, ' ON ' || quote_ident($1) || '.', ' ON ') FROM pg_indexes WHERE schemaname = $1",
+    // The definition as the engine reports it (pg_get_indexdef); an index a failed or
+    // killed concurrent build left INVALID is marked so (super::INVALID_MARK).
+    "SELECT 'index ' || c.relname || ' ' || replace(pg_get_indexdef(i.indexrelid), ' ON ' || quote_ident($1) || '.', ' ON ') || CASE WHEN i.indisvalid THEN '' ELSE ' INVALID' END FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1",
 ];
 
 fn describe(client: &mut Client, schema: &str) -> Result<BTreeSet<String>, postgres::Error> {
