@@ -370,3 +370,30 @@ test('planSummary has the step lines of depot-migrate plan --format text', () =>
     assert.ok(summary.length > 0);
   }
 });
+
+test('the service-schema members pass through fromObject and fromFile (examples/orders)', () => {
+  const dataset = datasetFrom('orders/orders.postgres.dataset.json');
+  const files = ['v1', 'v2', 'v3'].map((v) => ex(`orders/orders.${v}.package.json`));
+  const object = JSON.parse(fs.readFileSync(files[2], 'utf8'));
+  // The example uses every kind of member the object form must carry.
+  assert.ok(object.enums);
+  for (const member of ['foreignKeys', 'checks', 'uniqueConstraints']) {
+    assert.ok(object.tables.some((t) => t[member]), member);
+  }
+  assert.ok(object.tables.some((t) => t.columns.some((c) => c.identity === 'byDefault')));
+  assert.ok(object.tables.some((t) => t.columns.some((c) => c.type === 'array')));
+  const { stack } = newStack();
+  const fromFile = new DatasetMigration(stack, 'File', { package: DepotPackage.fromFile(files[2]), baseline: DepotPackage.fromFile(files[1]), dataset });
+  const fromObject = new DatasetMigration(stack, 'Object', { package: DepotPackage.fromObject(object), baseline: DepotPackage.fromObject(JSON.parse(fs.readFileSync(files[1], 'utf8'))), dataset });
+  const hash = cli('hash', '--package', files[2], '--dataset', ex('orders/orders.postgres.dataset.json')).trim();
+  assert.equal(fromFile.versionHash, hash);
+  assert.equal(fromObject.versionHash, hash);
+  const plan = JSON.parse(cli('plan', '--from-package', files[1], '--package', files[2], '--dataset', ex('orders/orders.postgres.dataset.json')));
+  assert.deepEqual(JSON.parse(fromObject.planJson), plan);
+  const kinds = plan.steps.map((s) => s.kind);
+  for (const k of ['addEnumValue', 'renameColumn', 'addCheck', 'validateConstraint', 'addForeignKey']) {
+    assert.ok(kinds.includes(k), `${k} in ${kinds}`);
+  }
+  const fresh = new DatasetMigration(newStack().stack, 'Fresh', { package: DepotPackage.fromFile(files[0]), dataset });
+  assert.ok(JSON.parse(fresh.planJson).steps.some((s) => s.kind === 'createEnum'));
+});
