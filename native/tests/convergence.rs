@@ -220,11 +220,24 @@ fn sqlite_catalog(conn: &rusqlite::Connection) -> BTreeSet<String> {
                 .expect("query")
                 .map(|r| r.expect("row"))
                 .collect();
+            // The definition as the engine keeps it (partial and expression indexes:
+            // the key columns above are NULL for an expression), for created indexes.
+            let definition: Option<String> = if origin == "c" {
+                conn.query_row(
+                    "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                    [&name],
+                    |r| r.get(0),
+                )
+                .expect("index sql")
+            } else {
+                None
+            };
             // Automatic index names (sqlite_autoindex_T_N) depend on creation history.
             let shown = if origin == "c" { name } else { origin.clone() };
             out.insert(format!(
-                "index {t}.{shown} unique={unique} ({})",
-                cols.join(",")
+                "index {t}.{shown} unique={unique} ({}) {}",
+                cols.join(","),
+                definition.unwrap_or_default()
             ));
         }
     }
@@ -1726,4 +1739,92 @@ fn sqlite_foreign_key_over_orphans_fails_cleanly_identity_continues_enum_value_u
         })
         .expect("the added enum value is usable and the id generated");
     assert_eq!(id, 8, "the rowid continues after the largest existing id");
+}
+
+/// Index option evolutions (docs/indexes.md); `postgres` adds the Postgres-only options.
+fn index_evolutions(postgres: bool) -> Vec<(&'static str, Value, Value)> {
+    let t = |indexes: Value| {
+        json!({"namespace": "n", "tables": [{"name": "accounts", "primaryKey": ["id"], "columns": [
+            {"name": "id", "type": "bigint", "nullable": false},
+            {"name": "email", "type": "string", "nullable": false},
+            {"name": "deleted_at", "type": "timestamp"},
+            {"name": "score", "type": "int"},
+            {"name": "profile", "type": "json"}],
+            "indexes": indexes}]})
+    };
+    let partial = json!({"name": "acc_email_live", "columns": [{"expression": "lower(email)"}],
+        "unique": true, "where": "deleted_at IS NULL"});
+    let ordered =
+        json!({"name": "acc_score", "columns": [{"column": "score", "order": "desc"}, "id"]});
+    let mut v = vec![
+        (
+            "add partial expression index",
+            t(json!([])),
+            t(json!([partial.clone()])),
+        ),
+        (
+            "add ordered index",
+            t(json!([])),
+            t(json!([ordered.clone()])),
+        ),
+        (
+            "change the where condition",
+            t(json!([partial.clone()])),
+            t(
+                json!([{"name": "acc_email_live", "columns": [{"expression": "lower(email)"}],
+                "unique": true, "where": "deleted_at IS NULL AND score > 0"}]),
+            ),
+        ),
+        (
+            "change the expression",
+            t(json!([partial.clone()])),
+            t(
+                json!([{"name": "acc_email_live", "columns": [{"expression": "upper(email)"}],
+                "unique": true, "where": "deleted_at IS NULL"}]),
+            ),
+        ),
+        (
+            "rename an index",
+            t(json!([partial.clone()])),
+            t(
+                json!([{"name": "acc_email_alive", "renamedFrom": "acc_email_live",
+                "columns": [{"expression": "lower(email)"}], "unique": true, "where": "deleted_at IS NULL"}]),
+            ),
+        ),
+    ];
+    if postgres {
+        v.push((
+            "nulls, include and methods",
+            t(json!([ordered])),
+            t(json!([
+                {"name": "acc_score", "columns": [{"column": "score", "order": "desc", "nulls": "last"}, "id"], "include": ["email"]},
+                {"name": "acc_profile", "columns": ["profile"], "method": "gin"},
+                {"name": "acc_email_hash", "columns": ["email"], "method": "hash"},
+                {"name": "acc_id_brin", "columns": ["id"], "method": "brin"}
+            ])),
+        ));
+    }
+    v
+}
+
+#[test]
+fn index_options_converge_on_postgres_and_sqlite() {
+    let mut client = postgres::Client::connect(&pg_url(), postgres::NoTls)
+        .expect("connect to the test PostgreSQL");
+    let mut failures = Vec::new();
+    for (name, a, b) in index_evolutions(true) {
+        for (x, y, dir) in [(&a, &b, ""), (&b, &a, " (reversed)")] {
+            if let Err(e) = check_pg(&mut client, "conv_indexes", x, y) {
+                failures.push(format!("postgres {name}{dir}: {e}"));
+            }
+        }
+    }
+    for (name, a, b) in index_evolutions(false) {
+        for (x, y, dir) in [(&a, &b, ""), (&b, &a, " (reversed)")] {
+            if let Err(e) = check_sqlite(x, y) {
+                failures.push(format!("sqlite {name}{dir}: {e}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
