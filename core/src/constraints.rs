@@ -128,7 +128,7 @@ fn checked_expr(
     if expression.contains('\0') {
         return Err("the expression contains a NUL character; remove it".to_string());
     }
-    let mut expr = parse_expr(expression, engine)?;
+    let mut expr = parse_check(expression, engine)?;
     let mut ctx = Walk {
         table,
         folding,
@@ -138,7 +138,7 @@ fn checked_expr(
     Ok(expr)
 }
 
-fn parse_expr(expression: &str, engine: Option<Engine>) -> Result<Expr, String> {
+pub(crate) fn parse_check(expression: &str, engine: Option<Engine>) -> Result<Expr, String> {
     use sqlparser::dialect::{Dialect, GenericDialect, PostgreSqlDialect, SQLiteDialect};
     use sqlparser::parser::Parser;
     use sqlparser::tokenizer::Token;

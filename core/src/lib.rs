@@ -28,6 +28,7 @@ pub mod error;
 pub mod grants;
 pub mod hash;
 pub mod indexes;
+pub mod inspect;
 pub mod jcs;
 pub mod lifecycle;
 pub mod load;

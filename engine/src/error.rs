@@ -49,6 +49,10 @@ pub enum ErrorCode {
     EventsPending,
     /// The worker could not read its queue or handle signals.
     Worker,
+    /// `inspect --strict` found objects the package model cannot express.
+    Unrepresented,
+    /// The package read from the catalog does not validate.
+    InspectInvalid,
     /// The runner's configuration does not allow the operation.
     OperationNotAllowed,
     /// An operator request of a version the runner does not speak.
@@ -66,7 +70,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order `docs/errors.md` lists them.
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 28] = [
         ErrorCode::LockHeld,
         ErrorCode::StateChanged,
         ErrorCode::StalePlan,
@@ -87,6 +91,8 @@ impl ErrorCode {
         ErrorCode::WaitTimeout,
         ErrorCode::EventsPending,
         ErrorCode::Worker,
+        ErrorCode::Unrepresented,
+        ErrorCode::InspectInvalid,
         ErrorCode::OperationNotAllowed,
         ErrorCode::OperatorVersion,
         ErrorCode::UnknownOperation,
@@ -118,6 +124,8 @@ impl ErrorCode {
             ErrorCode::WaitTimeout => "DR1018",
             ErrorCode::EventsPending => "DR1019",
             ErrorCode::Worker => "DR1020",
+            ErrorCode::Unrepresented => "DR1500",
+            ErrorCode::InspectInvalid => "DR1501",
             ErrorCode::OperationNotAllowed => "DR1520",
             ErrorCode::OperatorVersion => "DR1521",
             ErrorCode::UnknownOperation => "DR1522",
@@ -150,6 +158,8 @@ impl ErrorCode {
             ErrorCode::WaitTimeout => "WaitTimeout",
             ErrorCode::EventsPending => "EventsPending",
             ErrorCode::Worker => "Worker",
+            ErrorCode::Unrepresented => "Unrepresented",
+            ErrorCode::InspectInvalid => "InspectInvalid",
             ErrorCode::OperationNotAllowed => "OperationNotAllowed",
             ErrorCode::OperatorVersion => "OperatorVersion",
             ErrorCode::UnknownOperation => "UnknownOperation",
@@ -184,7 +194,9 @@ mod tests {
             let n: u32 = c.as_str()[2..].parse().expect("DR and four digits");
             assert!(
                 c.as_str().starts_with("DR")
-                    && ((1001..1500).contains(&n) || (1520..1540).contains(&n)),
+                    && ((1001..1500).contains(&n)
+                        || (1500..1520).contains(&n)
+                        || (1520..1540).contains(&n)),
                 "{c}"
             );
             assert!(

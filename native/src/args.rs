@@ -79,6 +79,9 @@ pub enum Command {
     Validate(commands::validate::ValidateArgs),
     /// Print the JSON Schema of an input file format.
     Schema(commands::schema::SchemaArgs),
+    /// Read a live schema's catalog and write the package that describes it; what the
+    /// package model cannot express is listed on stderr (`--strict`: exit 3).
+    Inspect(commands::inspect::InspectArgs),
 }
 
 /// A duration argument (`5s`, `500ms`, `2m`).

@@ -1828,3 +1828,211 @@ fn index_options_converge_on_postgres_and_sqlite() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+// ---- inspect round trips (docs/adopt-and-drift.md) ----------------------------------
+
+/// Every package of this file's corpora and of `examples/`, for an engine.
+fn corpus(postgres: bool) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    let mut add = |name: &str, list: Vec<(&'static str, Value, Value)>| {
+        for (case, a, b) in list {
+            out.push((format!("{name} {case} (A)"), a));
+            out.push((format!("{name} {case} (B)"), b));
+        }
+    };
+    add("evolutions", evolutions());
+    add("types", type_evolutions(postgres));
+    if postgres {
+        add("service", service_evolutions());
+        add("identity", identity_evolutions());
+    }
+    let dir = format!("{}/../examples", env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("examples")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
+        .filter(|f| f.ends_with(".package.json"))
+        .collect();
+    files.sort();
+    for f in files {
+        out.push((f.clone(), examples(&f)));
+    }
+    out
+}
+
+/// `depot-migrate inspect` of a built database: the package it prints and its stderr.
+fn inspect_cli(url: &str, schema: &str, namespace: &str) -> Result<(Package, String), String> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_depot-migrate"))
+        .args([
+            "inspect",
+            "--db",
+            url,
+            "--schema",
+            schema,
+            "--namespace",
+            namespace,
+        ])
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    if !out.status.success() {
+        return Err(format!("inspect failed ({}): {stderr}", out.status));
+    }
+    let p = load::parse_package(&out.stdout, None).map_err(|e| format!("{e:?}"))?;
+    Ok((p, stderr))
+}
+
+/// The round trip: the inspected package plans to nothing against P (and against the
+/// form P reads back as), and equals that form member for member (so its hash too).
+fn round_trip(ds: &DatasetConfig, p: &Package, got: &Package) -> Result<(), String> {
+    use depot_migrate_core::inspect::normalize;
+    let expected = normalize(ds.engine, p);
+    let to_expected = plan(Some(got), &expected, ds).map_err(|e| format!("{e:?}"))?;
+    if !to_expected.steps.is_empty() {
+        return Err(format!(
+            "plan(inspected, normalized P) is not empty:\n{}",
+            to_expected.sql_script()
+        ));
+    }
+    let to_p = plan(Some(got), p, ds).map_err(|e| format!("{e:?}"))?;
+    if !to_p.steps.is_empty() {
+        let keys: Vec<&str> = to_p.steps.iter().map(|s| s.key.as_str()).collect();
+        // Only the forms normalize() documents may differ: a check re-printed by the
+        // engine, a default the engine spells another way.
+        if !keys.iter().all(|k| {
+            k.starts_with("addCheck:")
+                || k.starts_with("dropCheck:")
+                || k.starts_with("validateConstraint:")
+                || k.starts_with("setDefault:")
+                || k.starts_with("rebuildTable:")
+        }) {
+            return Err(format!(
+                "plan(inspected, P) has steps beyond the documented forms: {keys:?}\n{}",
+                to_p.sql_script()
+            ));
+        }
+    }
+    let a = serde_json::to_value(got).map_err(|e| e.to_string())?;
+    let b = serde_json::to_value(&expected).map_err(|e| e.to_string())?;
+    if a != b {
+        return Err(format!(
+            "inspected package differs from normalized P:\ninspected: {a:#}\nexpected:  {b:#}"
+        ));
+    }
+    if depot_migrate_core::version_hash(got, ds) != depot_migrate_core::version_hash(&expected, ds)
+    {
+        return Err("hashes differ".into());
+    }
+    Ok(())
+}
+
+#[test]
+fn inspect_round_trips_on_postgres() {
+    let url = pg_url();
+    let mut client =
+        postgres::Client::connect(&url, postgres::NoTls).expect("connect to the test PostgreSQL");
+    let schema = "conv_inspect";
+    let ds = dataset("postgres", schema);
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for (name, v) in corpus(true) {
+        let p = package(&v);
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+            .expect("reset");
+        let create = plan(None, &p, &ds).expect("plan");
+        pg_apply(&mut client, &statements(&create)).expect("build");
+        count += 1;
+        match inspect_cli(&url, schema, &p.namespace) {
+            Ok((got, stderr)) => {
+                if stderr.lines().any(|l| !l.starts_with("note: ")) {
+                    failures.push(format!("{name}: unexpected stderr: {stderr}"));
+                }
+                if let Err(e) = round_trip(&ds, &p, &got) {
+                    failures.push(format!("{name}: {e}"));
+                }
+            }
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    client
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+        .expect("reset");
+    assert!(count > 20, "the corpus has {count} packages");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn inspect_round_trips_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("depot-inspect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let ds = dataset("sqlite", "main");
+    let mut failures = Vec::new();
+    for (i, (name, v)) in corpus(false).into_iter().enumerate() {
+        let p = package(&v);
+        let file = dir.join(format!("p{i}.sqlite"));
+        let mut conn = rusqlite::Connection::open(&file).expect("sqlite");
+        sqlite_apply(&mut conn, &statements(&plan(None, &p, &ds).expect("plan"))).expect("build");
+        drop(conn);
+        let url = format!("sqlite:{}", file.display());
+        match inspect_cli(&url, "main", &p.namespace) {
+            Ok((got, stderr)) => {
+                if stderr.lines().any(|l| !l.starts_with("note: ")) {
+                    failures.push(format!("{name}: unexpected stderr: {stderr}"));
+                }
+                if let Err(e) = round_trip(&ds, &p, &got) {
+                    failures.push(format!("{name}: {e}"));
+                }
+            }
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn inspect_lists_what_the_model_cannot_express_and_strict_refuses() {
+    let url = pg_url();
+    let mut client =
+        postgres::Client::connect(&url, postgres::NoTls).expect("connect to the test PostgreSQL");
+    client
+        .batch_execute(
+            "DROP SCHEMA IF EXISTS conv_extra CASCADE; CREATE SCHEMA conv_extra;
+             CREATE TABLE conv_extra.t (id bigint PRIMARY KEY, p point, n text);
+             CREATE FUNCTION conv_extra.f() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+             CREATE TRIGGER trg BEFORE INSERT ON conv_extra.t FOR EACH ROW EXECUTE FUNCTION conv_extra.f();
+             CREATE SEQUENCE conv_extra.loose;
+             CREATE INDEX t_lower ON conv_extra.t (lower(n));",
+        )
+        .expect("build");
+    let (got, stderr) = inspect_cli(&url, "conv_extra", "extra").expect("inspect");
+    for line in [
+        "not represented: column t.p: type point",
+        "not represented: trigger t.trg:",
+        "not represented: function f():",
+        "not represented: sequence loose:",
+        "not represented: index t_lower:",
+    ] {
+        assert!(stderr.contains(line), "{line} missing from:\n{stderr}");
+    }
+    let t = &got.tables[0];
+    let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["id", "n"]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_depot-migrate"))
+        .args([
+            "inspect",
+            "--db",
+            &url,
+            "--schema",
+            "conv_extra",
+            "--strict",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(out.stdout.is_empty(), "nothing written with --strict");
+    client
+        .batch_execute("DROP SCHEMA conv_extra CASCADE")
+        .expect("drop");
+}

@@ -27,6 +27,8 @@
 //! token and the run's deadline (`maxDuration`), which is how `watchdog` tells a crashed
 //! executor (lease lost) from a hung one (past its deadline) from a healthy one.
 
+mod inspect_pg;
+mod inspect_sqlite;
 pub mod postgres;
 pub mod snowflake;
 pub(crate) mod sql;
@@ -428,6 +430,17 @@ pub trait Store {
         &mut self,
         build: &dyn Fn(&str) -> Vec<String>,
     ) -> Result<BTreeSet<String>, StoreError>;
+    /// The schema's catalog as rows for `inspect`
+    /// ([`depot_migrate_core::inspect::package_from_catalog`] maps them to a package).
+    /// Reads only.
+    fn inspect(
+        &mut self,
+        _schema: &str,
+    ) -> Result<depot_migrate_core::inspect::LiveCatalog, StoreError> {
+        Err(StoreError::Db(
+            "inspect cannot read this engine's catalog yet".into(),
+        ))
+    }
 }
 
 /// Why `migrate` failed.

@@ -905,6 +905,15 @@ impl Store for PostgresStore {
             .map_err(|e| StoreError::Db(super::scrub(&pg_message(&e), &url)))
     }
 
+    fn inspect(
+        &mut self,
+        schema: &str,
+    ) -> Result<depot_migrate_core::inspect::LiveCatalog, StoreError> {
+        let url = self.url.clone();
+        super::inspect_pg::read(&mut self.client, schema)
+            .map_err(|e| StoreError::Db(super::scrub(&pg_message(&e), &url)))
+    }
+
     fn scratch_catalog(
         &mut self,
         build: &dyn Fn(&str) -> Vec<String>,

@@ -539,6 +539,13 @@ impl Store for SqliteStore {
         describe(&self.conn).map_err(db)
     }
 
+    fn inspect(
+        &mut self,
+        _schema: &str,
+    ) -> Result<depot_migrate_core::inspect::LiveCatalog, StoreError> {
+        super::inspect_sqlite::read(&self.conn).map_err(db)
+    }
+
     fn scratch_catalog(
         &mut self,
         build: &dyn Fn(&str) -> Vec<String>,

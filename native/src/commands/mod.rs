@@ -5,6 +5,7 @@ pub mod apply;
 pub mod events;
 pub mod hash;
 pub mod history;
+pub mod inspect;
 pub mod list;
 pub mod plan;
 pub mod recover;
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::AlertRule(args) => alert_rule::run(args),
         Command::Validate(args) => validate::run(args, output),
         Command::Schema(args) => schema::run(args),
+        Command::Inspect(args) => inspect::run(args, output),
     }
 }
 
