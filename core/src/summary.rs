@@ -161,6 +161,7 @@ pub fn rename_warnings(plan: &Plan) -> Vec<String> {
             let what = match s.kind.as_str() {
                 "renameTable" => "table",
                 "renameEnum" => "enum",
+                "renameIndex" => "index",
                 _ => "column",
             };
             format!(

@@ -345,3 +345,30 @@ fn bad_keys_expressions_and_method_conflicts() {
         )]
     );
 }
+
+#[test]
+fn plan_text_shows_index_steps_with_their_locks() {
+    let ds = online_dataset("postgres");
+    let a = pkg(
+        &accounts(json!([
+            {"name": "accounts_old", "columns": ["email"]},
+            {"name": "accounts_score", "columns": ["score"]}
+        ])),
+        Engine::Postgres,
+    );
+    let b = pkg(
+        &accounts(json!([
+            {"name": "accounts_new", "columns": ["email"], "renamedFrom": "accounts_old"},
+            {"name": "accounts_score", "columns": [{"column": "score", "order": "desc"}], "online": false},
+            {"name": "accounts_live", "columns": [{"expression": "lower(email)"}], "where": "deleted_at IS NULL"}
+        ])),
+        Engine::Postgres,
+    );
+    let p = plan(Some(&a), &b, &ds).expect("plan");
+    let text = depot_migrate_core::summary::plan_text(&p, &ds);
+    assert!(text.contains("SHARE UPDATE EXCLUSIVE"), "{text}");
+    assert!(text.contains("SHARE lock: blocks writes"), "{text}");
+    let warnings = depot_migrate_core::summary::rename_warnings(&p);
+    assert!(warnings[0].contains("not a new index"), "{warnings:?}");
+    insta::assert_snapshot!("plan_text_index_steps", text);
+}
