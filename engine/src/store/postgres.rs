@@ -968,6 +968,13 @@ fn describe_tx(
     tx: &mut postgres::Transaction<'_>,
     schema: &str,
 ) -> Result<BTreeSet<String>, postgres::Error> {
+    // With the schema on the search path, foreign keys and enum-typed columns name
+    // their tables and types without the schema, so a scratch schema's catalog equals
+    // the real one's.
+    tx.batch_execute(&format!(
+        "SET LOCAL search_path TO \"{}\"",
+        schema.replace('"', "\"\"")
+    ))?;
     let mut out = BTreeSet::new();
     for sql in DESCRIBE {
         for r in tx.query(*sql, &[&schema])? {
@@ -1042,6 +1049,30 @@ mod tests {
             scheduled: false,
             run_id: None,
         }
+    }
+
+    #[test]
+    fn catalog_of_a_schema_equals_its_scratch_build_with_foreign_keys_and_enums() {
+        let (_admin, url) = fresh_database();
+        let mut store = PostgresStore::connect(&url).expect("connect");
+        let ddl = |s: &str| {
+            vec![
+                format!("CREATE TYPE \"{s}\".mood AS ENUM ('a', 'b')"),
+                format!("CREATE TABLE \"{s}\".parent (id bigint PRIMARY KEY, m \"{s}\".mood)"),
+                format!("CREATE TABLE \"{s}\".child (id bigint PRIMARY KEY, p bigint CONSTRAINT child_p_fk REFERENCES \"{s}\".parent (id))"),
+            ]
+        };
+        store
+            .client
+            .batch_execute(&format!("CREATE SCHEMA app; {}", ddl("app").join("; ")))
+            .expect("build");
+        let real = store.catalog("app").expect("catalog");
+        let scratch = store.scratch_catalog(&ddl).expect("scratch");
+        assert!(
+            real.iter().any(|l| l.contains("REFERENCES parent(id)")),
+            "{real:?}"
+        );
+        assert_eq!(real, scratch);
     }
 
     #[test]
