@@ -9,19 +9,19 @@
 //! allow-list of pure functions, and emitted re-printed from the parsed tree
 //! ([`check_sql`]), never as written: it cannot carry a second statement.
 
-use crate::error::{show, Code, JsonPath, Problem};
+use crate::error::{show, Code, JsonPath, LazyPath, Problem};
 use crate::load::closest;
 use crate::model::{
     Column, ColumnType, DefaultFunction, Engine, IdentifierFolding, Identity, Literal, Package,
     ReferentialAction, Table,
 };
+use crate::validate::HashMap;
 use crate::validate::{check_identifier, is_identifier, primary_key_name, rename_hint, Paths};
 use sqlparser::ast::{
     BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectNamePart,
     UnaryOperator, Value,
 };
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 /// Pure functions a check expression may call (lower case).
 pub const CHECK_FUNCTIONS: &[&str] = &[
@@ -352,27 +352,48 @@ impl Walk<'_> {
     }
 }
 
+/// What holds a name in the schema-wide namespace of constraints, described (formatted)
+/// only when a collision is reported.
+enum Holder<'p> {
+    Table(&'p str),
+    PrimaryKey(&'p str),
+    Index(&'p str, &'p str),
+    Described(String),
+}
+
+impl std::fmt::Display for Holder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Holder::Table(t) => write!(f, "table {}", show(t)),
+            Holder::PrimaryKey(t) => write!(f, "the primary key of table {}", show(t)),
+            Holder::Index(ix, t) => write!(f, "index {} of table {}", show(ix), show(t)),
+            Holder::Described(d) => f.write_str(d),
+        }
+    }
+}
+
 /// What holds a name in the schema-wide namespace of constraints.
 fn relation_names<'p>(
     pkg: &'p Package,
     folding: IdentifierFolding,
-) -> HashMap<Cow<'p, str>, String> {
-    let mut names: HashMap<Cow<'p, str>, String> = HashMap::new();
+) -> HashMap<Cow<'p, str>, Holder<'p>> {
+    let mut names: HashMap<Cow<'p, str>, Holder<'p>> =
+        HashMap::with_capacity_and_hasher(pkg.tables.len() * 2, Default::default());
     for t in &pkg.tables {
         names
             .entry(folding.fold(&t.name))
-            .or_insert_with(|| format!("table {}", show(&t.name)));
+            .or_insert(Holder::Table(&t.name));
         if t.primary_key.is_some() && is_identifier(&t.name) {
             names
                 .entry(Cow::Owned(
                     folding.fold(&primary_key_name(&t.name)).into_owned(),
                 ))
-                .or_insert_with(|| format!("the primary key of table {}", show(&t.name)));
+                .or_insert(Holder::PrimaryKey(&t.name));
         }
         for ix in t.indexes.iter().flatten() {
             names
                 .entry(folding.fold(&ix.name))
-                .or_insert_with(|| format!("index {} of table {}", show(&ix.name), show(&t.name)));
+                .or_insert(Holder::Index(&ix.name, &t.name));
         }
     }
     names
@@ -391,7 +412,7 @@ pub fn validate(
     let root = JsonPath::root();
     let mut names = relation_names(pkg, folding);
     // Enums: names unique among enums and tables (a Postgres table is also a type).
-    let mut enum_index: HashMap<Cow<'_, str>, usize> = HashMap::new();
+    let mut enum_index: HashMap<Cow<'_, str>, usize> = HashMap::default();
     for (i, e) in pkg.enums.iter().flatten().enumerate() {
         let p = root.key("enums").index(i);
         if check_identifier(&e.name, "enum", &|| p.key("name"), problems) {
@@ -406,7 +427,10 @@ pub fn validate(
                     ),
                 ));
             } else {
-                names.insert(folded.clone(), format!("enum {}", show(&e.name)));
+                names.insert(
+                    folded.clone(),
+                    Holder::Described(format!("enum {}", show(&e.name))),
+                );
                 enum_index.insert(folded, i);
             }
         }
@@ -462,7 +486,8 @@ pub fn validate(
     }
     let find_table = |name: &str| pkg.tables.iter().position(|t| folding.same(&t.name, name));
     for (i, t) in pkg.tables.iter().enumerate() {
-        let tp = table_path(i);
+        let tp_of = || table_path(i);
+        let tp = LazyPath(&tp_of);
         let broken = |j: usize| {
             paths.is_some_and(|p| p.broken_columns.get(i).is_some_and(|b| b.contains(&j)))
         };
@@ -473,7 +498,8 @@ pub fn validate(
             if broken(j) {
                 continue;
             }
-            let cp = tp.key("columns").index(j);
+            let cp_of = || tp.key("columns").index(j);
+            let cp = LazyPath(&cp_of);
             column(
                 c,
                 &cp,
@@ -699,7 +725,7 @@ fn constraint_name<'p>(
     table: &str,
     path: &JsonPath,
     folding: IdentifierFolding,
-    names: &mut HashMap<Cow<'p, str>, String>,
+    names: &mut HashMap<Cow<'p, str>, Holder<'p>>,
     problems: &mut Vec<Problem>,
 ) {
     if !check_identifier(name, what, &|| path.key("name"), problems) {
@@ -718,7 +744,7 @@ fn constraint_name<'p>(
     } else {
         names.insert(
             folded,
-            format!("{what} {} of table {}", show(name), show(table)),
+            Holder::Described(format!("{what} {} of table {}", show(name), show(table))),
         );
     }
 }
@@ -784,7 +810,7 @@ fn key_list(
 #[allow(clippy::too_many_arguments)]
 fn column(
     c: &Column,
-    path: &JsonPath,
+    path: &LazyPath<'_>,
     t: &Table,
     pk: &[String],
     pkg: &Package,

@@ -328,6 +328,27 @@ impl Default for JsonPath {
     }
 }
 
+/// A path built only when a problem needs it: the checks visit every column of a package,
+/// and formatting a path for each one was a large share of validation on big packages.
+pub struct LazyPath<'a>(pub &'a dyn Fn() -> JsonPath);
+
+impl LazyPath<'_> {
+    /// The path itself.
+    pub fn get(&self) -> JsonPath {
+        (self.0)()
+    }
+
+    /// The path followed by a member name (see [`JsonPath::key`]).
+    pub fn key(&self, name: &str) -> JsonPath {
+        self.get().key(name)
+    }
+
+    /// The path followed by an array index.
+    pub fn index(&self, i: usize) -> JsonPath {
+        self.get().index(i)
+    }
+}
+
 impl JsonPath {
     /// `$`.
     pub fn root() -> Self {

@@ -9,7 +9,13 @@ use crate::model::{
     Package, RenamedFrom, Table,
 };
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+
+/// The hash maps and sets of the checks: foldhash, seeded once per process, is several
+/// times faster than the standard SipHash on short identifiers (core/benches/hash.rs
+/// splits the cost of validation out of the version hash).
+pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// See [`HashMap`].
+pub(crate) type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// What holds a name in the schema-wide namespace of relations.
 enum Owner {
@@ -139,11 +145,12 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
         root.key("tables").index(original)
     };
 
-    let mut table_names: HashMap<Cow<'_, str>, usize> = HashMap::with_capacity(pkg.tables.len());
+    let mut table_names: HashMap<Cow<'_, str>, usize> =
+        HashMap::with_capacity_and_hasher(pkg.tables.len(), Default::default());
     // Index names and generated constraint names share one namespace per schema. The
     // owner is described only when a collision is reported.
     let mut relation_names: HashMap<Cow<'_, str>, Owner> =
-        HashMap::with_capacity(pkg.tables.len() * 2);
+        HashMap::with_capacity_and_hasher(pkg.tables.len() * 2, Default::default());
     let describe = |o: &Owner| match *o {
         Owner::Table(i) => format!("table {}", show(&pkg.tables[i].name)),
         Owner::PrimaryKey(i) => format!(
@@ -217,7 +224,7 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
     // Index names, unique per schema, never equal to a table or generated constraint.
     for (i, t) in pkg.tables.iter().enumerate() {
         for (j, ix) in t.indexes.iter().flatten().enumerate() {
-            let p = table_path(i).key("indexes").index(j).key("name");
+            let p = || table_path(i).key("indexes").index(j).key("name");
             if !is_identifier(&ix.name) || paths.is_some_and(|p| p.index_broken(i, j)) {
                 continue;
             }
@@ -225,7 +232,7 @@ pub fn package(pkg: &Package, engine: Option<Engine>, paths: Option<&Paths>) -> 
             if let Some(owner) = relation_names.get(&folded).map(describe) {
                 problems.push(Problem::new(
                     Code::DuplicateIndex,
-                    p,
+                    p(),
                     format!(
                         "index name {} is already used by {owner}; index names are unique per schema, so rename the index",
                         show(&ix.name)
@@ -488,7 +495,8 @@ pub(crate) fn rename_hint(
         ));
     }
     // A hash set: the duplicate check stays linear in the number of entries.
-    let mut seen: HashSet<Cow<'_, str>> = HashSet::with_capacity(names.len());
+    let mut seen: HashSet<Cow<'_, str>> =
+        HashSet::with_capacity_and_hasher(names.len(), Default::default());
     for (k, n) in names.iter().enumerate() {
         let p = if many { path.index(k) } else { path.clone() };
         if !check_identifier(n, &format!("earlier {what}"), &|| p.clone(), problems) {
@@ -554,7 +562,8 @@ fn table(
             format!("table {} has no columns; add at least one", show(&t.name)),
         ));
     }
-    let mut names: HashMap<Cow<'_, str>, usize> = HashMap::with_capacity(t.columns.len());
+    let mut names: HashMap<Cow<'_, str>, usize> =
+        HashMap::with_capacity_and_hasher(t.columns.len(), Default::default());
     for (j, c) in t.columns.iter().enumerate() {
         let p = || path.key("columns").index(j);
         if broken(j) && c.name.is_empty() {
@@ -637,13 +646,14 @@ fn key_columns<'a>(
     problems: &mut Vec<Problem>,
 ) {
     // A hash set: the duplicate check stays linear in the number of columns.
-    let mut seen: HashSet<Cow<'_, str>> = HashSet::with_capacity(cols.len());
+    let mut seen: HashSet<Cow<'_, str>> =
+        HashSet::with_capacity_and_hasher(cols.len(), Default::default());
     for (k, name) in cols.iter().enumerate() {
-        let p = path.index(k);
+        let p = || path.index(k);
         match find(name) {
             None => problems.push(Problem::new(
                 missing_code,
-                p.clone(),
+                p(),
                 format!(
                     "{what} names column {}, which table {} does not have; {}use one of its columns: {}",
                     show(name),
@@ -658,7 +668,7 @@ fn key_columns<'a>(
                 if c.column_type == ColumnType::Json {
                     problems.push(Problem::new(
                         Code::NotIndexable,
-                        p.clone(),
+                        p(),
                         format!("{what} uses json column {}, which has no equality operator; key on another column", show(name)),
                     ));
                 }
@@ -667,7 +677,7 @@ fn key_columns<'a>(
         if !seen.insert(folding.fold(name)) {
             problems.push(Problem::new(
                 Code::DuplicateKeyColumn,
-                p,
+                p(),
                 format!(
                     "{what} lists column {} twice; remove the repeat",
                     show(name)

@@ -1,7 +1,7 @@
 //! `depot-migrate hash` (the arguments, then the command).
 
 use crate::args::Output;
-use crate::inputs::load_pair;
+use crate::inputs::{leave_to_exit, load_pair};
 use crate::output::{print_json, print_line, Failure};
 use clap::Args;
 use depot_migrate_core::version_hash;
@@ -33,6 +33,7 @@ pub fn run(args: HashArgs, output: Output) -> Result<(), Failure> {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(&bytes);
         let _ = writeln!(out);
+        leave_to_exit((pkg, ds, bytes));
         return Ok(());
     }
     let hash = version_hash(&pkg, &ds);
@@ -50,5 +51,6 @@ pub fn run(args: HashArgs, output: Output) -> Result<(), Failure> {
             "package": { "namespace": pkg.namespace, "tables": pkg.tables.len() },
         })),
     }
+    leave_to_exit((pkg, ds));
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `depot-migrate validate` (the arguments, then the command).
 
 use crate::args::Output;
+use crate::inputs::leave_to_exit;
 use crate::output::{print_json, print_line, Failure};
 use clap::Args;
 use depot_migrate_core::load;
@@ -52,8 +53,9 @@ pub fn run(args: ValidateArgs, output: Output) -> Result<(), Failure> {
                         if !nul.is_empty() {
                             failures.push((f.name, nul));
                         }
+                        leave_to_exit(pkg);
                     }
-                    Ok(_) => {}
+                    Ok(pkg) => leave_to_exit(pkg),
                 }
             }
             Err((name, e)) => failures.push((name, e.problems)),
