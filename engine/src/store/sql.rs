@@ -97,7 +97,7 @@ pub(crate) trait Driver {
     }
 }
 
-/// A statement template with its table prefix filled in and, when `numbered` is `?`,
+/// A statement template with its table prefix filled in and, when `placeholder` is `?`,
 /// its `$N` placeholders rewritten as `?N`.
 pub(crate) fn render(template: &str, tables: &str, placeholder: char) -> String {
     let s = template.replace("{T}", tables);
